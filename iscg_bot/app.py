@@ -1,0 +1,124 @@
+"""The composition root: builds configuration, storage, gateway, router and outbox, and runs the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from commands import build_router
+from iscg_bot.clock import Clock, SystemClock
+from iscg_bot.config import Settings
+from iscg_bot.dispatcher import Dispatcher
+from iscg_bot.matrix import Backoff, MatrixGateway, SyncBatch
+from iscg_bot.outbox import OutboxSender
+from storage import Database, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SYNC_TOKEN = "matrix.sync_token"
+DEVICE_ID = "matrix.device_id"
+ACCESS_TOKEN = "matrix.access_token"
+
+
+@dataclass
+class Services:
+    """What commands may reach through `ctx.services`."""
+
+    config: Settings
+    clock: Clock
+    database: Database
+    gateway: Any = None
+
+
+class DatabaseSessionStore:
+    """Keeps the bot's device ID and access token in the database, so a restart reuses the device."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.database, self.clock = database, clock
+
+    async def load(self) -> tuple[str, str] | None:
+        async with UnitOfWork(self.database.sessions) as uow:
+            device_id = await uow.state.get(DEVICE_ID)
+            token = await uow.state.get(ACCESS_TOKEN)
+        return (device_id, token) if device_id and token else None
+
+    async def save(self, device_id: str, access_token: str) -> None:
+        async with UnitOfWork(self.database.sessions) as uow:
+            await uow.state.set(DEVICE_ID, device_id, self.clock.now())
+            await uow.state.set(ACCESS_TOKEN, access_token, self.clock.now())
+            await uow.commit()
+
+
+class BotApp:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.stopping = asyncio.Event()
+        self.database = Database(settings.database.url.get_secret_value())
+        self.router = build_router(settings.bot.command_prefix, settings.bot.max_message_length)
+        self.gateway = MatrixGateway(
+            settings.matrix, DatabaseSessionStore(self.database, self.clock), self.stopping
+        )
+        self.services = Services(
+            config=settings, clock=self.clock, database=self.database, gateway=self.gateway
+        )
+        self.outbox = OutboxSender(self.database.sessions, self.gateway, self.clock, self.stopping)
+        self.dispatcher = Dispatcher(
+            settings=settings,
+            router=self.router,
+            sessions=self.database.sessions,
+            services=self.services,
+            clock=self.clock,
+            bot_user_id=settings.matrix.user_id,
+            on_committed=self.outbox.wake,
+        )
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def run(self) -> None:
+        """Run until `stop()`; refuses to start on a database that is not migrated."""
+        try:
+            await self.database.check_migrated()
+            await self.gateway.connect()
+            outbox_task = asyncio.create_task(self.outbox.run(), name="outbox")
+            try:
+                await self._sync_loop()
+            finally:
+                self.stopping.set()
+                await outbox_task
+        finally:
+            await self.gateway.close()
+            await self.database.dispose()
+            log.info("stopped")
+
+    async def _sync_loop(self) -> None:
+        since = await self._stored_token()
+        log.info("syncing %s", "from the stored token" if since else "for the first time: skipping history")
+        async for batch in self.gateway.batches(since):
+            await self._handle(batch)
+
+    async def _handle(self, batch: SyncBatch) -> None:
+        """Handle everything in the batch, then (and only then) store the token after it."""
+        backoff = Backoff()
+        while True:
+            try:
+                for invite in batch.invites:
+                    await self.dispatcher.handle_invite(invite, self.gateway)
+                await self.dispatcher.handle_batch(batch.events)
+                async with UnitOfWork(self.database.sessions) as uow:
+                    await uow.state.set(SYNC_TOKEN, batch.next_batch, self.clock.now())
+                    await uow.commit()
+                return
+            except Exception:
+                # The database may be away: keep the batch and try again; the ledger makes reruns harmless.
+                delay = backoff.next_delay()
+                log.exception("handling a sync batch failed; retrying in %.1f s", delay)
+                if await self.gateway.wait_stopping(delay):
+                    return
+
+    async def _stored_token(self) -> str | None:
+        async with UnitOfWork(self.database.sessions) as uow:
+            return await uow.state.get(SYNC_TOKEN)

@@ -1,0 +1,115 @@
+"""`iscg-bot`: run, demo, migrate, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from iscg_bot.config import ConfigError, Settings, describe_settings, load_settings
+
+EXIT_CONFIG = 2
+EXIT_NOT_MIGRATED = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="iscg-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("run", "run the bot"),
+        ("migrate", "bring the database schema up to date"),
+        ("check-config", "validate the configuration and print it, secrets masked"),
+    ):
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
+    run = sub.choices["run"]
+    run.add_argument("--migrate", action="store_true", help="apply pending migrations before starting")
+    demo = sub.add_parser(
+        "demo", help="a throwaway local homeserver, the bot, a demo Chair and subject rooms"
+    )
+    demo.add_argument("--workdir", type=Path, help="keep the demo's files here (default: a temporary folder)")
+    demo.add_argument(
+        "--port", type=int, default=None, help="homeserver port on 127.0.0.1 (default: free port)"
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from iscg_bot.demo import run_demo
+
+        return run_demo(args.workdir, args.port)
+    try:
+        settings = load_settings(_config_path(args.config))
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        print("configuration is valid:")
+        for row in describe_settings(settings):
+            print(f"  {row}")
+        return 0
+    setup_logging(settings.logging.level)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    return asyncio.run(_run(settings, migrate_first=args.migrate))
+
+
+def _config_path(given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    if os.environ.get("ISCG_CONFIG"):
+        return Path(os.environ["ISCG_CONFIG"])
+    default = Path("config.toml")
+    return default if default.exists() else None
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # nio logs every ignored or malformed event at WARNING; that is noise for an operator.
+    logging.getLogger("nio").setLevel(max(logging.ERROR, logging.getLevelName(level)))
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage import Database
+
+    database = Database(settings.database.url.get_secret_value())
+    try:
+        before = await database.current_revision()
+        await database.migrate()
+        after = await database.current_revision()
+    finally:
+        await database.dispose()
+    print(
+        f"database migrated: {before or 'empty'} → {after}"
+        if before != after
+        else f"database is up to date ({after})"
+    )
+    return 0
+
+
+async def _run(settings: Settings, *, migrate_first: bool) -> int:
+    from iscg_bot.app import BotApp
+    from storage import NotMigratedError
+
+    if migrate_first:
+        await _migrate(settings)
+    app = BotApp(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, app.stop)
+    try:
+        await app.run()
+    except NotMigratedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_NOT_MIGRATED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

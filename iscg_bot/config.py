@@ -1,0 +1,265 @@
+"""Configuration: one TOML file, every key overridable by an `ISCG_<SECTION>_<KEY>` environment variable.
+
+Secrets (`matrix.access_token`, `matrix.password`, `database.url`) may instead be read from a file named
+by `<key>_file` (in TOML or as `ISCG_<SECTION>_<KEY>_FILE`), so they need not sit in the config or the
+environment.
+Everything is validated at start; an error names the key, where its value came from, and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
+SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-]+(:\d+)?$")
+ENV_PREFIX = "ISCG_"
+
+
+class ConfigError(Exception):
+    """Invalid configuration: one line per problem, each naming the key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@cache
+def iana_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatrixSettings(_Section):
+    homeserver: str = Field(description="Base URL of the homeserver's client API")
+    user_id: str = Field(description="The bot's Matrix ID")
+    access_token: SecretStr | None = None
+    password: SecretStr | None = None
+    device_name: str = "ISCG bot"
+    encryption: bool = True
+    store_path: Path = Path("data/crypto-store")
+    sync_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    request_timeout_seconds: float = Field(60.0, gt=0, le=600)
+
+    @field_validator("homeserver")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id(cls, value: str) -> str:
+        if not USER_ID.match(value):
+            raise ValueError("must be a Matrix user ID like @iscg-bot:example.org")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> MatrixSettings:
+        if self.access_token is None and self.password is None:
+            raise ValueError("set access_token or password (or access_token_file / password_file)")
+        return self
+
+
+class BotSettings(_Section):
+    command_prefix: str = "!"
+    admins: list[str] = Field(default_factory=list)
+    invite_allowlist: list[str] = Field(
+        default_factory=list, description="users (@u:server) or whole servers (example.org) who may invite"
+    )
+    default_timezone: str = "Europe/Zurich"
+    max_message_length: int = Field(8000, ge=100, le=65536)
+
+    @field_validator("command_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value or any(c.isspace() for c in value) or len(value) > 3:
+            raise ValueError("must be 1 to 3 characters without spaces")
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, value: list[str]) -> list[str]:
+        for user in value:
+            if not USER_ID.match(user):
+                raise ValueError(f"{user!r} is not a Matrix user ID like @chair:example.org")
+        return value
+
+    @field_validator("invite_allowlist")
+    @classmethod
+    def _allowlist(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not (USER_ID.match(entry) or SERVER_NAME.match(entry.removeprefix(":"))):
+                raise ValueError(f"{entry!r} is neither a Matrix user ID nor a server name")
+        return [e if e.startswith("@") else e.removeprefix(":") for e in value]
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if value not in iana_zones():
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Zurich)")
+        return value
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr = SecretStr("sqlite+aiosqlite:///data/iscg-bot.db")
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class LoggingSettings(_Section):
+    level: str = "INFO"
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+
+class Settings(_Section):
+    matrix: MatrixSettings
+    bot: BotSettings = BotSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    def may_invite(self, user_id: str) -> bool:
+        """Admins and allow-listed users or servers may bring the bot into a room."""
+        if user_id in self.bot.admins or user_id in self.bot.invite_allowlist:
+            return True
+        server = user_id.split(":", 1)[1] if ":" in user_id else ""
+        return server in self.bot.invite_allowlist
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "matrix": MatrixSettings,
+    "bot": BotSettings,
+    "database": DatabaseSettings,
+    "logging": LoggingSettings,
+}
+SECRETS = {("matrix", "access_token"), ("matrix", "password"), ("database", "url")}
+
+
+def env_name(section: str, key: str) -> str:
+    return f"{ENV_PREFIX}{section}_{key}".upper()
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (optional when the environment supplies everything), apply overrides, validate."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, dict[str, Any]] = {}
+    origin: dict[tuple[str, str], str] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([f"config file {path} not found (copy config.example.toml)"]) from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+        for section, values in raw.items():
+            if not isinstance(values, dict):
+                raise ConfigError([f"{section}: must be a [{section}] table"])
+            for key in values:
+                origin[(section, key)] = str(path)
+    problems: list[str] = []
+    for section, model in SECTIONS.items():
+        table = raw.setdefault(section, {})
+        for key, field in model.model_fields.items():
+            name = env_name(section, key)
+            if name in environ:
+                table[key] = _from_env(environ[name], field.annotation)
+                origin[(section, key)] = name
+            if (section, key) in SECRETS:
+                _read_secret_file(section, key, table, environ, origin, problems)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError([_describe(e, origin) for e in error.errors()]) from None
+
+
+def _read_secret_file(
+    section: str,
+    key: str,
+    table: dict[str, Any],
+    environ: Mapping[str, str],
+    origin: dict[tuple[str, str], str],
+    problems: list[str],
+) -> None:
+    file_key = f"{key}_file"
+    file_name = environ.get(env_name(section, file_key)) or table.pop(file_key, None)
+    table.pop(file_key, None)
+    if not file_name:
+        return
+    try:
+        table[key] = Path(file_name).read_text(encoding="utf-8").strip()
+        origin[(section, key)] = str(file_name)
+    except OSError as error:
+        problems.append(f"{section}.{file_key}: cannot read {file_name}: {error.strerror}")
+
+
+def _from_env(value: str, annotation: Any) -> Any:
+    """Environment values are strings: lists may be JSON arrays or comma-separated."""
+    if "list" in str(annotation):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            try:
+                return json.loads(stripped)
+            except json.JSONDecodeError:
+                return value
+        return [item.strip() for item in stripped.split(",") if item.strip()]
+    return value
+
+
+def _describe(error: Mapping[str, Any], origin: dict[tuple[str, str], str]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc) or "config"
+    source = origin.get((loc[0], loc[1])) if len(loc) >= 2 else None
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (a typo?)"
+    elif error["type"] == "missing":
+        env = env_name(loc[0], loc[1]) if len(loc) >= 2 else ENV_PREFIX + key.upper()
+        message = f"missing: set it in the config file or as {env}"
+    return f"{key}{f' (from {source})' if source else ''}: {message}"
+
+
+def describe_settings(settings: Settings) -> list[str]:
+    """A summary for `check-config`, secrets masked."""
+    rows = []
+    for section in SECTIONS:
+        values = getattr(settings, section).model_dump()
+        for key, value in values.items():
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            rows.append(f"{section}.{key} = {value}")
+    return rows

@@ -1,0 +1,179 @@
+"""From heard events to committed effects, exactly once.
+
+For each event that anything listens to, one transaction records the event ID in the ledger, runs the
+commands or passive handlers, and writes their replies to the outbox. An event seen again (restart,
+re-sync, gap fill) finds its ID in the ledger and has no second effect. Rooms are handled in parallel,
+each room's events in timeline order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from iscg_bot.clock import Clock
+from iscg_bot.config import Settings
+from iscg_bot.events import IncomingEvent, Invite, MembershipChange, Message, Undecryptable
+from iscg_bot.formatting import code, text
+from iscg_bot.outbox import notice_content, reaction_content, txn_id
+from iscg_bot.router import Context, Router
+from storage import DuplicateEvent, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong while running that command; nothing was changed. It has been logged."
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        router: Router,
+        sessions: Any,
+        services: Any,
+        clock: Clock,
+        bot_user_id: str,
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.router = router
+        self.sessions = sessions
+        self.services = services
+        self.clock = clock
+        self.bot_user_id = bot_user_id
+        self.on_committed = on_committed
+
+    async def handle_batch(self, events: list[IncomingEvent]) -> None:
+        rooms: dict[str, list[IncomingEvent]] = defaultdict(list)
+        for event in events:
+            rooms[event.room_id].append(event)
+        await asyncio.gather(*(self._handle_room(room_events) for room_events in rooms.values()))
+
+    async def _handle_room(self, events: list[IncomingEvent]) -> None:
+        for event in events:
+            await self.handle(event)
+
+    async def handle(self, event: IncomingEvent) -> None:
+        if event.sender == self.bot_user_id:
+            if isinstance(event, MembershipChange) and self._bot_joined(event):
+                await self._in_transaction(event, self._greet)
+            return
+        if isinstance(event, Message):
+            invocations = self._commands_in(event)
+            if invocations:
+                await self._in_transaction(event, lambda uow: self._run_commands(uow, event, invocations))
+                return
+        if isinstance(event, Undecryptable):
+            await self._in_transaction(event, lambda uow: self._undecryptable(uow, event))
+            return
+        if self.router.has_passive(event):
+            await self._in_transaction(event, lambda uow: self._run_passive(uow, event))
+
+    async def handle_invite(self, invite: Invite, gateway: Any) -> None:
+        """Join when an administrator or an allow-listed user or server invites; otherwise decline."""
+        if self.settings.may_invite(invite.inviter):
+            log.info("invited to %s by %s: joining", invite.room_id, invite.inviter)
+            await gateway.join(invite.room_id)
+        else:
+            log.warning(
+                "invited to %s by %s, who may not invite the bot: declining", invite.room_id, invite.inviter
+            )
+            await gateway.reject_invite(invite.room_id)
+
+    # ---- what runs inside the transaction ----------------------------------------------------------------
+
+    def _commands_in(self, event: Message) -> list[Any]:
+        # Notices are other bots talking; edits are not new commands (an edited "!ping" must not ping twice).
+        if event.msgtype == "m.notice" or event.replaces is not None:
+            return []
+        return self.router.parse(event.body)
+
+    def _bot_joined(self, event: MembershipChange) -> bool:
+        return event.user_id == self.bot_user_id and event.membership == "join" and event.previous != "join"
+
+    async def _greet(self, uow: Any) -> list[tuple[str, dict[str, Any]]]:
+        prefix = self.settings.bot.command_prefix
+        hello = (
+            text(
+                "Hello! I'm the ISCG bot: I schedule this room's electronic meetings, keep their minutes and "
+                "action items, and publish them in calendars. Type "
+            )
+            + code(f"{prefix}help")
+            + text(" to see what you can do here.")
+        )
+        return [("m.room.message", notice_content(hello))]
+
+    async def _undecryptable(self, uow: Any, event: Undecryptable) -> list[tuple[str, dict[str, Any]]]:
+        sorry = text(
+            "I could not decrypt your message (my device has no key for it). "
+            "If it was a command, please send it again."
+        )
+        return [("m.room.message", notice_content(sorry, reply_to=event))]
+
+    async def _run_commands(
+        self, uow: Any, event: Message, invocations: list[Any]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        outgoing: list[tuple[str, dict[str, Any]]] = []
+        for invocation in invocations:
+            ctx = self._context(uow, event)
+            try:
+                async with uow.savepoint():
+                    await self.router.execute(ctx, invocation)
+            except Exception:
+                log.exception("command failed in %s: %r", event.room_id, event.body[:200])
+                ctx.replies[:] = [text(APOLOGY)]
+                ctx.reactions[:] = []
+            outgoing.extend(self._outgoing(ctx, event))
+        return outgoing
+
+    async def _run_passive(self, uow: Any, event: IncomingEvent) -> list[tuple[str, dict[str, Any]]]:
+        ctx = self._context(uow, event)
+        try:
+            async with uow.savepoint():
+                await self.router.handle_passive(ctx, event)
+        except Exception:
+            log.exception("passive handler failed on %s in %s", event.event_id, event.room_id)
+            return []
+        return self._outgoing(ctx, event)
+
+    def _context(self, uow: Any, event: IncomingEvent) -> Context:
+        return Context(
+            room_id=event.room_id,
+            sender=event.sender,
+            event_id=event.event_id,
+            now=self.clock.now(),
+            services=self.services,
+            uow=uow,
+        )
+
+    def _outgoing(self, ctx: Context, event: IncomingEvent) -> list[tuple[str, dict[str, Any]]]:
+        replies: list[tuple[str, dict[str, Any]]] = [
+            ("m.room.message", notice_content(reply, reply_to=event)) for reply in ctx.replies
+        ]
+        replies += [("m.reaction", reaction_content(event.event_id, key)) for key in ctx.reactions]
+        return replies
+
+    async def _in_transaction(self, event: IncomingEvent, work: Callable[[Any], Any]) -> None:
+        """Ledger row, effects and outgoing events commit together, or not at all."""
+        try:
+            async with UnitOfWork(self.sessions) as uow:
+                if await uow.events.seen(event.event_id):
+                    return
+                await uow.events.record(event.event_id, event.room_id, self.clock.now())
+                outgoing = await work(uow)
+                for index, (event_type, content) in enumerate(outgoing):
+                    await uow.outbox.add(
+                        txn_id=txn_id(event.event_id, index),
+                        room_id=event.room_id,
+                        event_type=event_type,
+                        content=content,
+                        at=self.clock.now(),
+                    )
+                await uow.commit()
+        except DuplicateEvent:
+            return  # another worker handled it first
+        self.on_committed()

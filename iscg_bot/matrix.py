@@ -1,0 +1,471 @@
+"""The Matrix gateway: the only module that imports nio.
+
+It logs in (reusing its device), runs the sync loop, back-fills gaps, translates nio's events into
+`iscg_bot.events`, and sends events with deterministic transaction IDs. Every request has a timeout;
+rate limits are waited out and outages ridden out with backoff, so callers see either success or a
+`PermanentSendError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import aiohttp
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    JoinResponse,
+    LocalProtocolError,
+    LoginResponse,
+    MegolmEvent,
+    MessageDirection,
+    RoomMessagesResponse,
+    RoomSendResponse,
+    SyncResponse,
+    WhoamiResponse,
+)
+from nio.exceptions import SendRetryError
+
+from iscg_bot.config import MatrixSettings
+from iscg_bot.events import (
+    IncomingEvent,
+    Invite,
+    MembershipChange,
+    Message,
+    Outgoing,
+    Reaction,
+    Redaction,
+    Tombstone,
+    Undecryptable,
+)
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, ConnectionError, OSError)
+MESSAGE_TYPES = {"m.text", "m.notice", "m.emote"}
+
+
+class PermanentSendError(Exception):
+    """The homeserver refused an event for good (not in the room, forbidden, malformed)."""
+
+
+class LoginError(Exception):
+    """The configured credentials do not work."""
+
+
+class Stopping(Exception):
+    """Raised out of a wait or a request when the bot is shutting down."""
+
+
+class SessionStore(Protocol):
+    """Where the bot keeps its device ID and access token between runs (the database)."""
+
+    async def load(self) -> tuple[str, str] | None: ...
+
+    async def save(self, device_id: str, access_token: str) -> None: ...
+
+
+@dataclass
+class SyncBatch:
+    """What one sync brought, in timeline order per room, gaps filled."""
+
+    next_batch: str
+    initial: bool  # the very first sync of a fresh deployment: its timeline is history
+    events: list[IncomingEvent] = field(default_factory=list)
+    invites: list[Invite] = field(default_factory=list)
+
+
+class Backoff:
+    """Exponential backoff with jitter, reset after a success."""
+
+    def __init__(self, first: float = 0.5, cap: float = 30.0) -> None:
+        self.first, self.cap, self.failures = first, cap, 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        delay = min(self.cap, self.first * 2 ** (self.failures - 1))
+        return delay * random.uniform(0.8, 1.2)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class MatrixGateway:
+    def __init__(self, settings: MatrixSettings, sessions: SessionStore, stopping: asyncio.Event) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.stopping = stopping
+        self.user_id = settings.user_id
+        self.ready = asyncio.Event()  # set once the first sync has been handled: rooms are known
+        self.last_sync_at: datetime | None = None
+        self.client: AsyncClient | None = None
+        # Counters for tests, benchmarks and (later) /metrics.
+        self.limited_timelines = 0
+        self.backfilled_events = 0
+        self.rate_limited = 0
+
+    # ---- connection ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Log in, keeping the device: an access token from config, else the stored one, else a password."""
+        self.settings.store_path.mkdir(parents=True, exist_ok=True)
+        config = AsyncClientConfig(
+            encryption_enabled=self.settings.encryption,
+            store_sync_tokens=False,  # our database holds the sync token, stored after handling
+            max_limit_exceeded=0,  # we wait out 429s ourselves (see send), so nio must hand them back
+            max_timeouts=0,
+            request_timeout=self.settings.request_timeout_seconds,
+        )
+        self.client = AsyncClient(
+            self.settings.homeserver, self.user_id, store_path=str(self.settings.store_path), config=config
+        )
+        if self.settings.access_token is not None:
+            token = self.settings.access_token.get_secret_value()
+            whoami = await self._retry(lambda: self._whoami(token), "whoami")
+            if whoami is None:
+                raise LoginError("the configured access_token is not valid")
+            self.client.restore_login(whoami.user_id, whoami.device_id, token)
+            log.info(
+                "logged in as %s with the configured token (device %s)", whoami.user_id, whoami.device_id
+            )
+            return
+        saved = await self.sessions.load()
+        if saved is not None:
+            device_id, token = saved
+            whoami = await self._retry(lambda: self._whoami(token), "whoami")
+            if whoami is not None and whoami.device_id == device_id:
+                self.client.restore_login(self.user_id, device_id, token)
+                log.info("resumed session as %s (device %s)", self.user_id, device_id)
+                return
+            self.client.device_id = device_id  # log in again on the same device, keeping its keys
+        await self._password_login()
+
+    async def _password_login(self) -> None:
+        assert self.client is not None
+        if self.settings.password is None:
+            raise LoginError("no password configured and the stored session is no longer valid")
+        password = self.settings.password.get_secret_value()
+        response = await self._retry(
+            lambda: self.client.login(password, device_name=self.settings.device_name), "login"
+        )
+        if not isinstance(response, LoginResponse):
+            raise LoginError(f"login refused: {getattr(response, 'message', response)}")
+        await self.sessions.save(response.device_id, response.access_token)
+        log.info("logged in as %s (device %s)", response.user_id, response.device_id)
+
+    async def _whoami(self, token: str) -> WhoamiResponse | ErrorResponse | None:
+        assert self.client is not None
+        self.client.access_token = token
+        response = await self.client.whoami()
+        if isinstance(response, WhoamiResponse):
+            return response
+        if response.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN"):
+            return None
+        return response  # anything else is retried by _retry
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+
+    # ---- sync -----------------------------------------------------------------------------------
+
+    async def batches(self, since: str | None) -> AsyncIterator[SyncBatch]:
+        """Yield one batch per sync until `stopping` is set. The caller stores `next_batch` after handling."""
+        assert self.client is not None
+        initial = since is None
+        full_state = True  # first sync of this process: learn every room (encryption state, members)
+        try:
+            while not self.stopping.is_set():
+                response = await self._sync(since, full_state, timeout=0 if full_state else None)
+                if response is None:
+                    log.error("sync refused: the bot's session is no longer valid")
+                    return
+                batch = SyncBatch(next_batch=response.next_batch, initial=initial)
+                batch.invites = self._invites(response)
+                if not initial:
+                    batch.events = await self._timeline_events(response, since)
+                yield batch
+                self.last_sync_at = datetime.now(UTC)
+                self.ready.set()
+                await self._crypto_housekeeping()
+                since, initial, full_state = response.next_batch, False, False
+        except Stopping:
+            return
+
+    async def _sync(self, since: str | None, full_state: bool, timeout: float | None) -> SyncResponse | None:
+        assert self.client is not None
+        wait_ms = int((self.settings.sync_timeout_seconds if timeout is None else timeout) * 1000)
+        response = await self._retry(
+            lambda: self.client.sync(timeout=wait_ms, since=since, full_state=full_state or None), "sync"
+        )
+        return response if isinstance(response, SyncResponse) else None
+
+    def _invites(self, response: SyncResponse) -> list[Invite]:
+        invites = []
+        for room_id, info in response.rooms.invite.items():
+            inviter = None
+            for event in info.invite_state:
+                source = getattr(event, "source", {}) or {}
+                if getattr(event, "state_key", None) == self.user_id and source.get("type", "m.room.member"):
+                    if getattr(event, "membership", None) == "invite":
+                        inviter = event.sender
+            if inviter is not None:
+                invites.append(Invite(room_id=room_id, inviter=inviter))
+        return invites
+
+    async def _timeline_events(self, response: SyncResponse, since: str | None) -> list[IncomingEvent]:
+        events: list[IncomingEvent] = []
+        rooms = list(response.rooms.join.items()) + list(response.rooms.leave.items())
+        for room_id, info in rooms:
+            timeline = list(info.timeline.events)
+            if info.timeline.limited and since is not None:
+                gap = await self._backfill(room_id, info.timeline.prev_batch, since)
+                self.limited_timelines += 1
+                self.backfilled_events += len(gap)
+                log.info("room %s: timeline was limited, back-filled %d events", room_id, len(gap))
+                timeline = gap + timeline
+            for event in self._since_own_join(timeline):
+                translated = self._translate(room_id, event)
+                if translated is not None:
+                    events.append(translated)
+        return events
+
+    async def _backfill(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
+        """Fetch the events a limited sync left out, back to the previous sync token (or our own join)."""
+        assert self.client is not None
+        if not prev_batch:
+            return []
+        newest_first: list[Any] = []
+        token = prev_batch
+        while not self.stopping.is_set():
+            response = await self._retry(
+                lambda t=token: self.client.room_messages(
+                    room_id, start=t, end=since, direction=MessageDirection.back, limit=100
+                ),
+                "messages",
+            )
+            if not isinstance(response, RoomMessagesResponse) or not response.chunk:
+                break
+            newest_first.extend(response.chunk)
+            if any(self._is_own_join(e) for e in response.chunk) or not response.end or response.end == token:
+                break
+            token = response.end
+        return list(reversed(newest_first))
+
+    def _is_own_join(self, event: Any) -> bool:
+        source = getattr(event, "source", {}) or {}
+        content = source.get("content", {}) or {}
+        prev = (source.get("unsigned", {}) or {}).get("prev_content", {}) or {}
+        return (
+            source.get("type") == "m.room.member"
+            and source.get("state_key") == self.user_id
+            and content.get("membership") == "join"
+            and prev.get("membership") != "join"
+        )
+
+    def _since_own_join(self, timeline: list[Any]) -> list[Any]:
+        """Events before the bot joined a room are that room's history, not commands for it."""
+        for index in range(len(timeline) - 1, -1, -1):
+            if self._is_own_join(timeline[index]):
+                return timeline[index:]
+        return timeline
+
+    def _translate(self, room_id: str, event: Any) -> IncomingEvent | None:
+        source: dict[str, Any] = getattr(event, "source", {}) or {}
+        event_id = source.get("event_id") or getattr(event, "event_id", None)
+        sender = source.get("sender") or getattr(event, "sender", None)
+        if not event_id or not sender:
+            return None
+        ts = source.get("origin_server_ts") or getattr(event, "server_timestamp", 0) or 0
+        base = {
+            "event_id": event_id,
+            "room_id": room_id,
+            "sender": sender,
+            "server_time": datetime.fromtimestamp(ts / 1000, UTC),
+        }
+        if isinstance(event, MegolmEvent):
+            return Undecryptable(**base)
+        kind = source.get("type")
+        content = source.get("content") or {}
+        if not isinstance(content, dict):
+            return None
+        if kind == "m.room.message":
+            return _message(base, content)
+        if kind == "m.reaction":
+            relation = content.get("m.relates_to") or {}
+            if relation.get("rel_type") == "m.annotation" and relation.get("event_id"):
+                return Reaction(**base, key=str(relation.get("key", "")), relates_to=relation["event_id"])
+            return None
+        if kind == "m.room.redaction":
+            redacts = source.get("redacts") or content.get("redacts")
+            return Redaction(**base, redacts=redacts) if redacts else None
+        if kind == "m.room.member":
+            prev = (source.get("unsigned") or {}).get("prev_content") or {}
+            return MembershipChange(
+                **base,
+                user_id=str(source.get("state_key", "")),
+                membership=str(content.get("membership", "")),
+                previous=prev.get("membership"),
+                display_name=content.get("displayname"),
+            )
+        if kind == "m.room.tombstone" and content.get("replacement_room"):
+            return Tombstone(**base, replacement_room=content["replacement_room"])
+        return None
+
+    async def _crypto_housekeeping(self) -> None:
+        """What nio's sync_forever does between syncs: keep our keys and our view of others' keys current."""
+        client = self.client
+        if client is None or client.olm is None:
+            return
+        try:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()
+        except (*TRANSIENT_ERRORS, LocalProtocolError) as error:
+            log.warning("key maintenance failed, will retry after the next sync: %s", error)
+
+    # ---- actions ----------------------------------------------------------------------------------
+
+    async def send(self, outgoing: Outgoing) -> str:
+        """Send one event and return its event ID. Retries reuse the transaction ID, so nothing doubles."""
+        assert self.client is not None
+        backoff = Backoff()
+        while True:
+            try:
+                # Someone who just joined must get the room key too: learn their devices before encrypting.
+                await self._query_keys_if_needed()
+                response = await self.client.room_send(
+                    outgoing.room_id,
+                    outgoing.event_type,
+                    outgoing.content,
+                    tx_id=outgoing.txn_id,
+                    ignore_unverified_devices=True,
+                )
+            except LocalProtocolError as error:
+                raise PermanentSendError(str(error)) from error
+            except (SendRetryError, *TRANSIENT_ERRORS) as error:
+                await self._pause(backoff.next_delay(), f"send to {outgoing.room_id} failed ({error!r})")
+                continue
+            if isinstance(response, RoomSendResponse):
+                return response.event_id
+            if response.status_code == "M_LIMIT_EXCEEDED":
+                self.rate_limited += 1
+                wait = (response.retry_after_ms or 1000) / 1000
+                await self._pause(wait, f"rate limited in {outgoing.room_id}")
+                continue
+            if _is_transient(response):
+                await self._pause(backoff.next_delay(), f"send to {outgoing.room_id}: {response.message}")
+                continue
+            raise PermanentSendError(f"{response.status_code}: {response.message}")
+
+    async def _query_keys_if_needed(self) -> None:
+        if self.client is not None and self.client.olm is not None and self.client.should_query_keys:
+            with contextlib.suppress(LocalProtocolError):  # another task's query got there first
+                await self.client.keys_query()
+
+    async def join(self, room_id: str) -> bool:
+        assert self.client is not None
+        response = await self._retry(lambda: self.client.join(room_id), "join")
+        if not isinstance(response, JoinResponse):
+            log.warning("could not join %s: %s", room_id, getattr(response, "message", response))
+            return False
+        return True
+
+    async def reject_invite(self, room_id: str) -> None:
+        assert self.client is not None
+        await self._retry(lambda: self.client.room_leave(room_id), "leave")
+
+    async def wait_stopping(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, waking early when the bot stops. True when stopping."""
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    # ---- retry machinery ----------------------------------------------------------------------------
+
+    async def _pause(self, seconds: float, why: str) -> None:
+        log.warning("%s; retrying in %.1f s", why, seconds)
+        if await self.wait_stopping(seconds):
+            raise Stopping
+
+    async def _retry(self, request: Callable[[], Awaitable[Any]], what: str) -> Any:
+        """Run a request until it succeeds or fails for good; wait out rate limits and outages.
+
+        Raises `Stopping` as soon as the bot stops, even in the middle of a long-polling sync.
+        """
+        backoff = Backoff()
+        # A paused homeserver accepts the connection and never answers: bound every request.
+        limit = self.settings.request_timeout_seconds + self.settings.sync_timeout_seconds
+        while True:
+            if self.stopping.is_set():
+                raise Stopping
+            attempt = asyncio.ensure_future(asyncio.wait_for(request(), timeout=limit))
+            stop = asyncio.ensure_future(self.stopping.wait())
+            await asyncio.wait({attempt, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if not attempt.done():
+                attempt.cancel()
+                raise Stopping
+            try:
+                response = attempt.result()
+            except TRANSIENT_ERRORS as error:
+                await self._pause(backoff.next_delay(), f"{what} failed ({error!r})")
+                continue
+            if isinstance(response, ErrorResponse):
+                if response.status_code == "M_LIMIT_EXCEEDED":
+                    self.rate_limited += 1
+                    await self._pause((response.retry_after_ms or 1000) / 1000, f"{what} rate limited")
+                    continue
+                if _is_transient(response):
+                    await self._pause(backoff.next_delay(), f"{what}: {response.message}")
+                    continue
+            return response
+
+
+def _is_transient(response: ErrorResponse) -> bool:
+    """Server errors and unparsable answers (a proxy's 502 page) are worth retrying; M_* refusals are not."""
+    status = getattr(getattr(response, "transport_response", None), "status", None)
+    if isinstance(status, int) and status >= 500:
+        return True
+    return response.status_code is None
+
+
+def _message(base: dict[str, Any], content: dict[str, Any]) -> Message | None:
+    relation = content.get("m.relates_to") or {}
+    replaces = None
+    if isinstance(relation, dict) and relation.get("rel_type") == "m.replace" and relation.get("event_id"):
+        replaces = relation["event_id"]
+        new_content = content.get("m.new_content")
+        if isinstance(new_content, dict):
+            content = new_content
+    msgtype = content.get("msgtype")
+    body = content.get("body")
+    if msgtype not in MESSAGE_TYPES or not isinstance(body, str):
+        return None
+    reply = relation.get("m.in_reply_to") if isinstance(relation, dict) else None
+    mentions = content.get("m.mentions") or {}
+    user_ids = mentions.get("user_ids") if isinstance(mentions, dict) else None
+    formatted = content.get("formatted_body")
+    return Message(
+        **base,
+        body=body,
+        msgtype=msgtype,
+        formatted_body=formatted if isinstance(formatted, str) else None,
+        replaces=replaces,
+        in_reply_to=reply.get("event_id") if isinstance(reply, dict) else None,
+        mentions=tuple(u for u in user_ids if isinstance(u, str)) if isinstance(user_ids, list) else (),
+    )

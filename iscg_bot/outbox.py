@@ -1,0 +1,129 @@
+"""The transactional outbox: replies are written in the command's transaction and sent after it commits.
+
+A crash between commit and send loses nothing (pending rows are sent on restart); a crash between send and
+marking it sent doubles nothing (the retry reuses the deterministic transaction ID, which the homeserver
+deduplicates for our device).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import defaultdict
+from typing import Any
+
+from iscg_bot.clock import Clock
+from iscg_bot.events import Outgoing, RoomEvent
+from iscg_bot.formatting import Rich
+from iscg_bot.matrix import MatrixGateway, PermanentSendError, Stopping
+from storage import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def txn_id(cause: str, index: int) -> str:
+    """A transaction ID derived from what caused the event, so every retry of it is recognisably the same."""
+    digest = hashlib.sha256(cause.encode("utf-8")).hexdigest()[:32]
+    return f"iscg.{digest}.{index}"
+
+
+def notice_content(message: Rich, *, reply_to: RoomEvent | None = None) -> dict[str, Any]:
+    """An `m.notice` with plain and HTML bodies; a reply mentions the person replied to, the Matrix way."""
+    mentions = list(message.mentions)
+    content: dict[str, Any] = {
+        "msgtype": "m.notice",
+        "body": message.plain,
+        "format": "org.matrix.custom.html",
+        "formatted_body": message.html,
+    }
+    if reply_to is not None:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to.event_id}}
+        if reply_to.sender not in mentions:
+            mentions.insert(0, reply_to.sender)
+    content["m.mentions"] = {"user_ids": mentions} if mentions else {}
+    return content
+
+
+def reaction_content(event_id: str, key: str) -> dict[str, Any]:
+    return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+
+
+class OutboxSender:
+    """Sends pending outbox rows: rooms in parallel, each room's events in the order they were written."""
+
+    def __init__(self, sessions: Any, gateway: MatrixGateway, clock: Clock, stopping: asyncio.Event) -> None:
+        self.sessions = sessions
+        self.gateway = gateway
+        self.clock = clock
+        self.stopping = stopping
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._room_tasks: dict[str, asyncio.Task[None]] = {}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        # nio must know the rooms (and which are encrypted) before it can send: wait for the first sync.
+        ready = asyncio.ensure_future(self.gateway.ready.wait())
+        stop = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({ready, stop}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stop.cancel()
+        while not self.stopping.is_set():
+            self._wake.clear()
+            await self._start_pending()
+            await self._wait_for_work()
+        for task in self._room_tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._room_tasks.values(), return_exceptions=True)
+
+    async def _wait_for_work(self) -> None:
+        waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self.stopping.wait())}
+        waiters |= set(self._room_tasks.values())
+        await asyncio.wait(waiters, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters - set(self._room_tasks.values()):
+            waiter.cancel()
+
+    async def _start_pending(self) -> None:
+        async with UnitOfWork(self.sessions) as uow:
+            rows = await uow.outbox.pending(limit=1000)
+        by_room: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            if row.id not in self._in_flight:
+                by_room[row.room_id].append(row)
+        for room_id, room_rows in by_room.items():
+            running = self._room_tasks.get(room_id)
+            if running is not None and not running.done():
+                continue  # that room's sender picks the new rows up when it finishes
+            self._in_flight.update(r.id for r in room_rows)
+            task = asyncio.create_task(self._send_room(room_rows))
+            self._room_tasks[room_id] = task
+        for room_id in [r for r, t in self._room_tasks.items() if t.done()]:
+            del self._room_tasks[room_id]
+
+    async def _send_room(self, rows: list[Any]) -> None:
+        try:
+            for row in rows:
+                outgoing = Outgoing(row.room_id, row.event_type, dict(row.content), row.txn_id)
+                try:
+                    event_id = await self.gateway.send(outgoing)
+                except PermanentSendError as error:
+                    log.error("giving up on %s to %s: %s", row.txn_id, row.room_id, error)
+                    await self._mark(row.id, failure=str(error))
+                    continue
+                await self._mark(row.id, event_id=event_id)
+        except Stopping:
+            pass
+        finally:
+            self._in_flight.difference_update(r.id for r in rows)
+            self.wake()  # more rows may have arrived for this room meanwhile
+
+    async def _mark(self, row_id: int, *, event_id: str | None = None, failure: str | None = None) -> None:
+        async with UnitOfWork(self.sessions) as uow:
+            if failure is not None:
+                await uow.outbox.mark_failed(row_id, failure, self.clock.now())
+            else:
+                await uow.outbox.mark_sent(row_id, event_id, self.clock.now())
+            await uow.commit()

@@ -1,0 +1,139 @@
+"""Configuration: TOML + ISCG_* overrides + secret files, validated with the key and the reason."""
+
+from pathlib import Path
+
+import pytest
+
+from iscg_bot.cli import main
+from iscg_bot.config import ConfigError, load_settings
+
+EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
+
+MINIMAL = """
+[matrix]
+homeserver = "https://matrix.example.org"
+user_id = "@iscg-bot:example.org"
+password = "pw"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(path: Path | None, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env or {})
+    return caught.value.problems
+
+
+def test_the_shipped_example_is_valid():
+    settings = load_settings(EXAMPLE, {})
+    assert settings.bot.default_timezone == "Europe/Zurich"
+    assert settings.database.url.get_secret_value().startswith("sqlite+aiosqlite://")
+
+
+def test_defaults_fill_what_the_file_leaves_out(tmp_path):
+    settings = load_settings(write(tmp_path, MINIMAL), {})
+    assert settings.bot.command_prefix == "!"
+    assert settings.matrix.encryption is True
+
+
+def test_environment_overrides_every_kind_of_key(tmp_path):
+    env = {
+        "ISCG_MATRIX_HOMESERVER": "http://127.0.0.1:8008/",
+        "ISCG_BOT_ADMINS": "@a:example.org, @b:example.org",
+        "ISCG_BOT_INVITE_ALLOWLIST": '["itu.int", ":example.org"]',
+        "ISCG_BOT_MAX_MESSAGE_LENGTH": "500",
+        "ISCG_MATRIX_ENCRYPTION": "false",
+    }
+    settings = load_settings(write(tmp_path, MINIMAL), env)
+    assert settings.matrix.homeserver == "http://127.0.0.1:8008"
+    assert settings.bot.admins == ["@a:example.org", "@b:example.org"]
+    assert settings.bot.invite_allowlist == ["itu.int", "example.org"]
+    assert settings.bot.max_message_length == 500
+    assert settings.matrix.encryption is False
+
+
+def test_configuration_may_come_from_the_environment_alone():
+    env = {
+        "ISCG_MATRIX_HOMESERVER": "https://m.example.org",
+        "ISCG_MATRIX_USER_ID": "@bot:example.org",
+        "ISCG_MATRIX_ACCESS_TOKEN": "syt_x",
+    }
+    assert load_settings(None, env).matrix.access_token.get_secret_value() == "syt_x"
+
+
+def test_secrets_are_read_from_files(tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("syt_secret\n", encoding="utf-8")
+    text = MINIMAL.replace('password = "pw"', f'access_token_file = "{secret}"')
+    assert load_settings(write(tmp_path, text), {}).matrix.access_token.get_secret_value() == "syt_secret"
+    env = {"ISCG_DATABASE_URL_FILE": str(secret)}
+    secret.write_text("postgresql+asyncpg://u:p@db/iscg", encoding="utf-8")
+    assert load_settings(write(tmp_path, MINIMAL), env).database.url.get_secret_value().endswith("/iscg")
+
+
+def test_an_unreadable_secret_file_is_named(tmp_path):
+    text = MINIMAL + '\n[database]\nurl_file = "/nonexistent/secret"\n'
+    assert problems(write(tmp_path, text)) == [
+        "database.url_file: cannot read /nonexistent/secret: No such file or directory"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('homeserver = "https://matrix.example.org"', 'homeserver = "matrix.example.org"'),
+            "matrix.homeserver (from {path}): must be an http:// or https:// URL",
+        ),
+        (
+            ('user_id = "@iscg-bot:example.org"', 'user_id = "iscg-bot"'),
+            "matrix.user_id (from {path}): must be a Matrix user ID like @iscg-bot:example.org",
+        ),
+        (
+            ('password = "pw"', ""),
+            "matrix: set access_token or password (or access_token_file / password_file)",
+        ),
+        (
+            ('password = "pw"', 'password = "pw"\npasword = "typo"'),
+            "matrix.pasword (from {path}): unknown key (a typo?)",
+        ),
+    ],
+)
+def test_errors_name_the_key_the_source_and_the_reason(tmp_path, change, expected):
+    path = write(tmp_path, MINIMAL.replace(*change))
+    assert problems(path) == [expected.format(path=path)]
+
+
+def test_errors_from_the_environment_name_the_variable(tmp_path):
+    env = {"ISCG_BOT_DEFAULT_TIMEZONE": "CET+1", "ISCG_BOT_ADMINS": "alice"}
+    assert sorted(problems(write(tmp_path, MINIMAL), env)) == [
+        "bot.admins (from ISCG_BOT_ADMINS): 'alice' is not a Matrix user ID like @chair:example.org",
+        "bot.default_timezone (from ISCG_BOT_DEFAULT_TIMEZONE): "
+        "'CET+1' is not an IANA time zone (e.g. Europe/Zurich)",
+    ]
+
+
+def test_missing_required_keys_say_how_to_set_them():
+    assert problems(None)[:2] == [
+        "matrix.homeserver: missing: set it in the config file or as ISCG_MATRIX_HOMESERVER",
+        "matrix.user_id: missing: set it in the config file or as ISCG_MATRIX_USER_ID",
+    ]
+
+
+def test_broken_toml_is_reported_with_the_file(tmp_path):
+    [problem] = problems(write(tmp_path, "[matrix\n"))
+    assert problem.startswith(f"{tmp_path / 'config.toml'}: not valid TOML")
+
+
+def test_check_config_command(tmp_path, capsys):
+    assert main(["check-config", "--config", str(write(tmp_path, MINIMAL))]) == 0
+    out = capsys.readouterr().out
+    assert "matrix.password = ********" in out and "pw" not in out.replace("password", "")
+    assert main(["check-config", "--config", str(write(tmp_path, "[bot]\nadmins = 3\n"))]) == 2
+    err = capsys.readouterr().err
+    assert "config error: bot.admins" in err

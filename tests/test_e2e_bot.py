@@ -1,0 +1,173 @@
+"""End to end through a real Synapse, as a person's client sees the bot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from tests.support.matrix_user import body_of, is_membership, is_message, is_reply_to
+
+pytestmark = pytest.mark.e2e
+
+
+def replies_from(user, room_id: str, bot_id: str) -> list[dict]:
+    return [
+        e for e in user.events(room_id) if is_message(sender=bot_id)(e) and "m.relates_to" in e["content"]
+    ]
+
+
+async def room_with_bot(
+    owner, bot_id: str, *, encrypted: bool = False, room_version: str | None = None
+) -> str:
+    room_id = await owner.create_room(invite=[bot_id], encrypted=encrypted, room_version=room_version)
+    await owner.wait_joined(room_id, bot_id, timeout=30)
+    return room_id
+
+
+async def test_invited_by_an_admin_the_bot_joins_and_says_hello(matrix_user_factory, bot_factory):
+    alice = await matrix_user_factory("alice")
+    bot = await bot_factory(admins=[alice.user_id])
+    room_id = await room_with_bot(alice, bot.user_id)
+    hello = await alice.wait_for(is_message(sender=bot.user_id), room_id=room_id)
+    assert hello["content"]["msgtype"] == "m.notice"
+    assert "!help" in body_of(hello)
+    assert "<code>!help</code>" in hello["content"]["formatted_body"]
+
+
+async def test_an_invite_from_a_stranger_is_declined(matrix_user_factory, bot_factory):
+    alice = await matrix_user_factory("alice")
+    stranger = await matrix_user_factory("mallory")
+    bot = await bot_factory(admins=[alice.user_id])
+    room_id = await stranger.create_room(invite=[bot.user_id])
+    await stranger.wait_for(is_membership(bot.user_id, "leave"), room_id=room_id, timeout=30)
+    assert not [e for e in stranger.events(room_id) if is_membership(bot.user_id, "join")(e)]
+
+
+async def test_an_allow_listed_server_may_invite(matrix_user_factory, bot_factory, synapse):
+    carol = await matrix_user_factory("carol")
+    bot = await bot_factory(admins=["@someone-else:elsewhere.org"], invite_allowlist=[synapse.server_name])
+    await room_with_bot(carol, bot.user_id)
+
+
+async def test_ping_and_help_are_answered_as_notice_replies(matrix_user_factory, bot_factory):
+    alice = await matrix_user_factory("alice")
+    bot = await bot_factory(admins=[alice.user_id])
+    room_id = await room_with_bot(alice, bot.user_id)
+
+    ping = await alice.send_text(room_id, "!ping")
+    pong = await alice.wait_for(is_reply_to(ping, sender=bot.user_id), room_id=room_id)
+    assert pong["content"]["msgtype"] == "m.notice"
+    assert body_of(pong) == "pong"
+    assert pong["content"]["format"] == "org.matrix.custom.html"
+    assert pong["content"]["m.mentions"] == {"user_ids": [alice.user_id]}
+
+    ask = await alice.send_text(room_id, "!help")
+    help_reply = await alice.wait_for(is_reply_to(ask, sender=bot.user_id), room_id=room_id)
+    assert "!ping" in body_of(help_reply) and "!tz" in body_of(help_reply)
+    assert "<code>" in help_reply["content"]["formatted_body"]
+
+
+@pytest.mark.parametrize("room_version", [None, "11"], ids=["v12-default", "v11"])
+async def test_commands_in_an_encrypted_room_are_answered(matrix_user_factory, bot_factory, room_version):
+    alice = await matrix_user_factory("alice", encryption=True)
+    bot = await bot_factory(admins=[alice.user_id])
+    room_id = await room_with_bot(alice, bot.user_id, encrypted=True, room_version=room_version)
+    ping = await alice.send_text(room_id, "!ping")
+    pong = await alice.wait_for(is_reply_to(ping, sender=bot.user_id), room_id=room_id, timeout=30)
+    assert body_of(pong) == "pong"
+    assert pong.get("decrypted", True)  # it arrived encrypted and the client could read it
+
+
+async def test_tz_round_trip(matrix_user_factory, bot_factory):
+    alice = await matrix_user_factory("alice")
+    bot = await bot_factory(admins=[alice.user_id])
+    room_id = await room_with_bot(alice, bot.user_id)
+    set_tz = await alice.send_text(room_id, "!tz Asia/Tokyo")
+    await alice.wait_for(is_reply_to(set_tz, sender=bot.user_id), room_id=room_id)
+    show = await alice.send_text(room_id, "!tz")
+    shown = await alice.wait_for(is_reply_to(show, sender=bot.user_id), room_id=room_id)
+    assert "Asia/Tokyo" in body_of(shown)
+
+
+async def test_several_commands_in_one_message_are_answered_in_order(matrix_user_factory, bot_factory):
+    alice = await matrix_user_factory("alice")
+    bot = await bot_factory(admins=[alice.user_id])
+    room_id = await room_with_bot(alice, bot.user_id)
+    both = await alice.send_text(room_id, "!ping\n!tz Europe/Zurich")
+    first, second = await alice.wait_for_count(is_reply_to(both, sender=bot.user_id), 2, room_id=room_id)
+    assert body_of(first) == "pong"
+    assert "Europe/Zurich" in body_of(second)
+
+
+async def test_a_burst_larger_than_the_timeline_limit_is_answered_once_each(matrix_user_factory, bot_factory):
+    alice = await matrix_user_factory("alice")
+    bot = await bot_factory(admins=[alice.user_id])
+    room_id = await room_with_bot(alice, bot.user_id)
+    # Stop the bot so the whole burst waits in one gap, far more than a sync's timeline holds.
+    await bot.stop()
+    sent = [await alice.send_text(room_id, "!ping") for _ in range(300)]
+    restarted = await bot_factory(admins=[alice.user_id], account=_account_of(bot))
+    await alice.wait_for_count(
+        is_message(sender=bot.user_id, contains="pong"), 300, room_id=room_id, timeout=120
+    )
+    await asyncio.sleep(1)  # anything doubled would arrive now
+    answered = Counter(
+        e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+        for e in replies_from(alice, room_id, bot.user_id)
+    )
+    assert set(answered) == set(sent)
+    assert max(answered.values()) == 1
+    assert restarted.app.gateway.backfilled_events >= 200, "the burst should have come through gap filling"
+
+
+def _account_of(bot):
+    from tests.fixtures_bot import BotAccount
+
+    matrix = bot.app.settings.matrix
+    return BotAccount(matrix.user_id, matrix.password.get_secret_value(), matrix.store_path.parent)
+
+
+async def test_killed_bot_answers_what_it_missed_exactly_once(matrix_user_factory, bot_process):
+    alice = await matrix_user_factory("alice", encryption=True)
+    process, account = await bot_process(admins=[alice.user_id])
+    process.start()
+    try:
+        room_id = await alice.create_room(invite=[account.user_id], encrypted=True)
+        await alice.wait_joined(room_id, account.user_id, timeout=60)
+        first = await alice.send_text(room_id, "!ping")
+        await alice.wait_for(is_reply_to(first, sender=account.user_id), room_id=room_id, timeout=30)
+
+        process.kill()
+        missed = [await alice.send_text(room_id, "!ping") for _ in range(5)]
+        process.start()
+        for event_id in missed:
+            await alice.wait_for(is_reply_to(event_id, sender=account.user_id), room_id=room_id, timeout=60)
+        # Kill it again right after it answered, restart, and make sure nothing is answered twice.
+        process.kill()
+        process.start()
+        after = await alice.send_text(room_id, "!ping")
+        await alice.wait_for(is_reply_to(after, sender=account.user_id), room_id=room_id, timeout=60)
+        await asyncio.sleep(1)
+        answered = Counter(
+            e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+            for e in replies_from(alice, room_id, account.user_id)
+        )
+        assert all(answered[event_id] == 1 for event_id in [first, *missed, after]), answered
+        assert process.terminate() == 0, process.output()[-3000:]
+    except BaseException:
+        print(process.output()[-5000:])
+        raise
+
+
+async def test_rate_limits_are_waited_out(matrix_user_factory, bot_factory, strict_synapse):
+    alice = await matrix_user_factory("alice", server=strict_synapse, admin=True)
+    # Alice herself is exempt; the bot keeps Synapse's default rc_message (0.2/s, burst 10).
+    await strict_synapse.override_ratelimit(alice.access_token, alice.user_id)
+    bot = await bot_factory(server=strict_synapse, admins=[alice.user_id])
+    room_id = await room_with_bot(alice, bot.user_id)
+    sent = [await alice.send_text(room_id, "!ping") for _ in range(14)]
+    for event_id in sent:
+        await alice.wait_for(is_reply_to(event_id, sender=bot.user_id), room_id=room_id, timeout=90)
+    assert bot.app.gateway.rate_limited >= 1, "Synapse's default rc_message should have refused some sends"
