@@ -243,7 +243,7 @@ ZONE_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "BRT": ("America/Sao_Paulo",),
     "ART": ("America/Argentina/Buenos_Aires",),
 }
-_OFFSET = re.compile(r"(?i)(utc|gmt)\s*[+-−]\s*\d{1,2}(:?\d\d)?")
+_OFFSET = re.compile(r"(?i)(utc|gmt)\s*[+\-−]\s*\d{1,2}(:?\d\d)?")
 
 
 @cache
@@ -519,15 +519,22 @@ def usage_of(params: Sequence[Parameter]) -> str:
 
 
 async def _parse(argtype: Any, tokens: Sequence[Token], ctx: Context) -> tuple[Any, int]:
-    if not tokens:
-        raise UsageError(f"An empty value is not {argtype.name}.")
-    for token in tokens:
-        if token.unterminated:
-            raise unterminated_error(token)
-    words = [t.text for t in tokens]
-    result = argtype.parse(words, ctx)
-    if inspect.isawaitable(result):
-        result = await result
+    """Let the type read the first words. An unclosed quote (always the last token) is offered to no type: a
+    later `Rest` may take it as typed; if this type needed it, the unclosed quote is the error to report."""
+    readable = tokens[:-1] if tokens and tokens[-1].unterminated else tokens
+    if not readable:
+        raise (
+            unterminated_error(tokens[-1]) if tokens else UsageError(f"An empty value is not {argtype.name}.")
+        )
+    words = [t.text for t in readable]
+    try:
+        result = argtype.parse(words, ctx)
+        if inspect.isawaitable(result):
+            result = await result
+    except UsageError:
+        if len(readable) < len(tokens):
+            raise unterminated_error(tokens[-1]) from None
+        raise
     value, consumed = result
     if not 1 <= consumed <= len(words):
         raise RuntimeError(f"{argtype!r}.parse used {consumed} of {len(words)} words")
@@ -591,6 +598,8 @@ class _LineBinder:
                 i = await self._clause(i)
                 continue
             if next_positional >= len(self.positionals):
+                if token.unterminated:
+                    raise unterminated_error(token)
                 raise UsageError(f"I did not expect {quote(token.text)}.")
             i, next_positional = await self._positional(i, next_positional)
         return _fill_defaults(self.params, self.values)
@@ -651,7 +660,7 @@ async def bind_line(params: Sequence[Parameter], text: str, ctx: Context) -> dic
 # ---- forms -----------------------------------------------------------------------------------------------
 
 FORM_KEY = re.compile(r"\s*([A-Za-z][A-Za-z0-9_\- ]{0,40}?)\s*:(?:\s+(.*)|\s*)$")
-FORM_ITEM = re.compile(r"\s*[-*•]\s+(.*)$")
+FORM_ITEM = re.compile(r"\s*[-*•](?:\s+(.*)|\s*)$")
 
 
 @dataclass(frozen=True)
@@ -673,7 +682,7 @@ def read_form(lines: Sequence[str]) -> tuple[tuple[FormField, ...], str | None]:
         item = FORM_ITEM.match(line)
         key = FORM_KEY.match(line)
         if item and fields:
-            fields[-1][2].append(item.group(1).strip())
+            fields[-1][2].append((item.group(1) or "").strip())
         elif key:
             fields.append((key.group(1), [key.group(2) or ""], []))
         elif fields:

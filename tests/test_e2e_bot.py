@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import socket
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
 
-from tests.support.matrix_user import body_of, is_membership, is_message, is_reply_to
+from iscg_bot.homeserver import LocalSynapse
+from tests.fixtures_bot import BotAccount, _toml, register_bot
+from tests.support.matrix_user import body_of, is_membership, is_message, is_reply_to, matches
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +48,7 @@ async def test_an_invite_from_a_stranger_is_declined(matrix_user_factory, bot_fa
     bot = await bot_factory(admins=[alice.user_id])
     room_id = await stranger.create_room(invite=[bot.user_id])
     await stranger.wait_for(is_membership(bot.user_id, "leave"), room_id=room_id, timeout=30)
-    assert not [e for e in stranger.events(room_id) if is_membership(bot.user_id, "join")(e)]
+    assert not [e for e in stranger.events(room_id) if matches(is_membership(bot.user_id, "join"), e)]
 
 
 async def test_an_allow_listed_server_may_invite(matrix_user_factory, bot_factory, synapse):
@@ -122,9 +128,7 @@ async def test_a_burst_larger_than_the_timeline_limit_is_answered_once_each(matr
     assert restarted.app.gateway.backfilled_events >= 200, "the burst should have come through gap filling"
 
 
-def _account_of(bot):
-    from tests.fixtures_bot import BotAccount
-
+def _account_of(bot) -> BotAccount:
     matrix = bot.app.settings.matrix
     return BotAccount(matrix.user_id, matrix.password.get_secret_value(), matrix.store_path.parent)
 
@@ -171,3 +175,68 @@ async def test_rate_limits_are_waited_out(matrix_user_factory, bot_factory, stri
     for event_id in sent:
         await alice.wait_for(is_reply_to(event_id, sender=bot.user_id), room_id=room_id, timeout=90)
     assert bot.app.gateway.rate_limited >= 1, "Synapse's default rc_message should have refused some sends"
+
+
+async def test_messages_from_before_the_bot_joined_are_history(
+    matrix_user_factory, bot_factory, synapse, tmp_path
+):
+    alice = await matrix_user_factory("alice")
+    account = await register_bot(synapse, tmp_path / "newcomer")
+    room_id = await alice.create_room(invite=[account.user_id])
+    before = await alice.send_text(room_id, "!ping")  # said before the bot ever ran
+    bot = await bot_factory(admins=[alice.user_id], account=account)
+    await alice.wait_for(is_message(sender=bot.user_id, contains="!help"), room_id=room_id, timeout=30)
+    now = await alice.send_text(room_id, "!ping")
+    await alice.wait_for(is_reply_to(now, sender=bot.user_id), room_id=room_id)
+    assert not [e for e in alice.events(room_id) if matches(is_reply_to(before), e)]
+
+
+async def test_a_first_start_skips_the_rooms_history(matrix_user_factory, bot_factory, tmp_path):
+    alice = await matrix_user_factory("alice")
+    bot = await bot_factory(admins=[alice.user_id])
+    room_id = await room_with_bot(alice, bot.user_id)
+    await bot.stop()
+    old = await alice.send_text(room_id, "!ping")
+    # Same account, brand-new deployment (empty database): what was said before is history.
+    fresh = dataclasses.replace(_account_of(bot), workdir=tmp_path / "fresh-deployment")
+    fresh.workdir.mkdir()
+    bot = await bot_factory(admins=[alice.user_id], account=fresh)
+    new = await alice.send_text(room_id, "!ping")
+    await alice.wait_for(is_reply_to(new, sender=bot.user_id), room_id=room_id)
+    assert not [e for e in alice.events(room_id) if matches(is_reply_to(old), e)]
+
+
+async def test_a_homeserver_outage_is_ridden_out(matrix_user_factory, bot_factory, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = LocalSynapse(tmp_path / "flaky-synapse", port=port)
+    await server.start()
+    try:
+        alice = await matrix_user_factory("alice", server=server)
+        bot = await bot_factory(server=server, admins=[alice.user_id])
+        room_id = await room_with_bot(alice, bot.user_id)
+        await server.stop()  # connections refused: every sync fails for a while
+        await asyncio.sleep(4)
+        assert not bot.task.done(), "the bot gave up during the outage"
+        await server.start()
+        ping = await alice.send_text(room_id, "!ping")
+        pong = await alice.wait_for(is_reply_to(ping, sender=bot.user_id), room_id=room_id, timeout=60)
+        assert body_of(pong) == "pong"
+    finally:
+        await server.stop()
+
+
+async def test_the_bot_refuses_an_unmigrated_database(tmp_path, synapse):
+    account = await register_bot(synapse, tmp_path / "unmigrated")
+    config = account.workdir / "config.toml"
+    config.write_text(_toml(account.settings(synapse)), encoding="utf-8")
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "iscg_bot", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert 'run "iscg-bot migrate"' in result.stderr

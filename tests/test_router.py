@@ -296,6 +296,13 @@ async def test_an_unterminated_quote_is_a_usage_error(chat: Chat) -> None:
     assert reply == 'The quote opened before "never closed" is never closed.\nUsage: !echo <word> [times]'
 
 
+async def test_an_unclosed_quote_in_text_taken_as_typed_is_fine(chat: Chat) -> None:
+    assert await chat('!meeting cancel M1 he said "see you', sender=CHAIR) == 'M1 cancelled: he said "see you'
+    assert await chat('!echo hi "2') == (
+        'The quote opened before "2" is never closed.\nUsage: !echo <word> [times]'
+    )
+
+
 async def test_an_apostrophe_is_not_a_quote(chat: Chat) -> None:
     assert await chat("!echo O'Brien") == "O'Brien"
 

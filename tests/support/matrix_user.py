@@ -58,7 +58,7 @@ def _checked(response: T, what: str) -> T:
     return response
 
 
-def _matches(predicate: EventPredicate, event: dict[str, Any]) -> bool:
+def matches(predicate: EventPredicate, event: dict[str, Any]) -> bool:
     # Predicates are usually quick lambdas over nested keys: a missing key just means "not this one".
     try:
         return bool(predicate(event))
@@ -340,7 +340,7 @@ class MatrixUser:
         """The first recorded event (already seen or still to come) that matches `predicate`."""
 
         def first_match() -> dict[str, Any] | None:
-            return next((e for e in self._candidates(room_id) if _matches(predicate, e)), None)
+            return next((e for e in self._candidates(room_id) if matches(predicate, e)), None)
 
         return await self._wait_until(first_match, timeout, self._timeout_report(room_id, "matching event"))
 
@@ -356,7 +356,7 @@ class MatrixUser:
         counts = [0]
 
         def enough() -> list[dict[str, Any]] | None:
-            matches = [e for e in self._candidates(room_id) if _matches(predicate, e)]
+            matches = [e for e in self._candidates(room_id) if matches(predicate, e)]
             counts[0] = len(matches)
             return matches if len(matches) >= n else None
 

@@ -1,0 +1,130 @@
+"""A chat driver for fast tests: the real router, dispatcher, storage (SQLite) and outbox; a fake gateway.
+
+chat = await Chat.open(tmp_path)
+assert await chat.say("!ping") == ["pong"]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from commands import build_router
+from iscg_bot.app import Services
+from iscg_bot.clock import FrozenClock
+from iscg_bot.config import Settings
+from iscg_bot.dispatcher import Dispatcher
+from iscg_bot.events import IncomingEvent, Invite, Message, Outgoing
+from iscg_bot.matrix import PermanentSendError
+from iscg_bot.outbox import OutboxSender
+from iscg_bot.router import Router
+from storage import Database, UnitOfWork
+
+BOT = "@iscg-bot:example.org"
+ALICE = "@alice:example.org"
+ADMIN = "@admin:example.org"
+ROOM = "!subject:example.org"
+START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeGateway:
+    """Records what the bot would send; `refuse` makes sends to a room fail for good."""
+
+    sent: list[Outgoing] = field(default_factory=list)
+    joined: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, outgoing: Outgoing) -> str:
+        if outgoing.room_id in self.refuse:
+            raise PermanentSendError("M_FORBIDDEN: not in room")
+        self.sent.append(outgoing)
+        return f"$sent{len(self.sent)}"
+
+    async def join(self, room_id: str) -> bool:
+        self.joined.append(room_id)
+        return True
+
+    async def reject_invite(self, room_id: str) -> None:
+        self.rejected.append(room_id)
+
+
+def settings(**bot: Any) -> Settings:
+    return Settings.model_validate(
+        {
+            "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": BOT, "password": "x"},
+            "bot": {"admins": [ADMIN], **bot},
+        }
+    )
+
+
+class Chat:
+    def __init__(self, database: Database, router: Router, config: Settings) -> None:
+        self.database = database
+        self.clock = FrozenClock(START)
+        self.gateway = FakeGateway()
+        self.config = config
+        self.router = router
+        self.services = Services(config=config, clock=self.clock, database=database, gateway=self.gateway)
+        self.dispatcher = Dispatcher(
+            settings=config,
+            router=router,
+            sessions=database.sessions,
+            services=self.services,
+            clock=self.clock,
+            bot_user_id=BOT,
+        )
+        self._ids = itertools.count(1)
+
+    @classmethod
+    async def open(cls, tmp_path: Path, *, router: Router | None = None, **bot: Any) -> Chat:
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
+        await database.migrate()
+        config = settings(**bot)
+        return cls(database, router or build_router(config.bot.command_prefix), config)
+
+    async def close(self) -> None:
+        await self.database.dispose()
+
+    def message(self, body: str, *, sender: str = ALICE, room: str = ROOM, **extra: Any) -> Message:
+        return Message(
+            event_id=f"$event{next(self._ids)}",
+            room_id=room,
+            sender=sender,
+            server_time=self.clock.now(),
+            body=body,
+            **extra,
+        )
+
+    async def say(self, body: str, *, sender: str = ALICE, room: str = ROOM) -> list[str]:
+        """Send a message and return the plain bodies of the bot's replies to it."""
+        return [c["body"] for c in await self.deliver(self.message(body, sender=sender, room=room))]
+
+    async def deliver(self, event: IncomingEvent) -> list[dict[str, Any]]:
+        """Hand the bot one event; return the contents it queued in answer (and mark them sent)."""
+        await self.dispatcher.handle(event)
+        return await self.take_outbox()
+
+    async def invite(self, inviter: str, room: str = "!new:example.org") -> None:
+        await self.dispatcher.handle_invite(Invite(room_id=room, inviter=inviter), self.gateway)
+
+    async def take_outbox(self) -> list[dict[str, Any]]:
+        async with UnitOfWork(self.database.sessions) as uow:
+            rows = await uow.outbox.pending(limit=10_000)
+            for row in rows:
+                await uow.outbox.mark_sent(row.id, "$fake", self.clock.now())
+            await uow.commit()
+        return [dict(row.content) for row in rows]
+
+    async def pending(self) -> list[Any]:
+        async with UnitOfWork(self.database.sessions) as uow:
+            return await uow.outbox.pending(limit=10_000)
+
+    def outbox_sender(self) -> OutboxSender:
+        return OutboxSender(self.database.sessions, self.gateway, self.clock, asyncio.Event())

@@ -1,0 +1,194 @@
+"""The dispatcher and the outbox through the real router and storage, with a fake gateway (fast)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from commands import build_router
+from iscg_bot.events import MembershipChange, Reaction, Undecryptable
+from iscg_bot.outbox import txn_id
+from iscg_bot.router import Context
+from tests.chat import ADMIN, ALICE, BOT, ROOM, Chat
+
+
+@pytest.fixture
+async def chat(tmp_path):
+    chat = await Chat.open(tmp_path)
+    try:
+        yield chat
+    finally:
+        await chat.close()
+
+
+async def test_ping(chat):
+    assert await chat.say("!ping") == ["pong"]
+
+
+async def test_a_reply_is_a_notice_in_reply_with_html_and_a_mention(chat):
+    event = chat.message("!ping")
+    [content] = await chat.deliver(event)
+    assert content["msgtype"] == "m.notice"
+    assert content["format"] == "org.matrix.custom.html"
+    assert content["formatted_body"] == "pong"
+    assert content["m.relates_to"] == {"m.in_reply_to": {"event_id": event.event_id}}
+    assert content["m.mentions"] == {"user_ids": [ALICE]}
+
+
+async def test_the_same_event_seen_twice_has_one_effect(chat):
+    event = chat.message("!tz Asia/Tokyo")
+    assert len(await chat.deliver(event)) == 1
+    assert await chat.deliver(event) == []  # re-sync, gap fill or restart: the ledger knows it
+    [shown] = await chat.say("!tz")
+    assert "Asia/Tokyo" in shown
+
+
+async def test_replies_get_deterministic_transaction_ids(chat):
+    event = chat.message("!ping\n!ping")
+    await chat.dispatcher.handle(event)
+    rows = await chat.pending()
+    assert [r.txn_id for r in rows] == [txn_id(event.event_id, 0), txn_id(event.event_id, 1)]
+
+
+async def test_several_commands_in_one_message_run_in_order(chat):
+    replies = await chat.say("!tz Europe/Zurich\n!ping\n!tz")
+    assert replies[1] == "pong"
+    assert "Europe/Zurich" in replies[2]
+
+
+async def test_usage_errors_are_one_sentence_and_the_usage(chat):
+    [reply] = await chat.say("!tz Mars/Olympus_Mons")
+    sentence, usage = reply.split("\n")
+    assert sentence.endswith(".") and "Mars/Olympus_Mons" in sentence
+    assert usage == "Usage: !tz [zone]"
+
+
+async def test_a_failing_command_is_rolled_back_and_apologised_for(tmp_path):
+    router = build_router()
+
+    @router.command("explode", hidden=True)
+    async def explode(ctx: Context) -> None:
+        """Set a zone, then fail.
+
+        Example: !explode
+        """
+        await ctx.uow.people.set_timezone(ctx.sender, "Asia/Tokyo", ctx.now)
+        raise RuntimeError("bug")
+
+    chat = await Chat.open(tmp_path, router=router)
+    try:
+        replies = await chat.say("!tz Europe/Zurich\n!explode\n!ping")
+        assert "Europe/Zurich" in replies[0]
+        assert replies[1].startswith("Sorry, something went wrong")
+        assert replies[2] == "pong"  # the message's other commands still ran
+        [shown] = await chat.say("!tz")
+        assert "Europe/Zurich" in shown and "Tokyo" not in shown  # only the failed command was undone
+    finally:
+        await chat.close()
+
+
+async def test_edits_and_notices_do_not_run_commands(chat):
+    assert await chat.deliver(chat.message("!ping", msgtype="m.notice")) == []
+    assert await chat.deliver(chat.message("!ping", replaces="$original")) == []
+
+
+async def test_ordinary_talk_gets_no_answer(chat):
+    assert await chat.say("good morning, everyone") == []
+    assert await chat.say("!") == []
+
+
+async def test_the_bot_greets_once_when_it_joins(chat):
+    joined = MembershipChange(
+        event_id="$join",
+        room_id=ROOM,
+        sender=BOT,
+        server_time=chat.clock.now(),
+        user_id=BOT,
+        membership="join",
+        previous="invite",
+    )
+    [hello] = await chat.deliver(joined)
+    assert "!help" in hello["body"] and "m.relates_to" not in hello
+    assert await chat.deliver(joined) == []
+    renamed = MembershipChange(
+        event_id="$rename",
+        room_id=ROOM,
+        sender=BOT,
+        server_time=chat.clock.now(),
+        user_id=BOT,
+        membership="join",
+        previous="join",
+    )
+    assert await chat.deliver(renamed) == []  # a profile change is not a new arrival
+
+
+async def test_the_bot_ignores_its_own_messages(chat):
+    assert await chat.say("!ping", sender=BOT) == []
+
+
+async def test_an_undecryptable_message_is_owned_up_to(chat):
+    event = Undecryptable(event_id="$secret", room_id=ROOM, sender=ALICE, server_time=chat.clock.now())
+    [sorry] = await chat.deliver(event)
+    assert "could not decrypt" in sorry["body"]
+    assert sorry["m.relates_to"]["m.in_reply_to"]["event_id"] == "$secret"
+
+
+async def test_a_reaction_nobody_listens_to_is_not_recorded(chat):
+    reaction = Reaction(
+        event_id="$r", room_id=ROOM, sender=ALICE, server_time=chat.clock.now(), key="👍", relates_to="$x"
+    )
+    assert await chat.deliver(reaction) == []
+
+
+@pytest.mark.parametrize(
+    ("inviter", "joins"),
+    [(ADMIN, True), ("@stranger:example.org", False), ("@friend:partner.org", True), ("@x:itu.int", True)],
+)
+async def test_invites_are_accepted_only_from_admins_and_the_allow_list(tmp_path, inviter, joins):
+    chat = await Chat.open(tmp_path, invite_allowlist=["@friend:partner.org", "itu.int"])
+    try:
+        await chat.invite(inviter, "!room:example.org")
+        assert chat.gateway.joined == (["!room:example.org"] if joins else [])
+        assert chat.gateway.rejected == ([] if joins else ["!room:example.org"])
+    finally:
+        await chat.close()
+
+
+async def test_oversized_messages_are_refused_in_one_sentence(chat):
+    assert await chat.say("!tz " + "x" * 9000) == [
+        "That message is too long for me: 9,004 characters, where I read at most 8,000."
+    ]
+
+
+async def test_the_outbox_sends_in_order_and_survives_a_refusing_room(chat):
+    await chat.dispatcher.handle(chat.message("!ping"))
+    await chat.dispatcher.handle(chat.message("!tz", room="!gone:example.org"))
+    await chat.dispatcher.handle(chat.message("!help"))
+    chat.gateway.refuse.add("!gone:example.org")
+    sender = chat.outbox_sender()
+    chat.gateway.ready.set()
+    task = asyncio.create_task(sender.run())
+    for _ in range(100):
+        if not await chat.pending():
+            break
+        await asyncio.sleep(0.02)
+    sender.stopping.set()
+    await asyncio.wait_for(task, 5)
+    assert [o.content["body"].split("\n")[0] for o in chat.gateway.sent][0] == "pong"
+    assert [o.room_id for o in chat.gateway.sent] == [ROOM, ROOM]
+    assert await chat.pending() == []  # the refused one is marked failed, not retried for ever
+
+
+async def test_pending_replies_are_sent_after_a_restart(chat):
+    await chat.dispatcher.handle(chat.message("!ping"))  # committed, then the bot "dies" before sending
+    chat.gateway.ready.set()
+    sender = chat.outbox_sender()  # a new process's sender finds it
+    task = asyncio.create_task(sender.run())
+    for _ in range(100):
+        if chat.gateway.sent:
+            break
+        await asyncio.sleep(0.02)
+    sender.stopping.set()
+    await asyncio.wait_for(task, 5)
+    assert [o.content["body"] for o in chat.gateway.sent] == ["pong"]
