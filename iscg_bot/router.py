@@ -9,10 +9,12 @@
         Example: !meeting agenda M12 add Review of the Q3 outputs
         \"""
 
-The signature is the parser and the usage line (see `iscg_bot.arguments`), the docstring is the help. A module
-of commands declares them on its own `Router` and the application `include`s it. `parse` reads a message
-into invocations; `execute` checks the role, converts the arguments, and calls the handler, which talks back
-through `ctx.reply` / `ctx.react` only: the caller sends what they collected once its transaction commits.
+The signature is the parser and the usage line (see `iscg_bot.arguments`); the docstring is the help: its
+first line in `!help`, all of it (with an `Example:` line) in `!help <command>`. A module of commands declares
+them on its own module-level `router = Router()`; `commands.build_router` loads it with `Router.load(name)`.
+`parse` reads a message into invocations; `execute` checks the role, converts the arguments and calls the
+handler, which talks back through `ctx.reply` / `ctx.react` only: the caller sends what they collected once
+its transaction commits.
 """
 
 from __future__ import annotations

@@ -356,9 +356,9 @@ class MatrixUser:
         counts = [0]
 
         def enough() -> list[dict[str, Any]] | None:
-            matches = [e for e in self._candidates(room_id) if matches(predicate, e)]
-            counts[0] = len(matches)
-            return matches if len(matches) >= n else None
+            found = [e for e in self._candidates(room_id) if matches(predicate, e)]
+            counts[0] = len(found)
+            return found if len(found) >= n else None
 
         return await self._wait_until(
             enough, timeout, lambda: self._timeout_report(room_id, f"{n} matching events (saw {counts[0]})")()
