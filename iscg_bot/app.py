@@ -59,7 +59,7 @@ class BotApp:
         self.database = Database(settings.database.url.get_secret_value())
         self.router = build_router(settings.bot.command_prefix, settings.bot.max_message_length)
         self.gateway = MatrixGateway(
-            settings.matrix, DatabaseSessionStore(self.database, self.clock), self.stopping
+            settings.matrix, DatabaseSessionStore(self.database, self.clock), self.stopping, self.clock
         )
         self.services = Services(
             config=settings, clock=self.clock, database=self.database, gateway=self.gateway

@@ -73,6 +73,7 @@ def setup_logging(level: str) -> None:
     )
     # nio logs every ignored or malformed event at WARNING; that is noise for an operator.
     logging.getLogger("nio").setLevel(max(logging.ERROR, logging.getLevelName(level)))
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 async def _migrate(settings: Settings) -> int:

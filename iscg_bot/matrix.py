@@ -34,6 +34,7 @@ from nio import (
 )
 from nio.exceptions import SendRetryError
 
+from iscg_bot.clock import Clock
 from iscg_bot.config import MatrixSettings
 from iscg_bot.events import (
     IncomingEvent,
@@ -99,8 +100,11 @@ class Backoff:
 
 
 class MatrixGateway:
-    def __init__(self, settings: MatrixSettings, sessions: SessionStore, stopping: asyncio.Event) -> None:
+    def __init__(
+        self, settings: MatrixSettings, sessions: SessionStore, stopping: asyncio.Event, clock: Clock
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.sessions = sessions
         self.stopping = stopping
         self.user_id = settings.user_id
@@ -193,7 +197,7 @@ class MatrixGateway:
                 if not initial:
                     batch.events = await self._timeline_events(response, since)
                 yield batch
-                self.last_sync_at = datetime.now(UTC)
+                self.last_sync_at = self.clock.now()
                 self.ready.set()
                 await self._crypto_housekeeping()
                 since, initial, full_state = response.next_batch, False, False
@@ -226,7 +230,9 @@ class MatrixGateway:
         rooms = list(response.rooms.join.items()) + list(response.rooms.leave.items())
         for room_id, info in rooms:
             timeline = list(info.timeline.events)
-            if info.timeline.limited and since is not None:
+            # A room we just joined shows its history up to our join: that gap holds nothing for us.
+            joined_here = any(self._is_own_join(e) for e in timeline)
+            if info.timeline.limited and since is not None and not joined_here:
                 gap = await self._backfill(room_id, info.timeline.prev_batch, since)
                 self.limited_timelines += 1
                 self.backfilled_events += len(gap)

@@ -175,7 +175,8 @@ async def test_the_outbox_sends_in_order_and_survives_a_refusing_room(chat):
         await asyncio.sleep(0.02)
     sender.stopping.set()
     await asyncio.wait_for(task, 5)
-    assert [o.content["body"].split("\n")[0] for o in chat.gateway.sent][0] == "pong"
+    bodies = [o.content["body"] for o in chat.gateway.sent]
+    assert bodies[0] == "pong" and bodies[1].startswith("Commands you can run here")
     assert [o.room_id for o in chat.gateway.sent] == [ROOM, ROOM]
     assert await chat.pending() == []  # the refused one is marked failed, not retried for ever
 
@@ -192,3 +193,30 @@ async def test_pending_replies_are_sent_after_a_restart(chat):
     sender.stopping.set()
     await asyncio.wait_for(task, 5)
     assert [o.content["body"] for o in chat.gateway.sent] == ["pong"]
+
+
+async def test_passive_handlers_run_once_per_event(tmp_path):
+    router = build_router()
+    seen: list[str] = []
+
+    @router.on_reaction(keys=("✅",))
+    async def acknowledge(ctx: Context, reaction: Reaction) -> None:
+        seen.append(reaction.relates_to)
+        await ctx.react("👀")
+
+    chat = await Chat.open(tmp_path, router=router)
+    try:
+        tick = Reaction(
+            event_id="$tick",
+            room_id=ROOM,
+            sender=ALICE,
+            server_time=chat.clock.now(),
+            key="✅",
+            relates_to="$m",
+        )
+        [answer] = await chat.deliver(tick)
+        assert answer == {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$tick", "key": "👀"}}
+        assert await chat.deliver(tick) == []
+        assert seen == ["$m"]
+    finally:
+        await chat.close()

@@ -11,7 +11,9 @@ from collections import Counter
 
 import pytest
 
+from iscg_bot.events import Outgoing
 from iscg_bot.homeserver import LocalSynapse
+from iscg_bot.outbox import reaction_content, txn_id
 from tests.fixtures_bot import BotAccount, _toml, register_bot
 from tests.support.matrix_user import body_of, is_membership, is_message, is_reply_to, matches
 
@@ -240,3 +242,18 @@ async def test_the_bot_refuses_an_unmigrated_database(tmp_path, synapse):
     )
     assert result.returncode == 3
     assert 'run "iscg-bot migrate"' in result.stderr
+
+
+async def test_reactions_are_sent_and_a_retried_send_does_not_double(matrix_user_factory, bot_factory):
+    alice = await matrix_user_factory("alice")
+    bot = await bot_factory(admins=[alice.user_id])
+    room_id = await room_with_bot(alice, bot.user_id)
+    target = await alice.send_text(room_id, "a line worth acknowledging")
+    reaction = Outgoing(room_id, "m.reaction", reaction_content(target, "✅"), txn_id(target, 0))
+    first = await bot.app.gateway.send(reaction)
+    again = await bot.app.gateway.send(reaction)  # as after a crash between sending and marking it sent
+    assert first == again
+    seen = await alice.wait_for(lambda e: e["type"] == "m.reaction", room_id=room_id)
+    assert seen["content"]["m.relates_to"] == {"rel_type": "m.annotation", "event_id": target, "key": "✅"}
+    await asyncio.sleep(0.5)
+    assert len([e for e in alice.events(room_id) if e["type"] == "m.reaction"]) == 1
