@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 class UsageError(Exception):
     """What the user typed cannot be used. The message is one sentence; the router adds the command's usage.
 
-    Handlers raise it too (before changing anything): `raise UsageError("M99 does not exist.")`.
+    Handlers raise it too, at any point: `raise UsageError("M99 does not exist.")`; the caller undoes what
+    the command wrote before it.
     `show_usage=False` leaves the usage line out where it would not help.
     """
 

@@ -121,8 +121,9 @@ class Dispatcher:
         for invocation in invocations:
             ctx = self._context(uow, event)
             try:
-                async with uow.savepoint():
-                    await self.router.execute(ctx, invocation)
+                async with uow.savepoint() as savepoint:
+                    if not await self.router.execute(ctx, invocation):
+                        await savepoint.rollback()  # a usage error or refusal leaves nothing behind
             except Exception:
                 log.exception("command failed in %s: %r", event.room_id, event.body[:200])
                 ctx.replies[:] = [text(APOLOGY)]

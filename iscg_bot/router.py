@@ -414,25 +414,29 @@ class Router:
 
     # ---- running -----------------------------------------------------------------------------------------
 
-    async def execute(self, ctx: Context, invocation: Invocation) -> None:
-        """Run one invocation; usage errors and refusals become replies; other errors propagate."""
+    async def execute(self, ctx: Context, invocation: Invocation) -> bool:
+        """Run one invocation; usage errors and refusals become replies; other errors propagate.
+
+        Returns whether the command ran to completion: on False the caller undoes whatever it wrote, so a
+        handler may raise `UsageError` at any point without leaving half its work behind.
+        """
         ctx.router = self
         ctx.command = invocation.command
         if invocation.kind == "too_long":
             await ctx.reply(invocation.problem or "That message is too long for me.")
-            return
+            return False
         if invocation.kind == "unknown":
             await ctx.reply(self.unknown_message(invocation.words, invocation.suggestion))
-            return
+            return False
         if invocation.kind == "group":
             await ctx.reply(await self.group_message(ctx, invocation.words))
-            return
+            return False
         command = invocation.command
         assert command is not None
         if not await self.permitted(ctx, command):
             refusal = text(f"Only {command.roles.name} may run ") + code(f"{self.prefix}{command.name}") + "."
             await ctx.reply(refusal)
-            return
+            return False
         try:
             if invocation.problem:
                 raise UsageError(invocation.problem)
@@ -443,6 +447,8 @@ class Router:
             await command.handler(ctx, **arguments)
         except UsageError as error:
             await ctx.reply(self.usage_message(command, error))
+            return False
+        return True
 
     async def dispatch(self, ctx: Context, body: str) -> bool:
         """Parse and execute every command of a message; returns whether the message was a command."""

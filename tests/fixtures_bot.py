@@ -31,13 +31,18 @@ class BotAccount:
     user_id: str
     password: str
     workdir: Path
+    registration_token: str = ""  # the token (and device) registration gave; tests may configure it
+    access_token: str | None = None  # when set, the bot is configured with it instead of the password
 
     def settings(self, server: LocalSynapse, **bot: Any) -> dict[str, Any]:
+        credentials = (
+            {"access_token": self.access_token} if self.access_token else {"password": self.password}
+        )
         return {
             "matrix": {
                 "homeserver": server.base_url,
                 "user_id": self.user_id,
-                "password": self.password,
+                **credentials,
                 "store_path": str(self.workdir / "crypto-store"),
                 "sync_timeout_seconds": 5,
                 "request_timeout_seconds": 10,
@@ -53,7 +58,7 @@ async def register_bot(server: LocalSynapse, workdir: Path) -> BotAccount:
     password = secrets.token_urlsafe(12)
     registered = await server.register(name, password, displayname="ISCG bot")
     workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - test setup, instant
-    return BotAccount(registered.user_id, password, workdir)
+    return BotAccount(registered.user_id, password, workdir, registration_token=registered.access_token)
 
 
 async def migrate(database_url: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from commands import build_router
 from iscg_bot.events import MembershipChange, Reaction, Undecryptable
 from iscg_bot.outbox import txn_id
-from iscg_bot.router import Context
+from iscg_bot.router import Context, UsageError
 from tests.chat import ADMIN, ALICE, BOT, ROOM, Chat
 
 
@@ -98,28 +98,24 @@ async def test_ordinary_talk_gets_no_answer(chat):
     assert await chat.say("!") == []
 
 
-async def test_the_bot_greets_once_when_it_joins(chat):
-    joined = MembershipChange(
-        event_id="$join",
+def bot_membership(chat: Chat, event_id: str, previous: str) -> MembershipChange:
+    return MembershipChange(
+        event_id=event_id,
         room_id=ROOM,
         sender=BOT,
         server_time=chat.clock.now(),
         user_id=BOT,
         membership="join",
-        previous="invite",
+        previous=previous,
     )
+
+
+async def test_the_bot_greets_once_when_it_joins(chat):
+    joined = bot_membership(chat, "$join", previous="invite")
     [hello] = await chat.deliver(joined)
     assert "!help" in hello["body"] and "m.relates_to" not in hello
     assert await chat.deliver(joined) == []
-    renamed = MembershipChange(
-        event_id="$rename",
-        room_id=ROOM,
-        sender=BOT,
-        server_time=chat.clock.now(),
-        user_id=BOT,
-        membership="join",
-        previous="join",
-    )
+    renamed = bot_membership(chat, "$rename", previous="join")
     assert await chat.deliver(renamed) == []  # a profile change is not a new arrival
 
 
@@ -218,5 +214,26 @@ async def test_passive_handlers_run_once_per_event(tmp_path):
         assert answer == {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$tick", "key": "👀"}}
         assert await chat.deliver(tick) == []
         assert seen == ["$m"]
+    finally:
+        await chat.close()
+
+
+async def test_a_usage_error_raised_midway_leaves_nothing_behind(tmp_path):
+    router = build_router()
+
+    @router.command("half", hidden=True)
+    async def half(ctx: Context) -> None:
+        """Set a zone, then find a problem.
+
+        Example: !half
+        """
+        await ctx.uow.people.set_timezone(ctx.sender, "Asia/Tokyo", ctx.now)
+        raise UsageError("M99 does not exist.")
+
+    chat = await Chat.open(tmp_path, router=router)
+    try:
+        assert await chat.say("!half") == ["M99 does not exist.\nUsage: !half"]
+        [shown] = await chat.say("!tz")
+        assert "not set a time zone" in shown
     finally:
         await chat.close()

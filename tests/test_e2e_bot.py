@@ -114,6 +114,7 @@ async def test_a_burst_larger_than_the_timeline_limit_is_answered_once_each(matr
     bot = await bot_factory(admins=[alice.user_id])
     room_id = await room_with_bot(alice, bot.user_id)
     # Stop the bot so the whole burst waits in one gap, far more than a sync's timeline holds.
+    device = bot.app.gateway.client.device_id
     await bot.stop()
     sent = [await alice.send_text(room_id, "!ping") for _ in range(300)]
     restarted = await bot_factory(admins=[alice.user_id], account=_account_of(bot))
@@ -128,6 +129,7 @@ async def test_a_burst_larger_than_the_timeline_limit_is_answered_once_each(matr
     assert set(answered) == set(sent)
     assert max(answered.values()) == 1
     assert restarted.app.gateway.backfilled_events >= 200, "the burst should have come through gap filling"
+    assert restarted.app.gateway.client.device_id == device, "a restart reuses the bot's device"
 
 
 def _account_of(bot) -> BotAccount:
@@ -257,3 +259,15 @@ async def test_reactions_are_sent_and_a_retried_send_does_not_double(matrix_user
     assert seen["content"]["m.relates_to"] == {"rel_type": "m.annotation", "event_id": target, "key": "✅"}
     await asyncio.sleep(0.5)
     assert len([e for e in alice.events(room_id) if e["type"] == "m.reaction"]) == 1
+
+
+async def test_the_bot_can_run_on_a_configured_access_token(
+    matrix_user_factory, bot_factory, synapse, tmp_path
+):
+    alice = await matrix_user_factory("alice", encryption=True)
+    account = await register_bot(synapse, tmp_path / "token-bot")
+    account = dataclasses.replace(account, access_token=account.registration_token)
+    bot = await bot_factory(admins=[alice.user_id], account=account)
+    room_id = await room_with_bot(alice, bot.user_id, encrypted=True)
+    ping = await alice.send_text(room_id, "!ping")
+    assert body_of(await alice.wait_for(is_reply_to(ping, sender=bot.user_id), room_id=room_id)) == "pong"
