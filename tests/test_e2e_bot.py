@@ -7,6 +7,7 @@ import dataclasses
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import pytest
@@ -163,7 +164,11 @@ async def test_killed_bot_answers_what_it_missed_exactly_once(matrix_user_factor
             for e in replies_from(alice, room_id, account.user_id)
         )
         assert all(answered[event_id] == 1 for event_id in [first, *missed, after]), answered
+        # SIGTERM stops it cleanly and at once, without waiting for the long-polling sync to return.
+        started = time.monotonic()
         assert process.terminate() == 0, process.output()[-3000:]
+        assert time.monotonic() - started < 4
+        assert "stopped" in process.output()
     except BaseException:
         print(process.output()[-5000:])
         raise
