@@ -111,6 +111,9 @@ class MatrixGateway:
         self.ready = asyncio.Event()  # set once the first sync has been handled: rooms are known
         self.last_sync_at: datetime | None = None
         self.client: AsyncClient | None = None
+        # nio's key bookkeeping (query, claim, share) is not safe to run from two tasks at once: the sync
+        # loop's housekeeping and a send into an encrypted room take turns.
+        self._crypto_lock = asyncio.Lock()
         # Counters for tests, benchmarks and (later) /metrics.
         self.limited_timelines = 0
         self.backfilled_events = 0
@@ -332,15 +335,19 @@ class MatrixGateway:
         if client is None or client.olm is None:
             return
         try:
-            if client.should_upload_keys:
-                await client.keys_upload()
-            if client.should_query_keys:
-                await client.keys_query()
-            if client.should_claim_keys:
-                await client.keys_claim(client.get_users_for_key_claiming())
-            await client.send_to_device_messages()
+            async with self._crypto_lock:
+                await self._keep_keys_current(client)
         except (*TRANSIENT_ERRORS, LocalProtocolError) as error:
             log.warning("key maintenance failed, will retry after the next sync: %s", error)
+
+    async def _keep_keys_current(self, client: AsyncClient) -> None:
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
 
     # ---- actions ----------------------------------------------------------------------------------
 
@@ -350,15 +357,16 @@ class MatrixGateway:
         backoff = Backoff()
         while True:
             try:
-                # Someone who just joined must get the room key too: learn their devices before encrypting.
-                await self._query_keys_if_needed()
-                response = await self.client.room_send(
-                    outgoing.room_id,
-                    outgoing.event_type,
-                    outgoing.content,
-                    tx_id=outgoing.txn_id,
-                    ignore_unverified_devices=True,
-                )
+                async with self._crypto_lock if self.client.olm is not None else contextlib.nullcontext():
+                    # Someone who just joined must get the room key too: learn their devices first.
+                    await self._query_keys_if_needed()
+                    response = await self.client.room_send(
+                        outgoing.room_id,
+                        outgoing.event_type,
+                        outgoing.content,
+                        tx_id=outgoing.txn_id,
+                        ignore_unverified_devices=True,
+                    )
             except LocalProtocolError as error:
                 raise PermanentSendError(str(error)) from error
             except (SendRetryError, *TRANSIENT_ERRORS) as error:

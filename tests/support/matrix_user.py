@@ -31,7 +31,7 @@ from nio import (
     SyncError,
     SyncResponse,
 )
-from nio.exceptions import EncryptionError
+from nio.exceptions import EncryptionError, LocalProtocolError
 
 from iscg_bot.homeserver import RegisteredUser
 
@@ -177,12 +177,22 @@ class MatrixUser:
         return user
 
     def _start_sync(self, *, full_state: bool) -> None:
-        self._sync_task = asyncio.create_task(
-            self.client.sync_forever(timeout=SYNC_TIMEOUT_MS, sync_filter=SYNC_FILTER, full_state=full_state),
-            name=f"sync {self.client.user_id}",
-        )
+        self._sync_task = asyncio.create_task(self._sync_loop(full_state), name=f"sync {self.client.user_id}")
         # Waiters must hear of a dead sync loop rather than time out.
         self._sync_task.add_done_callback(lambda _task: asyncio.ensure_future(self._notify()))
+
+    async def _sync_loop(self, full_state: bool) -> None:
+        while True:
+            try:
+                await self.client.sync_forever(
+                    timeout=SYNC_TIMEOUT_MS, sync_filter=SYNC_FILTER, full_state=full_state
+                )
+            except LocalProtocolError as error:
+                # nio's loop and our pre-send key query (_share_room_key) can race for the same pending
+                # query; the loser finds nothing left to do. Carry on syncing.
+                if "No key" not in str(error):
+                    raise
+                full_state = False
 
     async def _cancel_sync(self) -> None:
         task = self._sync_task
@@ -448,7 +458,8 @@ class MatrixUser:
             _checked(await client.joined_members(room_id), f"members of {room_id}")
         # nio queries new members' devices from the sync loop only: a send right after a join would race it.
         if client.should_query_keys:
-            _checked(await client.keys_query(), "keys/query")
+            with contextlib.suppress(LocalProtocolError):  # the sync loop's own query got there first
+                _checked(await client.keys_query(), "keys/query")
         if client.olm is not None and client.olm.should_share_group_session(room_id):
             sharing = client.sharing_session.get(room_id)
             if sharing is not None:
