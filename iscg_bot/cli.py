@@ -14,6 +14,7 @@ from iscg_bot.config import ConfigError, Settings, describe_settings, load_setti
 
 EXIT_CONFIG = 2
 EXIT_NOT_MIGRATED = 3
+EXIT_LOGIN = 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +97,7 @@ async def _migrate(settings: Settings) -> int:
 
 async def _run(settings: Settings, *, migrate_first: bool) -> int:
     from iscg_bot.app import BotApp
+    from iscg_bot.matrix import LoginError
     from storage import NotMigratedError
 
     if migrate_first:
@@ -109,6 +111,9 @@ async def _run(settings: Settings, *, migrate_first: bool) -> int:
     except NotMigratedError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_NOT_MIGRATED
+    except LoginError as error:
+        print(f"error: cannot log in to {settings.matrix.homeserver}: {error}", file=sys.stderr)
+        return EXIT_LOGIN
     return 0
 
 

@@ -193,8 +193,7 @@ class MatrixGateway:
             while not self.stopping.is_set():
                 response = await self._sync(since, full_state, timeout=0 if full_state else None)
                 if response is None:
-                    log.error("sync refused: the bot's session is no longer valid")
-                    return
+                    raise LoginError("the homeserver refused the bot's session (was its device logged out?)")
                 batch = SyncBatch(next_batch=response.next_batch, initial=initial)
                 batch.invites = self._invites(response)
                 if not initial:

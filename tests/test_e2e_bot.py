@@ -276,3 +276,20 @@ async def test_the_bot_can_run_on_a_configured_access_token(
     room_id = await room_with_bot(alice, bot.user_id, encrypted=True)
     ping = await alice.send_text(room_id, "!ping")
     assert body_of(await alice.wait_for(is_reply_to(ping, sender=bot.user_id), room_id=room_id)) == "pong"
+
+
+async def test_wrong_credentials_stop_the_bot_with_a_clear_error(tmp_path, synapse):
+    account = await register_bot(synapse, tmp_path / "wrong-password")
+    account = dataclasses.replace(account, password="not-the-password")
+    settings = account.settings(synapse)
+    config = account.workdir / "config.toml"
+    config.write_text(_toml(settings), encoding="utf-8")
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "iscg_bot", "run", "--migrate", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 4, result.stderr[-2000:]
+    assert f"error: cannot log in to {synapse.base_url}: login refused" in result.stderr
