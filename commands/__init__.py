@@ -10,7 +10,12 @@ from collections.abc import Iterable
 
 from iscg_bot.router import Router
 
-BUILTIN_MODULES: tuple[str, ...] = ("commands.general",)
+BUILTIN_MODULES: tuple[str, ...] = (
+    "commands.general",
+    "commands.subjects",
+    "commands.roles",
+    "commands.rooms",
+)
 
 
 def build_router(prefix: str = "!", max_length: int = 8000, extra_modules: Iterable[str] = ()) -> Router:

@@ -28,6 +28,7 @@ import zoneinfo
 from collections.abc import Awaitable, Sequence
 from copy import copy
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
 
@@ -315,6 +316,21 @@ class UserIdType(WordType):
         return user_id
 
 
+class DayType(WordType):
+    """A calendar date written the ISO way, 2027-06-30."""
+
+    name = "a date like 2027-06-30"
+    usage = "YYYY-MM-DD"
+
+    def convert(self, word: str, ctx: Context) -> date:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
+            try:
+                return date.fromisoformat(word)
+            except ValueError:
+                pass
+        raise UsageError(f"{quote(word)} is not a date like 2027-06-30.")
+
+
 # ---- markers used in annotations -------------------------------------------------------------------------
 
 
@@ -348,6 +364,7 @@ Flag = Annotated[bool, FLAG_MARKER]
 """A bare word, the parameter's name (`force: Flag = False` → `force`), that sets True."""
 TimeZone = Annotated[str, TimeZoneType()]
 UserId = Annotated[str, UserIdType()]
+Day = Annotated[date, DayType()]
 
 
 # ---- parameters: read from a handler's signature ---------------------------------------------------------

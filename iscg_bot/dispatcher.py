@@ -9,7 +9,10 @@ each room's events in timeline order.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -58,10 +61,8 @@ class Dispatcher:
             await self.handle(event)
 
     async def handle(self, event: IncomingEvent) -> None:
-        if event.sender == self.bot_user_id:
-            if isinstance(event, MembershipChange) and self._bot_joined(event):
-                await self._in_transaction(event, self._greet)
-            return
+        if event.sender == self.bot_user_id and not isinstance(event, MembershipChange):
+            return  # our own messages and reactions
         if isinstance(event, Message):
             invocations = self._commands_in(event)
             if invocations:
@@ -69,8 +70,9 @@ class Dispatcher:
                 return
         if isinstance(event, Undecryptable):
             await self._in_transaction(event, lambda uow: self._undecryptable(uow, event))
-            return
-        if self.router.has_passive(event):
+        elif isinstance(event, MembershipChange) and self._bot_joined(event):
+            await self._in_transaction(event, lambda uow: self._greet(uow, event))
+        elif self.router.has_passive(event):
             await self._in_transaction(event, lambda uow: self._run_passive(uow, event))
 
     async def handle_invite(self, invite: Invite, gateway: Any) -> None:
@@ -90,12 +92,12 @@ class Dispatcher:
         # Notices are other bots talking; edits are not new commands (an edited "!ping" must not ping twice).
         if event.msgtype == "m.notice" or event.replaces is not None:
             return []
-        return self.router.parse(event.body)
+        return self.router.parse(with_pills_as_ids(event))
 
     def _bot_joined(self, event: MembershipChange) -> bool:
         return event.user_id == self.bot_user_id and event.membership == "join" and event.previous != "join"
 
-    async def _greet(self, uow: Any) -> list[tuple[str, dict[str, Any]]]:
+    async def _greet(self, uow: Any, event: MembershipChange) -> list[tuple[str, dict[str, Any]]]:
         prefix = self.settings.bot.command_prefix
         hello = (
             text(
@@ -105,7 +107,7 @@ class Dispatcher:
             + code(f"{prefix}help")
             + text(" to see what you can do here.")
         )
-        return [("m.room.message", notice_content(hello))]
+        return [("m.room.message", notice_content(hello)), *await self._run_passive(uow, event)]
 
     async def _undecryptable(self, uow: Any, event: Undecryptable) -> list[tuple[str, dict[str, Any]]]:
         sorry = text(
@@ -178,3 +180,23 @@ class Dispatcher:
         except DuplicateEvent:
             return  # another worker handled it first
         self.on_committed()
+
+
+PILL = re.compile(r'<a href="https://matrix\.to/#/(@[^"?]+)"[^>]*>(.*?)</a>', re.DOTALL)
+
+
+def with_pills_as_ids(message: Message) -> str:
+    """The body with each mention pill's display name replaced by the user's Matrix ID.
+
+    Element writes a mention as the person's name in `body` and as a matrix.to link in `formatted_body`;
+    commands that take a user want the ID.
+    """
+    body = message.body
+    if not message.formatted_body or "matrix.to" not in message.formatted_body:
+        return body
+    for user_id, label in PILL.findall(message.formatted_body):
+        name = html.unescape(re.sub(r"<[^>]+>", "", label)).strip()
+        user_id = urllib.parse.unquote(user_id)
+        if name and name != user_id and name in body:
+            body = body.replace(name, user_id, 1)
+    return body

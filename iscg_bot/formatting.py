@@ -64,6 +64,14 @@ def mention(user_id: str, display_name: str | None = None) -> Rich:
     return Rich(name, f'<a href="{href}">{_html.escape(name)}</a>', (user_id,))
 
 
+def person(user_id: str, display_name: str | None = None) -> Rich:
+    """Someone named in a listing: a link to them, but no mention, so showing a roster pings nobody."""
+    name = display_name or user_id
+    href = _html.escape(f"https://matrix.to/#/{user_id}", quote=True)
+    plain = name if name == user_id else f"{name} ({user_id})"
+    return Rich(plain, f'<a href="{href}">{_html.escape(name)}</a>')
+
+
 def join(parts: Iterable[Rich | str], separator: Rich | str = "") -> Rich:
     result = Rich("", "")
     sep = as_rich(separator)

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, ConnectionError, OSError)
 MESSAGE_TYPES = {"m.text", "m.notice", "m.emote"}
+MEMBERSHIPS = {"join", "leave", "invite", "ban", "knock"}
 
 
 class PermanentSendError(Exception):
@@ -317,12 +318,16 @@ class MatrixGateway:
             return Redaction(**base, redacts=redacts) if redacts else None
         if kind == "m.room.member":
             prev = (source.get("unsigned") or {}).get("prev_content") or {}
+            membership = content.get("membership")
+            if membership not in MEMBERSHIPS or not str(source.get("state_key", "")).startswith("@"):
+                return None
+            name = content.get("displayname")
             return MembershipChange(
                 **base,
-                user_id=str(source.get("state_key", "")),
-                membership=str(content.get("membership", "")),
-                previous=prev.get("membership"),
-                display_name=content.get("displayname"),
+                user_id=source["state_key"],
+                membership=membership,
+                previous=prev.get("membership") if isinstance(prev, dict) else None,
+                display_name=name if isinstance(name, str) and name.strip() else None,
             )
         if kind == "m.room.tombstone" and content.get("replacement_room"):
             return Tombstone(**base, replacement_room=content["replacement_room"])

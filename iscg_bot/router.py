@@ -31,6 +31,7 @@ from iscg_bot.arguments import (
     OPENING_QUOTES,
     POSITIONAL_KINDS,
     ArgumentType,
+    Day,
     FormField,
     Keyword,
     Parameter,
@@ -57,6 +58,7 @@ __all__ = [
     "ArgumentType",
     "Command",
     "Context",
+    "Day",
     "Flag",
     "Invocation",
     "Keyword",
@@ -129,6 +131,7 @@ class Context:
     command: Command | None = None  # set by execute
     replies: list[Rich] = field(default_factory=list)
     reactions: list[str] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)  # per-event memo (e.g. the sender's standing here)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -287,6 +290,12 @@ class Router:
         Gets the messages the caller does not run as commands (`parse` found none).
         """
         return self._passive_decorator(Message, when or (lambda event: True), handler)
+
+    def on_event(
+        self, event_type: type, handler: Callable[..., Awaitable[None]] | None = None, *, when: Any = None
+    ) -> Any:
+        """`@router.on_event(MembershipChange)`: handler(ctx, event) for any other kind of room event."""
+        return self._passive_decorator(event_type, when or (lambda event: True), handler)
 
     def _passive_decorator(self, event_type: type, accepts: Callable[[Any], bool], handler: Any) -> Any:
         def declare(func: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:

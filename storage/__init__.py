@@ -4,18 +4,32 @@ Imports neither `iscg_bot` nor `commands`.
 """
 
 from storage.db import Database, NotMigratedError
-from storage.models import Base, BotState, OutboxMessage, Person, ProcessedEvent
+from storage.models import (
+    Base,
+    BotState,
+    OutboxMessage,
+    Person,
+    ProcessedEvent,
+    RoleAssignment,
+    RoomMember,
+    Subject,
+)
 from storage.repositories import (
+    AlreadyExists,
     BotStateRepository,
     DuplicateEvent,
     Outbox,
     People,
     ProcessedEvents,
+    Roles,
+    RoomMembers,
+    Subjects,
     UnitOfWork,
 )
 from storage.types import UTCDateTime
 
 __all__ = [
+    "AlreadyExists",
     "Base",
     "BotState",
     "BotStateRepository",
@@ -28,6 +42,12 @@ __all__ = [
     "Person",
     "ProcessedEvent",
     "ProcessedEvents",
+    "RoleAssignment",
+    "Roles",
+    "RoomMember",
+    "RoomMembers",
+    "Subject",
+    "Subjects",
     "UTCDateTime",
     "UnitOfWork",
 ]

@@ -12,9 +12,15 @@ from iscg_bot.router import Context, Router
 from tests.test_router import ADMIN_ID, ALICE, CHAIR, Chat, build_story_router
 
 
+def general_router() -> Router:
+    router = Router()
+    router.load("commands.general")
+    return router
+
+
 @pytest.fixture
 def chat() -> Chat:
-    return Chat(build_router())
+    return Chat(general_router())
 
 
 @pytest.fixture

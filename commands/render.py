@@ -1,0 +1,25 @@
+"""Shared rendering for command replies: people shown by name, never pinged by a listing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from iscg_bot.formatting import Rich, join, person
+
+
+async def display_names(uow: Any, user_ids: Iterable[str], room_id: str) -> dict[str, str | None]:
+    """The name each person goes by in this room, else the name we last saw them use anywhere."""
+    ids = list(dict.fromkeys(user_ids))
+    known = await uow.people.many(ids)
+    names: dict[str, str | None] = {}
+    for user_id in ids:
+        here = await uow.members.display_name(room_id, user_id)
+        anywhere = known[user_id].display_name if user_id in known else None
+        names[user_id] = here or anywhere
+    return names
+
+
+def people(assignments: Iterable[Any], names: dict[str, str | None], empty: str = "nobody yet") -> Rich:
+    shown = [person(a.matrix_id, names.get(a.matrix_id)) for a in assignments]
+    return join(shown, ", ") if shown else Rich(empty, f"<em>{empty}</em>")

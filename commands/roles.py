@@ -1,0 +1,99 @@
+"""Appointments: the Chair, the management team, coordinators, focal points and the secretariat."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from commands.render import display_names, people
+from iscg_bot import organisation
+from iscg_bot.formatting import Rich, bold, bullets, code, lines, person, text
+from iscg_bot.organisation import OrganisationError
+from iscg_bot.policy import CHAIR, OFFICERS, RoleKind, may_appoint, subject_here
+from iscg_bot.router import Context, Day, Keyword, Router, UsageError, UserId
+
+router = Router()
+
+RoleName = Literal["chair", "management", "coordinator", "focal-point", "secretariat"]
+
+
+async def _appointment(
+    ctx: Context, user: str, role: str, qualifier: str | None, until=None
+) -> organisation.Appointment:
+    kind = RoleKind(role.replace("-", "_"))
+    if not await may_appoint(ctx, kind):
+        raise UsageError(f"Only {CHAIR.name} may appoint or remove the {kind.label}.", show_usage=False)
+    try:
+        return organisation.appointment(user, kind, qualifier, await subject_here(ctx), until)
+    except OrganisationError as error:
+        raise UsageError(str(error)) from None
+
+
+@router.command("role add", roles=OFFICERS)
+async def role_add(
+    ctx: Context,
+    user: UserId,
+    role: RoleName,
+    qualifier: str | None = None,
+    until: Annotated[Day | None, Keyword("until")] = None,
+) -> None:
+    """Appoint someone: coordinators and focal points for this room's subject.
+
+    management needs the advisory group (TSAG, RAG or TDAG), focal-point the Sector (ITU-R, ITU-T,
+    ITU-D or GS); the Chair's term runs four years unless `until` says otherwise.
+
+    Example: !role add @amina:itu.int focal-point ITU-D
+    """
+    wanted = await _appointment(ctx, user, role, qualifier, until)
+    try:
+        assignment = await organisation.appoint(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
+    except OrganisationError as error:
+        raise UsageError(str(error), show_usage=False) from None
+    names = await display_names(ctx.uow, [user], ctx.room_id)
+    message = person(user, names[user]) + f" is now {wanted.describe()}"
+    if wanted.role is RoleKind.CHAIR:
+        message += " " + organisation.chair_term(assignment)
+    await ctx.reply(message + ".")
+
+
+@router.command("role remove", roles=OFFICERS)
+async def role_remove(ctx: Context, user: UserId, role: RoleName, qualifier: str | None = None) -> None:
+    """End someone's appointment (the history is kept for the reports).
+
+    Example: !role remove @amina:itu.int focal-point ITU-D
+    """
+    wanted = await _appointment(ctx, user, role, qualifier)
+    try:
+        await organisation.dismiss(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
+    except OrganisationError as error:
+        raise UsageError(str(error), show_usage=False) from None
+    names = await display_names(ctx.uow, [user], ctx.room_id)
+    await ctx.reply(person(user, names[user]) + f" is no longer {wanted.describe()}.")
+
+
+@router.command("roles")
+async def roles(ctx: Context) -> None:
+    """Who holds which role: the group's officers, and this room's subject's coordinator and focal points.
+
+    Example: !roles
+    """
+    group = await organisation.officers(ctx.uow, ctx.now)
+    subject = await subject_here(ctx)
+    roster = await organisation.roster(ctx.uow, subject, ctx.now) if subject is not None else None
+    everyone = [*group.chair, *group.secretariat, *(a for held in group.management.values() for a in held)]
+    if roster is not None:
+        everyone += [*roster.coordinators, *(a for held in roster.focal_points.values() for a in held)]
+    names = await display_names(ctx.uow, (a.matrix_id for a in everyone), ctx.room_id)
+
+    chair = people(group.chair, names, "vacant")
+    if group.chair:
+        chair += " " + text(organisation.chair_term(group.chair[0]))
+    rows: list[Rich | str] = [bold("The group"), text("Chair: ") + chair]
+    management = [text(f"{g}: ") + people(held, names) for g, held in group.management.items()]
+    rows.append(text("Management team:") + (bullets(management) if management else text(" nobody yet")))
+    rows.append(text("Secretariat: ") + people(group.secretariat, names))
+    if roster is not None:
+        rows.append(bold(f"{subject.title} ") + "(" + code(subject.slug) + ")")
+        rows.append(text("Coordinator: ") + people(roster.coordinators, names, "none appointed"))
+        focal = [text(f"{s}: ") + people(held, names) for s, held in roster.focal_points.items()]
+        rows.append(text("Focal points:") + (bullets(focal) if focal else text(" none appointed")))
+    await ctx.reply(lines(rows))

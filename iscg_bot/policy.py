@@ -1,0 +1,142 @@
+"""Who may do what, and where: the group's roles and the one table that grants them.
+
+A command declares what it needs once (`roles=OFFICERS`); the router asks `Requirement.allows`, which asks
+this module for the sender's standing in the room. Bot administrators (from config) pass every check.
+
+    action                                   who may                                     (PRODUCT.md §1–2)
+    ---------------------------------------  ------------------------------------------
+    !group bind                              admin, Chair
+    !subject create · !subject archive       admin, Chair, management, secretariat
+    !subject set                             admin, Chair, management, secretariat, this subject's coordinator
+    !role add/remove chair|management        admin, Chair
+    !role add/remove coordinator|focal-point|secretariat
+                                             admin, Chair, management, secretariat
+    !subject · !subject list · !roles · !tz · !help · !ping
+                                             anyone in the room
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from iscg_bot.router import Context, Requirement
+
+
+class Sector(StrEnum):
+    ITU_R = "ITU-R"
+    ITU_T = "ITU-T"
+    ITU_D = "ITU-D"
+    GS = "GS"  # the General Secretariat
+
+
+class AdvisoryGroup(StrEnum):
+    """Each Sector's advisory group sends two representatives to the management team."""
+
+    TSAG = "TSAG"  # ITU-T
+    RAG = "RAG"  # ITU-R
+    TDAG = "TDAG"  # ITU-D
+
+
+ADVISORY_GROUP_SECTOR = {
+    AdvisoryGroup.TSAG: Sector.ITU_T,
+    AdvisoryGroup.RAG: Sector.ITU_R,
+    AdvisoryGroup.TDAG: Sector.ITU_D,
+}
+MANAGEMENT_SEATS_PER_GROUP = 2
+
+
+class RoleKind(StrEnum):
+    CHAIR = "chair"
+    MANAGEMENT = "management"
+    COORDINATOR = "coordinator"
+    FOCAL_POINT = "focal_point"
+    SECRETARIAT = "secretariat"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    RoleKind.CHAIR: "Chair",
+    RoleKind.MANAGEMENT: "management team",
+    RoleKind.COORDINATOR: "coordinator",
+    RoleKind.FOCAL_POINT: "focal point",
+    RoleKind.SECRETARIAT: "secretariat",
+}
+
+
+class Standing(StrEnum):
+    """What someone is, seen from one room. `coordinator`/`focal point` mean: of this room's subject."""
+
+    ADMIN = "admin"
+    CHAIR = "chair"
+    MANAGEMENT = "management"
+    SECRETARIAT = "secretariat"
+    COORDINATOR = "coordinator"
+    FOCAL_POINT = "focal point"
+
+
+OFFICERS_SET = frozenset({Standing.ADMIN, Standing.CHAIR, Standing.MANAGEMENT, Standing.SECRETARIAT})
+
+# The policy table: each requirement, the standings that meet it, and how a refusal names them.
+POLICY: dict[str, tuple[frozenset[Standing], str]] = {
+    "chair": (frozenset({Standing.ADMIN, Standing.CHAIR}), "the Chair"),
+    "officers": (OFFICERS_SET, "the Chair, the management team or the secretariat"),
+    "subject managers": (
+        OFFICERS_SET | {Standing.COORDINATOR},
+        "this subject's coordinator, the secretariat, the Chair or the management team",
+    ),
+}
+
+
+async def standing(ctx: Context) -> frozenset[Standing]:
+    """The sender's standing in this room: from config (admins) and their active role assignments."""
+    if "standing" in ctx.cache:
+        return ctx.cache["standing"]
+    found: set[Standing] = set()
+    if ctx.is_admin:
+        found.add(Standing.ADMIN)
+    roles = await ctx.uow.roles.active(matrix_id=ctx.sender, at=ctx.now)
+    subject = await subject_here(ctx)
+    for role in roles:
+        kind = RoleKind(role.role)
+        if kind is RoleKind.CHAIR:
+            found.add(Standing.CHAIR)
+        elif kind is RoleKind.MANAGEMENT:
+            found.add(Standing.MANAGEMENT)
+        elif kind is RoleKind.SECRETARIAT:
+            found.add(Standing.SECRETARIAT)
+        elif subject is not None and role.subject_id == subject.id:
+            found.add(Standing.COORDINATOR if kind is RoleKind.COORDINATOR else Standing.FOCAL_POINT)
+    ctx.cache["standing"] = frozenset(found)
+    return ctx.cache["standing"]
+
+
+async def subject_here(ctx: Context) -> Any:
+    """The subject bound to this room (archived or not), or None."""
+    if "subject" not in ctx.cache:
+        ctx.cache["subject"] = await ctx.uow.subjects.by_room(ctx.room_id)
+    return ctx.cache["subject"]
+
+
+def _requirement(key: str) -> Requirement:
+    standings, name = POLICY[key]
+
+    async def allows(ctx: Context) -> bool:
+        return bool(await standing(ctx) & standings)
+
+    return Requirement(name, allows)
+
+
+CHAIR = _requirement("chair")
+OFFICERS = _requirement("officers")
+SUBJECT_MANAGERS = _requirement("subject managers")
+
+
+async def may_appoint(ctx: Context, role: RoleKind) -> bool:
+    """The Chair and the management team are appointed (and removed) by the Chair or an admin only."""
+    if role in (RoleKind.CHAIR, RoleKind.MANAGEMENT):
+        return await CHAIR.allows(ctx)
+    return await OFFICERS.allows(ctx)

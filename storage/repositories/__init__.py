@@ -1,0 +1,32 @@
+"""Repositories and the unit of work.
+
+A repository gets an AsyncSession and only flushes; the caller owns the transaction, usually through
+`UnitOfWork`:
+
+    async with UnitOfWork(db.sessions) as uow:
+        if not await uow.events.seen(event.event_id):
+            ...  # the command's effect, and its reply through uow.outbox
+            await uow.events.record(event.event_id, event.room_id, clock.now())
+            await uow.commit()
+
+`bot` holds the bot's own bookkeeping (event ledger, state, outbox), `people` who people are (preferences,
+room membership), `groups` how the ISCG is organised (subjects, roles).
+"""
+
+from storage.repositories.bot import BotStateRepository, DuplicateEvent, Outbox, ProcessedEvents
+from storage.repositories.groups import AlreadyExists, Roles, Subjects
+from storage.repositories.people import People, RoomMembers
+from storage.repositories.unit_of_work import UnitOfWork
+
+__all__ = [
+    "AlreadyExists",
+    "BotStateRepository",
+    "DuplicateEvent",
+    "Outbox",
+    "People",
+    "ProcessedEvents",
+    "Roles",
+    "RoomMembers",
+    "Subjects",
+    "UnitOfWork",
+]

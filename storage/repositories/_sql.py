@@ -1,0 +1,16 @@
+"""SQL helpers shared by the repositories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Base
+
+
+def upsert(session: AsyncSession, model: type[Base]) -> Any:
+    """INSERT … ON CONFLICT for the session's backend: atomic, so two writers can't both insert."""
+    dialect = session.get_bind().dialect.name
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](model)

@@ -1,0 +1,61 @@
+"""The unit of work: one session, one transaction, every repository on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
+
+from storage.repositories.bot import BotStateRepository, Outbox, ProcessedEvents
+from storage.repositories.groups import Roles, Subjects
+from storage.repositories.people import People, RoomMembers
+
+
+class UnitOfWork:
+    """One session, one transaction: commit explicitly, anything else rolls back.
+
+    async with UnitOfWork(db.sessions) as uow:
+        await uow.people.set_timezone(sender, "Europe/Zurich", now)
+        await uow.commit()
+    """
+
+    session: AsyncSession
+    events: ProcessedEvents
+    state: BotStateRepository
+    outbox: Outbox
+    people: People
+    members: RoomMembers
+    subjects: Subjects
+    roles: Roles
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        await self.session.begin()
+        self.events = ProcessedEvents(self.session)
+        self.state = BotStateRepository(self.session)
+        self.outbox = Outbox(self.session)
+        self.people = People(self.session)
+        self.members = RoomMembers(self.session)
+        self.subjects = Subjects(self.session)
+        self.roles = Roles(self.session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.session.close()  # rolls back whatever was not committed
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[AsyncSessionTransaction]:
+        """Work that may fail on its own: an exception escaping the block undoes only this block's work
+        (and is re-raised); the enclosing transaction goes on."""
+        async with self.session.begin_nested() as nested:
+            yield nested

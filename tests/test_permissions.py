@@ -1,0 +1,230 @@
+"""The permissions matrix: every role × every privileged command, allowed or refused as the policy says.
+
+The expectations are written out here, independently of `iscg_bot.policy`, so a change to the policy table
+that PRODUCT.md does not back shows up as a failing test. A refusal must name the role needed and change
+nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from commands import build_router
+from iscg_bot.policy import RoleKind
+from storage import Database, UnitOfWork
+from tests.chat import ADMIN, START, Chat, settings
+
+COP_ROOM = "!cop:example.org"  # subject cop: coordinator @coord, ITU-T focal point @fp
+AI_ROOM = "!ai:example.org"  # subject ai: coordinator @coord2
+SPARE_ROOM = "!spare:example.org"  # subject spare: nobody appointed
+ARCHIVED_ROOM = "!old:example.org"  # subject old, archived
+FREE_ROOM = "!free:example.org"  # bound to nothing
+
+PERSONAS = {
+    "none": "@stranger:elsewhere.org",
+    "member": "@member:example.org",
+    "focal point": "@fp:example.org",
+    "coordinator of this subject": "@coord:example.org",
+    "coordinator of another subject": "@coord2:example.org",
+    "secretariat": "@sec:itu.int",
+    "management": "@mgmt:example.org",
+    "Chair": "@chair:example.org",
+    "admin": ADMIN,
+}
+OFFICERS = {"secretariat", "management", "Chair", "admin"}
+CHAIR_ONLY = {"Chair", "admin"}
+BY_OFFICERS = "Only the Chair, the management team or the secretariat may run !{}."
+
+# command, room, who may run it, the refusal everyone else gets
+MATRIX = [
+    ("!group bind", FREE_ROOM, CHAIR_ONLY, "Only the Chair may run !group bind."),
+    ("!subject create newsub A new subject", FREE_ROOM, OFFICERS, BY_OFFICERS.format("subject create")),
+    (
+        "!subject set title A better title",
+        COP_ROOM,
+        OFFICERS | {"coordinator of this subject"},
+        "Only this subject's coordinator, the secretariat, the Chair or the management team may run "
+        "!subject set.",
+    ),
+    ("!subject archive", COP_ROOM, OFFICERS, BY_OFFICERS.format("subject archive")),
+    ("!subject restore", ARCHIVED_ROOM, OFFICERS, BY_OFFICERS.format("subject restore")),
+    ("!role add @new:example.org coordinator", SPARE_ROOM, OFFICERS, BY_OFFICERS.format("role add")),
+    ("!role add @new:example.org focal-point ITU-R", COP_ROOM, OFFICERS, BY_OFFICERS.format("role add")),
+    ("!role remove @fp:example.org focal-point ITU-T", COP_ROOM, OFFICERS, BY_OFFICERS.format("role remove")),
+    ("!role add @new:example.org secretariat", COP_ROOM, OFFICERS, BY_OFFICERS.format("role add")),
+    (
+        "!role add @new:example.org management TDAG",
+        COP_ROOM,
+        CHAIR_ONLY,
+        {
+            "officer": "Only the Chair may appoint or remove the management team.",
+            "other": BY_OFFICERS.format("role add"),
+        },
+    ),
+    (
+        "!role remove @mgmt:example.org management TSAG",
+        COP_ROOM,
+        CHAIR_ONLY,
+        {
+            "officer": "Only the Chair may appoint or remove the management team.",
+            "other": BY_OFFICERS.format("role remove"),
+        },
+    ),
+    (
+        "!role remove @chair:example.org chair",
+        COP_ROOM,
+        CHAIR_ONLY,
+        {
+            "officer": "Only the Chair may appoint or remove the Chair.",
+            "other": BY_OFFICERS.format("role remove"),
+        },
+    ),
+]
+OPEN_TO_ALL = ["!subject", "!subject list", "!roles", "!tz", "!help", "!ping"]
+
+
+async def seed(chat: Chat) -> None:
+    async with UnitOfWork(chat.database.sessions) as uow:
+        subjects = {}
+        for slug, room in (("cop", COP_ROOM), ("ai", AI_ROOM), ("spare", SPARE_ROOM), ("old", ARCHIVED_ROOM)):
+            subjects[slug] = await uow.subjects.create(
+                slug=slug,
+                title=slug.upper(),
+                room_id=room,
+                timezone="Europe/Zurich",
+                created_by=ADMIN,
+                at=START,
+            )
+        await uow.subjects.update(subjects["old"], at=START, archived=True)
+        appoint = uow.roles.add
+        await appoint(
+            PERSONAS["focal point"],
+            RoleKind.FOCAL_POINT,
+            by=ADMIN,
+            at=START,
+            subject_id=subjects["cop"].id,
+            sector="ITU-T",
+        )
+        await appoint(
+            PERSONAS["coordinator of this subject"],
+            RoleKind.COORDINATOR,
+            by=ADMIN,
+            at=START,
+            subject_id=subjects["cop"].id,
+        )
+        await appoint(
+            PERSONAS["coordinator of another subject"],
+            RoleKind.COORDINATOR,
+            by=ADMIN,
+            at=START,
+            subject_id=subjects["ai"].id,
+        )
+        await appoint(PERSONAS["secretariat"], RoleKind.SECRETARIAT, by=ADMIN, at=START)
+        await appoint(PERSONAS["management"], RoleKind.MANAGEMENT, by=ADMIN, at=START, advisory_group="TSAG")
+        await appoint(PERSONAS["Chair"], RoleKind.CHAIR, by=ADMIN, at=START, term_start=START)
+        await uow.members.record(COP_ROOM, PERSONAS["member"], "join", "Member", START)
+        await uow.commit()
+
+
+async def snapshot(chat: Chat) -> tuple:
+    async with UnitOfWork(chat.database.sessions) as uow:
+        subjects = [
+            (s.slug, s.title, s.description, s.timezone, s.archived, s.room_id)
+            for s in await uow.subjects.list(include_archived=True)
+        ]
+        roles = [
+            (a.matrix_id, a.role, a.subject_id, a.sector, a.advisory_group)
+            for a in await uow.roles.active(at=chat.clock.now())
+        ]
+        return subjects, roles, await uow.state.get("group.room_id")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def seeded_db(tmp_path_factory) -> Path:
+    """One seeded database file, copied for each case: every case starts from the same state."""
+    path = tmp_path_factory.mktemp("matrix") / "seed.db"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    await database.migrate()
+    await seed(Chat(database, build_router(), settings()))
+    await database.dispose()
+    return path
+
+
+async def chat_on(seed_file: Path, tmp_path: Path) -> Chat:
+    copy = tmp_path / "case.db"
+    shutil.copy(seed_file, copy)
+    return Chat(Database(f"sqlite+aiosqlite:///{copy}"), build_router(), settings())
+
+
+CASES = [
+    pytest.param(command, room, allowed, refusal, persona, id=f"{command.split(' @')[0]} [{persona}]")
+    for command, room, allowed, refusal in MATRIX
+    for persona in PERSONAS
+]
+
+
+@pytest.mark.parametrize(("command", "room", "allowed", "refusal", "persona"), CASES)
+async def test_privileged_commands(seeded_db, tmp_path, command, room, allowed, refusal, persona):
+    chat = await chat_on(seeded_db, tmp_path)
+    try:
+        before = await snapshot(chat)
+        [reply] = await chat.say(command, sender=PERSONAS[persona], room=room)
+        after = await snapshot(chat)
+        if persona in allowed:
+            assert not reply.startswith("Only"), reply
+            assert after != before, f"{persona} was allowed but nothing changed: {reply}"
+        else:
+            if isinstance(refusal, dict):
+                refusal = refusal["officer" if persona in OFFICERS else "other"]
+            assert reply == refusal
+            assert after == before, "a refused command changed something"
+    finally:
+        await chat.close()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("command", OPEN_TO_ALL)
+async def test_reading_is_open_to_everyone(seeded_db, tmp_path, command, persona):
+    chat = await chat_on(seeded_db, tmp_path)
+    try:
+        [reply] = await chat.say(command, sender=PERSONAS[persona], room=COP_ROOM)
+        assert not reply.startswith("Only"), reply
+    finally:
+        await chat.close()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+async def test_help_lists_exactly_what_each_person_may_run(seeded_db, tmp_path, persona):
+    chat = await chat_on(seeded_db, tmp_path)
+    try:
+        [listing] = await chat.say("!help", sender=PERSONAS[persona], room=COP_ROOM)
+        listed = {
+            line.split(" — ")[0].removeprefix("• ").split(" <")[0].split(" [")[0]
+            for line in listing.splitlines()
+        }
+        privileged_here = {
+            "!subject set",
+            "!subject archive",
+            "!subject restore",
+            "!role add",
+            "!role remove",
+        }
+        may = {
+            "!group bind": persona in CHAIR_ONLY,
+            "!subject create": persona in OFFICERS,
+            "!subject archive": persona in OFFICERS,
+            "!subject restore": persona in OFFICERS,
+            "!subject set": persona in OFFICERS | {"coordinator of this subject"},
+            "!role add": persona in OFFICERS,
+            "!role remove": persona in OFFICERS,
+        }
+        for command, expected in may.items():
+            assert (command in listed) == expected, (command, persona, listing)
+        assert privileged_here - set(may) == set()
+        assert {"!subject", "!subject list", "!roles", "!tz", "!help", "!ping"} <= listed
+    finally:
+        await chat.close()
