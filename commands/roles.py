@@ -17,13 +17,13 @@ RoleName = Literal["chair", "management", "coordinator", "focal-point", "secreta
 
 
 async def _appointment(
-    ctx: Context, user: str, role: str, qualifier: str | None, until=None
+    ctx: Context, user: str, role: str, group_or_sector: str | None, until=None
 ) -> organisation.Appointment:
     kind = RoleKind(role.replace("-", "_"))
     if not await may_appoint(ctx, kind):
         raise UsageError(f"Only {CHAIR.name} may appoint or remove the {kind.label}.", show_usage=False)
     try:
-        return organisation.appointment(user, kind, qualifier, await subject_here(ctx), until)
+        return organisation.appointment(user, kind, group_or_sector, await subject_here(ctx), until)
     except OrganisationError as error:
         raise UsageError(str(error)) from None
 
@@ -33,7 +33,7 @@ async def role_add(
     ctx: Context,
     user: UserId,
     role: RoleName,
-    qualifier: str | None = None,
+    group_or_sector: str | None = None,
     until: Annotated[Day | None, Keyword("until")] = None,
 ) -> None:
     """Appoint someone: coordinators and focal points for this room's subject.
@@ -43,7 +43,7 @@ async def role_add(
 
     Example: !role add @amina:itu.int focal-point ITU-D
     """
-    wanted = await _appointment(ctx, user, role, qualifier, until)
+    wanted = await _appointment(ctx, user, role, group_or_sector, until)
     try:
         assignment = await organisation.appoint(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
     except OrganisationError as error:
@@ -56,12 +56,12 @@ async def role_add(
 
 
 @router.command("role remove", roles=OFFICERS)
-async def role_remove(ctx: Context, user: UserId, role: RoleName, qualifier: str | None = None) -> None:
+async def role_remove(ctx: Context, user: UserId, role: RoleName, group_or_sector: str | None = None) -> None:
     """End someone's appointment (the history is kept for the reports).
 
     Example: !role remove @amina:itu.int focal-point ITU-D
     """
-    wanted = await _appointment(ctx, user, role, qualifier)
+    wanted = await _appointment(ctx, user, role, group_or_sector)
     try:
         await organisation.dismiss(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
     except OrganisationError as error:
@@ -89,11 +89,17 @@ async def roles(ctx: Context) -> None:
         chair += " " + text(organisation.chair_term(group.chair[0]))
     rows: list[Rich | str] = [bold("The group"), text("Chair: ") + chair]
     management = [text(f"{g}: ") + people(held, names) for g, held in group.management.items()]
-    rows.append(text("Management team:") + (bullets(management) if management else text(" nobody yet")))
+    rows.append(
+        lines([text("Management team:"), bullets(management)])
+        if management
+        else "Management team: nobody yet"
+    )
     rows.append(text("Secretariat: ") + people(group.secretariat, names))
     if roster is not None:
         rows.append(bold(f"{subject.title} ") + "(" + code(subject.slug) + ")")
         rows.append(text("Coordinator: ") + people(roster.coordinators, names, "none appointed"))
         focal = [text(f"{s}: ") + people(held, names) for s, held in roster.focal_points.items()]
-        rows.append(text("Focal points:") + (bullets(focal) if focal else text(" none appointed")))
+        rows.append(
+            lines([text("Focal points:"), bullets(focal)]) if focal else "Focal points: none appointed"
+        )
     await ctx.reply(lines(rows))

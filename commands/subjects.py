@@ -6,6 +6,7 @@ from typing import Literal
 
 from commands.render import display_names, people
 from iscg_bot import organisation
+from iscg_bot.arguments import TimeZoneType
 from iscg_bot.formatting import Rich, bold, bullets, code, italic, lines, text
 from iscg_bot.organisation import OrganisationError
 from iscg_bot.policy import CHAIR, OFFICERS, SUBJECT_MANAGERS, subject_here
@@ -128,6 +129,8 @@ async def subject_set(ctx: Context, field: Literal["title", "description", "time
     Example: !subject set timezone Europe/Zurich
     """
     subject = await _this_subject(ctx)
+    if field == "timezone":
+        value = TimeZoneType().convert(value.strip(), ctx)  # refuses abbreviations, suggests the full name
     try:
         subject = await organisation.change_subject(ctx.uow, subject, field, value, ctx.now)
     except OrganisationError as error:

@@ -112,7 +112,8 @@ class Appointment:
             return "in the secretariat"
         if self.role is RoleKind.COORDINATOR:
             return f"the coordinator of {self.subject.slug}"
-        return f"a {self.sector} focal point for {self.subject.slug}"
+        article = "an" if self.sector.value.startswith("I") else "a"  # "an ITU-D", "a GS"
+        return f"{article} {self.sector} focal point for {self.subject.slug}"
 
 
 def appointment(
