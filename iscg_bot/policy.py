@@ -38,11 +38,6 @@ class AdvisoryGroup(StrEnum):
     TDAG = "TDAG"  # ITU-D
 
 
-ADVISORY_GROUP_SECTOR = {
-    AdvisoryGroup.TSAG: Sector.ITU_T,
-    AdvisoryGroup.RAG: Sector.ITU_R,
-    AdvisoryGroup.TDAG: Sector.ITU_D,
-}
 MANAGEMENT_SEATS_PER_GROUP = 2
 
 

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest_asyncio
+
 from commands import build_router
 from iscg_bot.app import Services
 from iscg_bot.clock import FrozenClock
@@ -128,3 +130,13 @@ class Chat:
 
     def outbox_sender(self) -> OutboxSender:
         return OutboxSender(self.database.sessions, self.gateway, self.clock, asyncio.Event())
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chat(tmp_path: Path) -> Any:
+    """A chat with the bot on a fresh database: `await chat.say("!ping") == ["pong"]`."""
+    chat = await Chat.open(tmp_path)
+    try:
+        yield chat
+    finally:
+        await chat.close()

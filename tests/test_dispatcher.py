@@ -13,15 +13,6 @@ from iscg_bot.router import Context, UsageError
 from tests.chat import ADMIN, ALICE, BOT, ROOM, Chat
 
 
-@pytest.fixture
-async def chat(tmp_path):
-    chat = await Chat.open(tmp_path)
-    try:
-        yield chat
-    finally:
-        await chat.close()
-
-
 async def test_ping(chat):
     assert await chat.say("!ping") == ["pong"]
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from iscg_bot.events import MembershipChange, Tombstone
 from storage import UnitOfWork
 from tests.chat import ADMIN, BOT, Chat
@@ -14,15 +12,6 @@ COP = "!cop:example.org"
 AI = "!ai:example.org"
 GROUP = "!iscg:example.org"
 CHAIR = "@chair:example.org"
-
-
-@pytest.fixture
-async def chat(tmp_path):
-    chat = await Chat.open(tmp_path)
-    try:
-        yield chat
-    finally:
-        await chat.close()
 
 
 async def said(chat: Chat, body: str, *, by: str = ADMIN, room: str = COP) -> str:
