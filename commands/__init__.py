@@ -15,6 +15,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "commands.subjects",
     "commands.roles",
     "commands.rooms",
+    "commands.meetings",
 )
 
 

@@ -11,25 +11,24 @@ A handler's signature is the whole declaration; this module reads it and convert
 - `Annotated[X, Keyword("for")]` an optional `for <value>` clause, `Flag` a bare word (the parameter's name).
   Clauses and flags may appear anywhere among the positional words; they end a multi-word value.
 - Any object with `name` and `parse(words, ctx) -> (value, consumed)` is an argument type (`ArgumentType`);
-  put it in `Annotated[T, the_type]` (how `TimeZone` and `UserId` below are made) or use it as the annotation.
+  put it in `Annotated[T, the_type]` (how `UserId` below is made) or use it as the annotation.
+- Time has its own types in `iscg_bot.timeparse` (`TimeZone`, `WhenArg`, `DurationArg`, `DateArg`);
+  `TimeZone`, `TimeZoneType`, `iana_zone_names` and `ZONE_ABBREVIATIONS` stay importable from here.
 
 Nothing a user types may make this module raise anything but `UsageError`.
 """
 
 from __future__ import annotations
 
-import difflib
 import enum
 import inspect
 import itertools
 import re
 import typing
-import zoneinfo
 from collections.abc import Awaitable, Sequence
 from copy import copy
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -206,97 +205,6 @@ class Choice(WordType):
         return f"Choice({self.choices!r})"
 
 
-# Abbreviations people type for a zone. They name several zones or ignore daylight saving, so they are refused
-# with the IANA names they probably mean.
-ZONE_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
-    "CST": ("America/Chicago", "Asia/Shanghai", "America/Havana"),
-    "CDT": ("America/Chicago", "America/Havana"),
-    "IST": ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"),
-    "EST": ("America/New_York", "America/Toronto"),
-    "EDT": ("America/New_York", "America/Toronto"),
-    "PST": ("America/Los_Angeles", "Asia/Manila"),
-    "PDT": ("America/Los_Angeles",),
-    "MST": ("America/Denver", "America/Phoenix"),
-    "MDT": ("America/Denver",),
-    "AST": ("America/Halifax", "Asia/Riyadh"),
-    "BST": ("Europe/London", "Asia/Dhaka"),
-    "GST": ("Asia/Dubai", "Atlantic/South_Georgia"),
-    "CET": ("Europe/Zurich", "Europe/Paris", "Europe/Berlin"),
-    "CEST": ("Europe/Zurich", "Europe/Paris", "Europe/Berlin"),
-    "EET": ("Europe/Athens", "Africa/Cairo", "Europe/Kyiv"),
-    "EEST": ("Europe/Athens", "Europe/Kyiv"),
-    "WET": ("Europe/Lisbon",),
-    "WEST": ("Europe/Lisbon",),
-    "MSK": ("Europe/Moscow",),
-    "JST": ("Asia/Tokyo",),
-    "KST": ("Asia/Seoul",),
-    "HKT": ("Asia/Hong_Kong",),
-    "SGT": ("Asia/Singapore",),
-    "PKT": ("Asia/Karachi",),
-    "WAT": ("Africa/Lagos",),
-    "CAT": ("Africa/Maputo", "Africa/Harare"),
-    "EAT": ("Africa/Nairobi",),
-    "SAST": ("Africa/Johannesburg",),
-    "AEST": ("Australia/Sydney", "Australia/Brisbane"),
-    "AEDT": ("Australia/Sydney",),
-    "NZST": ("Pacific/Auckland",),
-    "NZDT": ("Pacific/Auckland",),
-    "HST": ("Pacific/Honolulu",),
-    "BRT": ("America/Sao_Paulo",),
-    "ART": ("America/Argentina/Buenos_Aires",),
-}
-_OFFSET = re.compile(r"(?i)(utc|gmt)\s*[+\-−]\s*\d{1,2}(:?\d\d)?")
-
-
-@cache
-def iana_zone_names() -> dict[str, str]:
-    """Lower-case name → canonical name, for the IANA zones people should use (Area/Location, UTC, GMT)."""
-    zones = zoneinfo.available_timezones()
-    usable = {z for z in zones if "/" in z and not z.startswith(("posix/", "right/"))} | {"UTC", "GMT"}
-    return {z.lower(): z for z in usable}
-
-
-@cache
-def _zones_by_city() -> dict[str, tuple[str, ...]]:
-    by_city: dict[str, list[str]] = {}
-    for zone in iana_zone_names().values():
-        if zone.startswith("Etc/"):
-            continue
-        by_city.setdefault(zone.rsplit("/", 1)[-1].lower(), []).append(zone)
-    return {city: tuple(sorted(zones)) for city, zones in by_city.items()}
-
-
-class TimeZoneType(WordType):
-    """An IANA time zone name, case-insensitive; the value is the canonical name (`Asia/Tokyo`)."""
-
-    name = "a time zone such as Europe/Zurich"
-
-    def convert(self, word: str, ctx: Context) -> str:
-        canonical = iana_zone_names().get(word.lower())
-        if canonical is not None:
-            return canonical
-        candidates = ZONE_ABBREVIATIONS.get(word.upper())
-        if candidates:
-            if len(candidates) == 1:
-                raise UsageError(f"{quote(word)} is an abbreviation, not a time zone; use {candidates[0]}.")
-            raise UsageError(
-                f"{quote(word)} is an abbreviation shared by several time zones; "
-                f"use the full name, such as {or_list(candidates)}."
-            )
-        if _OFFSET.fullmatch(word):
-            raise UsageError(
-                f"{quote(word)} is a UTC offset, not a time zone; use a name such as Europe/Zurich, "
-                "so that daylight saving is followed."
-            )
-        guesses = _zones_by_city().get(word.lower().replace(" ", "_"), ())
-        if not guesses and len(word) <= 64:
-            close = difflib.get_close_matches(word.lower(), iana_zone_names(), 2, 0.85)
-            guesses = tuple(iana_zone_names()[z] for z in close)
-        if guesses:
-            raise UsageError(f"{quote(word)} is not a time zone I know; did you mean {or_list(guesses[:3])}?")
-        raise UsageError(f"{quote(word)} is not a time zone I know.")
-
-
 MATRIX_TO = "https://matrix.to/#/"
 _USER_ID = re.compile(
     r"@[\x21-\x39\x3b-\x7e]+"  # localpart: printable ASCII except ":" (historical IDs included)
@@ -331,6 +239,23 @@ class DayType(WordType):
         raise UsageError(f"{quote(word)} is not a date like 2027-06-30.")
 
 
+# ---- time zones: moved to iscg_bot.timeparse ----------------------------------------------------------
+
+# Still importable from here (and so from iscg_bot.router), loaded on first use rather than at import:
+# timeparse builds on this module, so importing it here would be circular.
+_IN_TIMEPARSE = frozenset(
+    ("TimeZone", "TimeZoneType", "ZONE_ABBREVIATIONS", "iana_zone_names", "canonical_zone")
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _IN_TIMEPARSE:
+        from iscg_bot import timeparse
+
+        return getattr(timeparse, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # ---- markers used in annotations -------------------------------------------------------------------------
 
 
@@ -362,7 +287,6 @@ Rest = Annotated[str, REST_MARKER]
 """The rest of the text as typed (newlines kept); one "quoted text" alone is unquoted."""
 Flag = Annotated[bool, FLAG_MARKER]
 """A bare word, the parameter's name (`force: Flag = False` → `force`), that sets True."""
-TimeZone = Annotated[str, TimeZoneType()]
 UserId = Annotated[str, UserIdType()]
 Day = Annotated[date, DayType()]
 

@@ -13,13 +13,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     false,
     text,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.types import UTCDateTime
+from storage.types import LocalDateTime, UTCDateTime
 
 # Named constraints let Alembic's batch mode (table copies on SQLite) find and alter them later.
 NAMING_CONVENTION = {
@@ -96,6 +97,11 @@ ROLES = ("chair", "management", "coordinator", "focal_point", "secretariat")
 SECTORS = ("ITU-R", "ITU-T", "ITU-D", "GS")
 ADVISORY_GROUPS = ("TSAG", "RAG", "TDAG")
 MEMBERSHIPS = ("join", "leave", "invite", "ban", "knock")  # m.room.member's membership, Matrix spec 1.1+
+MEETING_STATUSES = ("scheduled", "cancelled")
+RSVP_ANSWERS = ("yes", "no", "maybe")
+RSVP_SOURCES = ("command", "reaction")
+SHORTEST_MEETING_MINUTES, LONGEST_MEETING_MINUTES = 5, 24 * 60
+_DURATION_IN_BOUNDS = f"duration_minutes BETWEEN {SHORTEST_MEETING_MINUTES} AND {LONGEST_MEETING_MINUTES}"
 
 
 def _one_of(column: str, values: tuple[str, ...], *, nullable: bool = False) -> str:
@@ -161,3 +167,137 @@ class RoomMember(Base):
     membership: Mapped[str] = mapped_column(String(10))
     display_name: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime]
+
+
+class Meeting(Base):
+    """An electronic meeting, one-off or a series, shown to users as `M<id>`.
+
+    The id is never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): an `M12` quoted in old
+    minutes or mails never comes to name another meeting. A series repeats `rrule` (RFC 5545) from
+    `start_local`, the wall-clock time in `timezone`, so it stays at 14:00 across daylight-saving changes.
+    `start_utc` and `series_end_utc` bound every occurrence (moved ones included: whoever moves an occurrence
+    outside them widens them) so that queries can find candidates without expanding series; a null
+    `series_end_utc` is an open-ended series. `sequence` is the iCalendar SEQUENCE: raised on every change.
+    """
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        CheckConstraint(_DURATION_IN_BOUNDS, name="duration_minutes"),
+        CheckConstraint(_one_of("status", MEETING_STATUSES), name="status"),
+        Index("ix_meetings_subject_id_start_utc", "subject_id", "start_utc"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    subject_id: Mapped[int | None] = mapped_column(  # None: a group-wide meeting, in the ISCG room
+        ForeignKey("subjects.id", ondelete="RESTRICT")
+    )
+    room_id: Mapped[str] = mapped_column(String(255))  # where it was scheduled; announcements go there
+    title: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA name, the zone of start_local
+    start_local: Mapped[datetime] = mapped_column(LocalDateTime())
+    start_utc: Mapped[datetime]  # the first occurrence's start
+    duration_minutes: Mapped[int]
+    rrule: Mapped[str | None] = mapped_column(String(255))  # e.g. FREQ=WEEKLY;UNTIL=20270630T215959Z
+    series_end_utc: Mapped[datetime | None] = mapped_column(index=True)  # end of the last occurrence
+    link: Mapped[str | None] = mapped_column(String(1000))  # join link
+    status: Mapped[str] = mapped_column(String(12), default="scheduled", server_default="scheduled")
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    sequence: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    announcement_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    # lazy="raise": a lazy load would need IO under asyncio; the repository loads both up front.
+    agenda: Mapped[list[AgendaItem]] = relationship(
+        order_by="AgendaItem.position", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+    overrides: Mapped[list[MeetingOverride]] = relationship(
+        order_by="MeetingOverride.occurrence_local",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+
+
+class AgendaItem(Base):
+    """One point of a meeting's agenda; positions run 1, 2, 3… in the order the points were added."""
+
+    __tablename__ = "meeting_agenda_items"
+    __table_args__ = (
+        # Its index also serves the lookups by meeting: no separate index on meeting_id.
+        UniqueConstraint("meeting_id", "position", name="uq_meeting_agenda_items_meeting_id_position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(255))
+    added_at: Mapped[datetime]
+
+
+class MeetingOverride(Base):
+    """One occurrence of a series moved or cancelled.
+
+    `occurrence_local` is the occurrence's original wall-clock start in the meeting's zone, its iCalendar
+    RECURRENCE-ID; `start_local` (None: not moved) and `duration_minutes` (None: the meeting's) say where
+    it went.
+    """
+
+    __tablename__ = "meeting_overrides"
+    __table_args__ = (
+        UniqueConstraint(
+            "meeting_id", "occurrence_local", name="uq_meeting_overrides_meeting_id_occurrence_local"
+        ),
+        CheckConstraint(f"duration_minutes IS NULL OR {_DURATION_IN_BOUNDS}", name="duration_minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    occurrence_local: Mapped[datetime] = mapped_column(LocalDateTime())
+    start_local: Mapped[datetime | None] = mapped_column(LocalDateTime())
+    duration_minutes: Mapped[int | None]
+    cancelled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Rsvp(Base):
+    """Someone's answer to a meeting invitation, by command or by reacting to the announcement.
+
+    `reaction_event_id` is the reaction that gave the current answer (None for a command): redacting that
+    reaction withdraws the answer, while a later answer clears it, so it survives the redaction.
+    """
+
+    __tablename__ = "rsvps"
+    __table_args__ = (
+        CheckConstraint(_one_of("answer", RSVP_ANSWERS), name="answer"),
+        CheckConstraint(_one_of("via", RSVP_SOURCES), name="via"),
+    )
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    matrix_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    answer: Mapped[str] = mapped_column(String(5))
+    via: Mapped[str] = mapped_column(String(10))
+    reaction_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    updated_at: Mapped[datetime]
+
+
+class ReminderSent(Base):
+    """A reminder claimed for one occurrence and offset: the row is what makes a reminder go out only once.
+
+    A reminder found overdue beyond the grace period is recorded `skipped` (never sent, and never sent
+    later); one sent after its time but within the grace period is `late`.
+    """
+
+    __tablename__ = "reminders_sent"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    occurrence_utc: Mapped[datetime] = mapped_column(primary_key=True)  # the occurrence's start
+    offset_minutes: Mapped[int] = mapped_column(primary_key=True)  # minutes before that start
+    sent_at: Mapped[datetime]
+    late: Mapped[bool]
+    skipped: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -34,3 +34,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class LocalDateTime(TypeDecorator[datetime]):
+    """A wall-clock time in a zone kept in another column (a meeting's `timezone`): refuses aware values.
+
+    The mirror of UTCDateTime, for the times that must stay local: a weekly meeting at 14:00 in
+    Europe/Zurich is at 14:00 in winter and in summer, so its series is anchored on the wall time, not on
+    an instant. Stored as TIMESTAMP WITHOUT TIME ZONE and read back naive, unchanged. An aware value is
+    refused rather than stripped: it would most likely be a UTC instant stored here by mistake.
+    """
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            raise ValueError(
+                f"a LocalDateTime column needs a naive wall-clock datetime, got aware {value.isoformat()}"
+            )
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from storage.db import Database
 from storage.models import Base
-from storage.types import UTCDateTime
+from storage.types import LocalDateTime, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -31,6 +31,8 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     # Migrations describe the column as stored; they must not import app types that may change later.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, LocalDateTime):
+        return "sa.DateTime()"
     return False
 
 

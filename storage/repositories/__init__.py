@@ -10,11 +10,13 @@ A repository gets an AsyncSession and only flushes; the caller owns the transact
             await uow.commit()
 
 `bot` holds the bot's own bookkeeping (event ledger, state, outbox), `people` who people are (preferences,
-room membership), `groups` how the ISCG is organised (subjects, roles).
+room membership), `groups` how the ISCG is organised (subjects, roles), `meetings` the meetings (agenda,
+moved or cancelled occurrences, answers, reminders sent).
 """
 
 from storage.repositories.bot import BotStateRepository, DuplicateEvent, Outbox, ProcessedEvents
 from storage.repositories.groups import AlreadyExists, Roles, Subjects
+from storage.repositories.meetings import Meetings, Reminders, Rsvps
 from storage.repositories.people import People, RoomMembers
 from storage.repositories.unit_of_work import UnitOfWork
 
@@ -22,11 +24,14 @@ __all__ = [
     "AlreadyExists",
     "BotStateRepository",
     "DuplicateEvent",
+    "Meetings",
     "Outbox",
     "People",
     "ProcessedEvents",
+    "Reminders",
     "Roles",
     "RoomMembers",
+    "Rsvps",
     "Subjects",
     "UnitOfWork",
 ]

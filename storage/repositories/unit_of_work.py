@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_
 
 from storage.repositories.bot import BotStateRepository, Outbox, ProcessedEvents
 from storage.repositories.groups import Roles, Subjects
+from storage.repositories.meetings import Meetings, Reminders, Rsvps
 from storage.repositories.people import People, RoomMembers
 
 
@@ -29,6 +30,9 @@ class UnitOfWork:
     members: RoomMembers
     subjects: Subjects
     roles: Roles
+    meetings: Meetings
+    rsvps: Rsvps
+    reminders: Reminders
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -43,6 +47,9 @@ class UnitOfWork:
         self.members = RoomMembers(self.session)
         self.subjects = Subjects(self.session)
         self.roles = Roles(self.session)
+        self.meetings = Meetings(self.session)
+        self.rsvps = Rsvps(self.session)
+        self.reminders = Reminders(self.session)
         return self
 
     async def __aexit__(
