@@ -145,11 +145,41 @@ class LoggingSettings(_Section):
         return value.upper()
 
 
+class RemindersSettings(_Section):
+    # Minutes before each meeting occurrence; 0 = at the start (with the join link).
+    offsets_minutes: list[int] = Field(default_factory=lambda: [1440, 15, 0])
+    # A reminder due while the bot was down is still sent (marked late) within this many minutes, else skipped.
+    grace_minutes: int = Field(60, ge=0, le=1440)
+
+    @field_validator("offsets_minutes")
+    @classmethod
+    def _offsets(cls, value: list[int]) -> list[int]:
+        if any(not 0 <= minutes <= 40320 for minutes in value):
+            raise ValueError("each offset must be between 0 and 40320 minutes (four weeks)")
+        return sorted(set(value), reverse=True)
+
+
+class CalendarsSettings(_Section):
+    # ICS feeds read for conflict checks (e.g. the advisory groups' meetings), fetched with ETag.
+    imported: list[str] = Field(default_factory=list)
+    refresh_minutes: int = Field(30, ge=1, le=1440)
+
+    @field_validator("imported")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"^(https?|webcal)://\S+$", url):
+                raise ValueError(f"{url!r} is not an http(s):// or webcal:// URL")
+        return value
+
+
 class Settings(_Section):
     matrix: MatrixSettings
     bot: BotSettings = BotSettings()
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()
+    reminders: RemindersSettings = RemindersSettings()
+    calendars: CalendarsSettings = CalendarsSettings()
 
     def may_invite(self, user_id: str) -> bool:
         """Admins and allow-listed users or servers may bring the bot into a room."""
@@ -164,6 +194,8 @@ SECTIONS: dict[str, type[_Section]] = {
     "bot": BotSettings,
     "database": DatabaseSettings,
     "logging": LoggingSettings,
+    "reminders": RemindersSettings,
+    "calendars": CalendarsSettings,
 }
 SECRETS = {("matrix", "access_token"), ("matrix", "password"), ("database", "url")}
 
