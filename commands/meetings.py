@@ -1,4 +1,8 @@
-"""Scheduling the subjects' electronic meetings: schedule, list, show, move, cancel, agenda, RSVP."""
+"""Scheduling the subjects' electronic meetings: schedule, list, show, move, cancel, agenda, RSVP.
+
+Answers come by `!rsvp` or by reacting ✅ ❌ ❔ on the announcement (the reply to `!meeting schedule`, queued
+with the purpose `announcement:M<id>`); removing the reaction withdraws the answer it gave.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Annotated, Any, Literal
 from commands.render import display_names
 from iscg_bot import meetings
 from iscg_bot.arguments import WordType
+from iscg_bot.events import Reaction, Redaction
 from iscg_bot.formatting import Rich, bold, bullets, code, italic, join, lines, link, person, text
 from iscg_bot.meetings import MeetingError, ScheduleRequest, meeting_label
 from iscg_bot.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
@@ -19,6 +24,11 @@ from iscg_bot.timeshow import span
 
 router = Router()
 RSVP_REACTIONS = {"✅": "yes", "❌": "no", "❔": "maybe", "❓": "maybe"}
+ANNOUNCEMENT = "announcement:"  # + the meeting label: the purpose of a meeting's announcement
+
+
+def announcement_purpose(meeting_id: int) -> str:
+    return ANNOUNCEMENT + meeting_label(meeting_id)
 
 
 class MeetingType(WordType):
@@ -41,7 +51,6 @@ class RepeatType:
     """`every 2 weeks until 2027-06-30`: the words after `every` (or a whole form value)."""
 
     name = "a repetition like every 2 weeks until 2027-06-30"
-    usage = "every …"
 
     def parse(self, words: Sequence[str], ctx: Context) -> tuple[Repeat, int]:
         return self.parse_text("every " + " ".join(words), ctx), len(words)
@@ -101,6 +110,9 @@ def _refused_for_conflicts(what: str, conflicts: list[meetings.Conflict]) -> Ric
 
 async def _summary(ctx: Context, meeting: Any, *, heading: Rich) -> Rich:
     zones = await _reader_zones(ctx)
+    subject = await ctx.uow.subjects.get(meeting.subject_id) if meeting.subject_id else None
+    if subject is not None:
+        zones.append(subject.timezone)  # a meeting set in another zone is still shown in the subject's
     rows: list[Rich | str] = [heading]
     upcoming = meetings.next_occurrence(meeting, ctx.now)
     if meeting.status == "cancelled":
@@ -163,7 +175,7 @@ async def meeting_schedule(
     message = lines([message, text("Will you come? ") + rsvp])
     if outcome.conflicts:
         message = lines([message, text("Scheduled despite overlapping:"), _conflicts(outcome.conflicts)])
-    await ctx.reply(message)
+    await ctx.reply(message, purpose=announcement_purpose(meeting.id))
 
 
 @router.command("meeting list")
@@ -330,3 +342,33 @@ async def rsvp(ctx: Context, meeting: MeetingArg, answer: Literal["yes", "no", "
         answer
     ]
     await ctx.reply(text(f"Noted: {said} ") + code(meeting_label(meeting.id)) + text(f" “{meeting.title}”."))
+
+
+async def _announced_meeting(ctx: Context, event_id: str) -> Any:
+    """The meeting whose announcement the bot sent as `event_id` in this room; None for any other event."""
+    sent = await ctx.uow.outbox.by_remote_event(event_id)
+    if sent is None or sent.room_id != ctx.room_id or not (sent.purpose or "").startswith(ANNOUNCEMENT):
+        return None
+    try:
+        meeting_id = meetings.parse_meeting_ref(sent.purpose.removeprefix(ANNOUNCEMENT))
+    except MeetingError:
+        return None
+    return await ctx.uow.meetings.get(meeting_id)
+
+
+@router.on_reaction(keys=RSVP_REACTIONS)
+async def rsvp_by_reaction(ctx: Context, reaction: Reaction) -> None:
+    """✅ ❌ ❔ on a meeting's announcement answer it like `!rsvp`; the reaction is acknowledgement enough."""
+    meeting = await _announced_meeting(ctx, reaction.relates_to)
+    if meeting is None or meeting.status == "cancelled":
+        return
+    answer = RSVP_REACTIONS[reaction.key.replace("\ufe0f", "")]
+    await ctx.uow.rsvps.set(
+        meeting.id, ctx.sender, answer, via="reaction", reaction_event_id=reaction.event_id, at=ctx.now
+    )
+
+
+@router.on_event(Redaction)
+async def rsvp_reaction_removed(ctx: Context, redaction: Redaction) -> None:
+    """Removing the reaction (a redaction of it) withdraws the answer it gave, unless answered again since."""
+    await ctx.uow.rsvps.withdraw_reaction(redaction.redacts)

@@ -27,6 +27,10 @@ from storage import DuplicateEvent, UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# One event to queue in the outbox: its type, its content, and what it is for (None, or e.g.
+# "announcement:M12" when it must be found again once sent).
+Queued = tuple[str, dict[str, Any], str | None]
+
 APOLOGY = "Sorry, something went wrong while running that command; nothing was changed. It has been logged."
 
 
@@ -97,7 +101,7 @@ class Dispatcher:
     def _bot_joined(self, event: MembershipChange) -> bool:
         return event.user_id == self.bot_user_id and event.membership == "join" and event.previous != "join"
 
-    async def _greet(self, uow: Any, event: MembershipChange) -> list[tuple[str, dict[str, Any]]]:
+    async def _greet(self, uow: Any, event: MembershipChange) -> list[Queued]:
         prefix = self.settings.bot.command_prefix
         hello = (
             text(
@@ -107,19 +111,17 @@ class Dispatcher:
             + code(f"{prefix}help")
             + text(" to see what you can do here.")
         )
-        return [("m.room.message", notice_content(hello)), *await self._run_passive(uow, event)]
+        return [("m.room.message", notice_content(hello), None), *await self._run_passive(uow, event)]
 
-    async def _undecryptable(self, uow: Any, event: Undecryptable) -> list[tuple[str, dict[str, Any]]]:
+    async def _undecryptable(self, uow: Any, event: Undecryptable) -> list[Queued]:
         sorry = text(
             "I could not decrypt your message (my device has no key for it). "
             "If it was a command, please send it again."
         )
-        return [("m.room.message", notice_content(sorry, reply_to=event))]
+        return [("m.room.message", notice_content(sorry, reply_to=event), None)]
 
-    async def _run_commands(
-        self, uow: Any, event: Message, invocations: list[Any]
-    ) -> list[tuple[str, dict[str, Any]]]:
-        outgoing: list[tuple[str, dict[str, Any]]] = []
+    async def _run_commands(self, uow: Any, event: Message, invocations: list[Any]) -> list[Queued]:
+        outgoing: list[Queued] = []
         for invocation in invocations:
             ctx = self._context(uow, event)
             try:
@@ -129,11 +131,12 @@ class Dispatcher:
             except Exception:
                 log.exception("command failed in %s: %r", event.room_id, event.body[:200])
                 ctx.replies[:] = [text(APOLOGY)]
+                ctx.purposes.clear()
                 ctx.reactions[:] = []
             outgoing.extend(self._outgoing(ctx, event))
         return outgoing
 
-    async def _run_passive(self, uow: Any, event: IncomingEvent) -> list[tuple[str, dict[str, Any]]]:
+    async def _run_passive(self, uow: Any, event: IncomingEvent) -> list[Queued]:
         ctx = self._context(uow, event)
         try:
             async with uow.savepoint():
@@ -153,11 +156,12 @@ class Dispatcher:
             uow=uow,
         )
 
-    def _outgoing(self, ctx: Context, event: IncomingEvent) -> list[tuple[str, dict[str, Any]]]:
-        replies: list[tuple[str, dict[str, Any]]] = [
-            ("m.room.message", notice_content(reply, reply_to=event)) for reply in ctx.replies
+    def _outgoing(self, ctx: Context, event: IncomingEvent) -> list[Queued]:
+        replies: list[Queued] = [
+            ("m.room.message", notice_content(reply, reply_to=event), ctx.purposes.get(index))
+            for index, reply in enumerate(ctx.replies)
         ]
-        replies += [("m.reaction", reaction_content(event.event_id, key)) for key in ctx.reactions]
+        replies += [("m.reaction", reaction_content(event.event_id, key), None) for key in ctx.reactions]
         return replies
 
     async def _in_transaction(self, event: IncomingEvent, work: Callable[[Any], Any]) -> None:
@@ -168,13 +172,14 @@ class Dispatcher:
                     return
                 await uow.events.record(event.event_id, event.room_id, self.clock.now())
                 outgoing = await work(uow)
-                for index, (event_type, content) in enumerate(outgoing):
+                for index, (event_type, content, purpose) in enumerate(outgoing):
                     await uow.outbox.add(
                         txn_id=txn_id(event.event_id, index),
                         room_id=event.room_id,
                         event_type=event_type,
                         content=content,
                         at=self.clock.now(),
+                        purpose=purpose,
                     )
                 await uow.commit()
         except DuplicateEvent:

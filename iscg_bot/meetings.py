@@ -106,6 +106,17 @@ def next_occurrence(meeting: Any, after: datetime) -> Any | None:
 # ---- changing meetings -----------------------------------------------------------------------------------
 
 
+def meeting_zone(when: When, fallback: str | None) -> str | None:
+    """The zone a meeting lives in: a place's zone when one was named, else the subject's.
+
+    A bare UTC time or offset (`13:00Z`, `UTC+3`) fixes the instant but is no place: the meeting keeps
+    the subject's zone, so a series follows that place's daylight-saving time.
+    """
+    if when.zone and when.zone != "UTC" and not when.zone.startswith("Etc/"):
+        return when.zone
+    return fallback
+
+
 def _title(text: str) -> str:
     title = " ".join(text.split())
     if not title:
@@ -160,7 +171,7 @@ async def schedule(
     agenda = tuple(_agenda_item(item) for item in request.agenda)
     if len(agenda) > MAX_AGENDA_ITEMS:
         raise MeetingError(f"An agenda holds at most {MAX_AGENDA_ITEMS} items.")
-    zone = request.when.zone or (subject.timezone if subject is not None else None)
+    zone = meeting_zone(request.when, subject.timezone if subject is not None else None)
     if zone is None:
         raise MeetingError("Say which time zone the meeting is in, e.g. 2026-12-03 14:00 Europe/Zurich.")
     start_local, start_utc, rrule, end_utc = _placement(request.when, request.duration, request.repeat, zone)
@@ -226,7 +237,7 @@ async def move(
             await uow.meetings.update(meeting, at=at, series_end_utc=new_start + new_duration)
         await uow.meetings.touch(meeting, at)
         return Outcome(meeting, conflicts)
-    zone = when.zone or meeting.timezone
+    zone = meeting_zone(when, meeting.timezone)
     repeat = _repeat_of(meeting)
     start_local, start_utc, rrule, end_utc = _placement(when, new_duration, repeat, zone)
     draft = _Draft(zone, start_local, new_duration, rrule)

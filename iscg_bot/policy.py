@@ -11,6 +11,10 @@ this module for the sender's standing in the room. Bot administrators (from conf
     !role add/remove chair|management        admin, Chair
     !role add/remove coordinator|focal-point|secretariat
                                              admin, Chair, management, secretariat
+    !meeting schedule · move · cancel · agenda · suggest
+                                             admin, Chair, management, secretariat, this subject's coordinator
+                                             (a meeting is changed from its own room, or by the officers)
+    !meeting list · show · !rsvp             anyone in the room
     !subject · !subject list · !roles · !tz · !help · !ping
                                              anyone in the room
 """

@@ -130,6 +130,7 @@ class Context:
     router: Router | None = None  # set by execute / handle_passive
     command: Command | None = None  # set by execute
     replies: list[Rich] = field(default_factory=list)
+    purposes: dict[int, str] = field(default_factory=dict)  # index in `replies` → what that reply is for
     reactions: list[str] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)  # per-event memo (e.g. the sender's standing here)
 
@@ -142,7 +143,11 @@ class Context:
     def for_event(cls, event: RoomEvent, services: Any, uow: Any = None) -> Context:
         return cls(event.room_id, event.sender, event.event_id, services.clock.now(), services, uow)
 
-    async def reply(self, message: Rich | str) -> None:
+    async def reply(self, message: Rich | str, *, purpose: str | None = None) -> None:
+        """Answer the event; `purpose` (e.g. "announcement:M12") keeps the sent reply findable, so a reaction
+        to it can be told apart (see `Outbox.by_remote_event`)."""
+        if purpose is not None:
+            self.purposes[len(self.replies)] = purpose
         self.replies.append(as_rich(message))
 
     async def react(self, key: str) -> None:

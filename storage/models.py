@@ -61,6 +61,8 @@ class OutboxMessage(Base):
     """A message to send, written in the command's transaction and sent after commit (transactional outbox).
 
     `txn_id` is the Matrix transaction ID: the same one on every retry, so a retried send is idempotent.
+    `purpose` says what the message is for, when something must find it again once sent (its
+    `remote_event_id`): "announcement:M12" is meeting 12's announcement, whose reactions are answers.
     """
 
     __tablename__ = "outbox"
@@ -72,10 +74,11 @@ class OutboxMessage(Base):
     content: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
-    remote_event_id: Mapped[str | None] = mapped_column(String(255))
+    remote_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     failed_at: Mapped[datetime | None]
     failure: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(String(100), index=True)
 
 
 class Person(Base):
@@ -204,7 +207,6 @@ class Meeting(Base):
     status: Mapped[str] = mapped_column(String(12), default="scheduled", server_default="scheduled")
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     sequence: Mapped[int] = mapped_column(default=0, server_default=text("0"))
-    announcement_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
+from sqlalchemy import select
 
 from commands import build_router
 from iscg_bot.app import Services
@@ -25,6 +26,7 @@ from iscg_bot.matrix import PermanentSendError
 from iscg_bot.outbox import OutboxSender
 from iscg_bot.router import Router
 from storage import Database, UnitOfWork
+from storage.models import OutboxMessage
 
 BOT = "@iscg-bot:example.org"
 ALICE = "@alice:example.org"
@@ -117,12 +119,21 @@ class Chat:
         await self.dispatcher.handle_invite(Invite(room_id=room, inviter=inviter), self.gateway)
 
     async def take_outbox(self) -> list[dict[str, Any]]:
+        """The contents queued so far, marked sent as `$out<row id>` (as a homeserver would name them)."""
         async with UnitOfWork(self.database.sessions) as uow:
             rows = await uow.outbox.pending(limit=10_000)
             for row in rows:
-                await uow.outbox.mark_sent(row.id, "$fake", self.clock.now())
+                await uow.outbox.mark_sent(row.id, f"$out{row.id}", self.clock.now())
             await uow.commit()
         return [dict(row.content) for row in rows]
+
+    async def sent_event_id(self, purpose: str) -> str:
+        """The event ID of the last message sent for `purpose`, e.g. a meeting's announcement."""
+        async with UnitOfWork(self.database.sessions) as uow:
+            query = select(OutboxMessage.remote_event_id).filter_by(purpose=purpose)
+            event_id = await uow.session.scalar(query.order_by(OutboxMessage.id.desc()).limit(1))
+        assert event_id is not None, f"nothing was sent for {purpose!r}"
+        return event_id
 
     async def pending(self) -> list[Any]:
         async with UnitOfWork(self.database.sessions) as uow:

@@ -8,6 +8,7 @@ nothing.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from iscg_bot.policy import RoleKind
 from storage import Database, UnitOfWork
 from tests.chat import ADMIN, START, Chat, settings
 
-COP_ROOM = "!cop:example.org"  # subject cop: coordinator @coord, ITU-T focal point @fp
+COP_ROOM = "!cop:example.org"  # subject cop: coordinator @coord, ITU-T focal point @fp; meeting M1
 AI_ROOM = "!ai:example.org"  # subject ai: coordinator @coord2
 SPARE_ROOM = "!spare:example.org"  # subject spare: nobody appointed
 ARCHIVED_ROOM = "!old:example.org"  # subject old, archived
@@ -38,6 +39,10 @@ PERSONAS = {
 OFFICERS = {"secretariat", "management", "Chair", "admin"}
 CHAIR_ONLY = {"Chair", "admin"}
 BY_OFFICERS = "Only the Chair, the management team or the secretariat may run !{}."
+BY_SUBJECT_MANAGERS = (
+    "Only this subject's coordinator, the secretariat, the Chair or the management team may run !{}."
+)
+SUBJECT_MANAGERS = OFFICERS | {"coordinator of this subject"}
 
 # command, room, who may run it, the refusal everyone else gets
 MATRIX = [
@@ -46,9 +51,8 @@ MATRIX = [
     (
         "!subject set title A better title",
         COP_ROOM,
-        OFFICERS | {"coordinator of this subject"},
-        "Only this subject's coordinator, the secretariat, the Chair or the management team may run "
-        "!subject set.",
+        SUBJECT_MANAGERS,
+        BY_SUBJECT_MANAGERS.format("subject set"),
     ),
     ("!subject archive", COP_ROOM, OFFICERS, BY_OFFICERS.format("subject archive")),
     ("!subject restore", ARCHIVED_ROOM, OFFICERS, BY_OFFICERS.format("subject restore")),
@@ -83,8 +87,37 @@ MATRIX = [
             "other": BY_OFFICERS.format("role remove"),
         },
     ),
+    (
+        '!meeting schedule "Planning" 2026-12-10 14:00 Europe/Zurich',
+        COP_ROOM,
+        SUBJECT_MANAGERS,
+        BY_SUBJECT_MANAGERS.format("meeting schedule"),
+    ),
+    (
+        "!meeting move M1 2026-12-04 09:00 Europe/Zurich",
+        COP_ROOM,
+        SUBJECT_MANAGERS,
+        BY_SUBJECT_MANAGERS.format("meeting move"),
+    ),
+    ("!meeting cancel M1", COP_ROOM, SUBJECT_MANAGERS, BY_SUBJECT_MANAGERS.format("meeting cancel")),
+    (
+        "!meeting agenda M1 add Review of the Q3 outputs",
+        COP_ROOM,
+        SUBJECT_MANAGERS,
+        BY_SUBJECT_MANAGERS.format("meeting agenda"),
+    ),
 ]
-OPEN_TO_ALL = ["!subject", "!subject list", "!roles", "!tz", "!help", "!ping"]
+OPEN_TO_ALL = [
+    "!subject",
+    "!subject list",
+    "!roles",
+    "!tz",
+    "!help",
+    "!ping",
+    "!meeting list",
+    "!meeting show M1",
+    "!rsvp M1 yes",
+]
 
 
 async def seed(chat: Chat) -> None:
@@ -127,6 +160,20 @@ async def seed(chat: Chat) -> None:
         await appoint(PERSONAS["management"], RoleKind.MANAGEMENT, by=ADMIN, at=START, advisory_group="TSAG")
         await appoint(PERSONAS["Chair"], RoleKind.CHAIR, by=ADMIN, at=START, term_start=START)
         await uow.members.record(COP_ROOM, PERSONAS["member"], "join", "Member", START)
+        await uow.meetings.create(  # M1: Thu 3 Dec 2026 14:00–15:00 Europe/Zurich
+            subject_id=subjects["cop"].id,
+            room_id=COP_ROOM,
+            title="Coordination call",
+            timezone="Europe/Zurich",
+            start_local=datetime(2026, 12, 3, 14, 0),
+            start_utc=datetime(2026, 12, 3, 13, 0, tzinfo=UTC),
+            duration_minutes=60,
+            rrule=None,
+            series_end_utc=datetime(2026, 12, 3, 14, 0, tzinfo=UTC),
+            link=None,
+            created_by=PERSONAS["coordinator of this subject"],
+            at=START,
+        )
         await uow.commit()
 
 
@@ -140,7 +187,13 @@ async def snapshot(chat: Chat) -> tuple:
             (a.matrix_id, a.role, a.subject_id, a.sector, a.advisory_group)
             for a in await uow.roles.active(at=chat.clock.now())
         ]
-        return subjects, roles, await uow.state.get("group.room_id")
+        meetings = []
+        for subject in await uow.subjects.list(include_archived=True):
+            for m in await uow.meetings.for_subject(subject.id, include_cancelled=True):
+                agenda = [item.text for item in m.agenda]
+                overrides = [(o.occurrence_local, o.start_local, o.cancelled) for o in m.overrides]
+                meetings.append((m.id, m.title, m.start_utc, m.duration_minutes, m.status, agenda, overrides))
+        return subjects, roles, meetings, await uow.state.get("group.room_id")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -207,11 +260,7 @@ async def test_help_lists_exactly_what_each_person_may_run(seeded_db, tmp_path, 
             for line in listing.splitlines()
         }
         privileged_here = {
-            "!subject set",
-            "!subject archive",
-            "!subject restore",
-            "!role add",
-            "!role remove",
+            f"!{command.name}" for command in build_router().commands if command.roles.name != "anyone"
         }
         may = {
             "!group bind": persona in CHAIR_ONLY,
@@ -221,10 +270,23 @@ async def test_help_lists_exactly_what_each_person_may_run(seeded_db, tmp_path, 
             "!subject set": persona in OFFICERS | {"coordinator of this subject"},
             "!role add": persona in OFFICERS,
             "!role remove": persona in OFFICERS,
+            "!meeting schedule": persona in SUBJECT_MANAGERS,
+            "!meeting move": persona in SUBJECT_MANAGERS,
+            "!meeting cancel": persona in SUBJECT_MANAGERS,
+            "!meeting agenda": persona in SUBJECT_MANAGERS,
         }
         for command, expected in may.items():
             assert (command in listed) == expected, (command, persona, listing)
         assert privileged_here - set(may) == set()
         assert {"!subject", "!subject list", "!roles", "!tz", "!help", "!ping"} <= listed
+        assert {"!meeting list", "!meeting show", "!rsvp"} <= listed
     finally:
         await chat.close()
+
+
+def test_every_privileged_command_is_in_the_matrix():
+    in_matrix = {command for command, *_ in MATRIX}
+    for command in build_router().commands:
+        if command.roles.name != "anyone":
+            typed = f"!{command.name}"
+            assert any(c == typed or c.startswith(typed + " ") for c in in_matrix), typed

@@ -196,6 +196,32 @@ async def test_the_outbox_hands_out_pending_messages_in_order(database: Database
     )
 
 
+async def test_a_sent_message_is_found_by_its_remote_event_with_its_purpose(database: Database) -> None:
+    async with UnitOfWork(database.sessions) as uow:
+        plain = await uow.outbox.add(
+            txn_id="t0", room_id=ROOM, event_type="m.room.message", content={}, at=T0
+        )
+        announcement = await uow.outbox.add(
+            txn_id="t1",
+            room_id=ROOM,
+            event_type="m.room.message",
+            content={},
+            at=T0,
+            purpose="announcement:M1",
+        )
+        assert await uow.outbox.by_remote_event("$a") is None  # not sent yet
+        await uow.outbox.mark_sent(plain, "$p", T0)
+        await uow.outbox.mark_sent(announcement, "$a", T0)
+        await uow.commit()
+
+    async with UnitOfWork(database.sessions) as uow:
+        found = await uow.outbox.by_remote_event("$a")
+        assert found is not None and (found.id, found.purpose) == (announcement, "announcement:M1")
+        other = await uow.outbox.by_remote_event("$p")
+        assert other is not None and other.purpose is None
+        assert await uow.outbox.by_remote_event("$elsewhere") is None
+
+
 async def test_marking_an_unknown_outbox_message_is_an_error(database: Database) -> None:
     async with UnitOfWork(database.sessions) as uow:
         with pytest.raises(LookupError):

@@ -123,12 +123,7 @@ async def test_a_meeting_comes_back_with_its_agenda_and_overrides_loaded(databas
         datetime(2027, 6, 24, 13, 30, tzinfo=UTC),
         "https://meet.example.org/cop",
     )
-    assert (meeting.status, meeting.cancel_reason, meeting.sequence, meeting.announcement_event_id) == (
-        "scheduled",
-        None,
-        0,
-        None,
-    )
+    assert (meeting.status, meeting.cancel_reason, meeting.sequence) == ("scheduled", None, 0)
     assert (meeting.created_by, meeting.created_at, meeting.updated_at) == (ANN, T0, T0)
     assert [(i.position, i.text, i.added_by, i.added_at) for i in meeting.agenda] == [
         (1, "Review of the Q3 outputs", ANN, T0),
@@ -386,7 +381,7 @@ async def test_upcoming_and_past_candidates(database: Database) -> None:
     assert last == [running.id]
 
 
-async def test_a_meeting_is_found_by_its_announcement_and_listed_per_subject(database: Database) -> None:
+async def test_meetings_are_listed_per_subject(database: Database) -> None:
     async with UnitOfWork(database.sessions) as uow:
         cop = await create_subject(uow, "cop")
         second = await schedule(uow, WINDOW + timedelta(days=7), subject=cop)
@@ -394,16 +389,12 @@ async def test_a_meeting_is_found_by_its_announcement_and_listed_per_subject(dat
         dropped = await schedule(uow, WINDOW, subject=cop)
         await uow.meetings.update(dropped, status="cancelled", at=T0)
         group_wide = await schedule(uow, WINDOW)
-        await uow.meetings.update(first, announcement_event_id="$announce", at=T0)
         await uow.commit()
 
     async with UnitOfWork(database.sessions) as uow:
-        announced = await uow.meetings.by_announcement("$announce")
-        assert await uow.meetings.by_announcement("$other") is None
         listed = [m.id for m in await uow.meetings.for_subject(cop.id)]
         with_cancelled = [m.id for m in await uow.meetings.for_subject(cop.id, include_cancelled=True)]
         group = [m.id for m in await uow.meetings.for_subject(None)]
-    assert announced is not None and announced.id == first.id and announced.agenda == []
     assert listed == [first.id, second.id]
     assert with_cancelled == [first.id, dropped.id, second.id]
     assert group == [group_wide.id]
@@ -598,6 +589,9 @@ async def test_migrating_from_0002_keeps_the_data_and_can_go_back(unmigrated_dat
     await database.downgrade("0002_subjects_roles")
     assert await database.current_revision() == "0002_subjects_roles"
     assert (await tables()).isdisjoint(model.__tablename__ for model in NEW_TABLES)
+    async with database.engine.connect() as conn:
+        outbox = await conn.run_sync(lambda sync_conn: inspect(sync_conn).get_columns("outbox"))
+    assert "purpose" not in {column["name"] for column in outbox}
     async with UnitOfWork(database.sessions) as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Subject)) == 1
         assert await uow.session.scalar(select(func.count()).select_from(RoleAssignment)) == 1

@@ -67,14 +67,33 @@ class Outbox:
         self._session = session
 
     async def add(
-        self, *, txn_id: str, room_id: str, event_type: str, content: dict[str, Any], at: datetime
+        self,
+        *,
+        txn_id: str,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        at: datetime,
+        purpose: str | None = None,
     ) -> int:
+        """Queue a message; `purpose` (e.g. "announcement:M12") lets it be found again once sent."""
         message = OutboxMessage(
-            txn_id=txn_id, room_id=room_id, event_type=event_type, content=content, created_at=at
+            txn_id=txn_id,
+            room_id=room_id,
+            event_type=event_type,
+            content=content,
+            created_at=at,
+            purpose=purpose,
         )
         self._session.add(message)
         await self._session.flush()
         return message.id
+
+    async def by_remote_event(self, event_id: str) -> OutboxMessage | None:
+        """The message we sent that became `event_id` on the homeserver; None if it is not ours (or
+        not known to be sent yet)."""
+        query = select(OutboxMessage).filter_by(remote_event_id=event_id).order_by(OutboxMessage.id).limit(1)
+        return await self._session.scalar(query)
 
     async def pending(self, limit: int = 100) -> list[OutboxMessage]:
         """Messages neither sent nor given up on, oldest first."""

@@ -28,7 +28,6 @@ UPDATABLE = frozenset(
         "link",
         "status",
         "cancel_reason",
-        "announcement_event_id",
     }
 )
 
@@ -94,11 +93,6 @@ class Meetings:
 
     async def get(self, meeting_id: int) -> Meeting | None:
         return await self._session.scalar(_meetings().where(Meeting.id == meeting_id))
-
-    async def by_announcement(self, event_id: str) -> Meeting | None:
-        """The meeting whose room announcement is `event_id` (reactions to it are answers)."""
-        query = _meetings().where(Meeting.announcement_event_id == event_id).order_by(Meeting.id).limit(1)
-        return await self._session.scalar(query)
 
     async def for_subject(self, subject_id: int | None, *, include_cancelled: bool = False) -> list[Meeting]:
         """The subject's meetings (None: the group-wide ones), by first start; cancelled ones when asked."""

@@ -1,4 +1,5 @@
-"""meetings: one-offs and series, agenda, moved or cancelled occurrences, answers, reminders sent
+"""meetings: one-offs and series, agenda, moved or cancelled occurrences, answers, reminders sent; what an
+outbox message is for (a meeting's announcement), to find it again from a reaction to it
 
 Revision ID: 0003_meetings
 Revises: 0002_subjects_roles
@@ -39,7 +40,6 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), server_default="scheduled", nullable=False),
         sa.Column("cancel_reason", sa.Text(), nullable=True),
         sa.Column("sequence", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("announcement_event_id", sa.String(length=255), nullable=True),
         sa.Column("created_by", sa.String(length=255), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -55,7 +55,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_meetings_subject_id_start_utc", "meetings", ["subject_id", "start_utc"])
     op.create_index(op.f("ix_meetings_series_end_utc"), "meetings", ["series_end_utc"])
-    op.create_index(op.f("ix_meetings_announcement_event_id"), "meetings", ["announcement_event_id"])
     op.create_table(
         "meeting_agenda_items",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -133,15 +132,23 @@ def upgrade() -> None:
             "meeting_id", "occurrence_utc", "offset_minutes", name=op.f("pk_reminders_sent")
         ),
     )
+    # A reaction names the event it reacts to: the bot's own messages are found by their remote event ID,
+    # and what they were sent for by their purpose (e.g. "announcement:M12").
+    op.add_column("outbox", sa.Column("purpose", sa.String(length=100), nullable=True))
+    op.create_index(op.f("ix_outbox_purpose"), "outbox", ["purpose"])
+    op.create_index(op.f("ix_outbox_remote_event_id"), "outbox", ["remote_event_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_outbox_remote_event_id"), table_name="outbox")
+    op.drop_index(op.f("ix_outbox_purpose"), table_name="outbox")
+    with op.batch_alter_table("outbox") as batch:  # SQLite: a table copy
+        batch.drop_column("purpose")
     op.drop_table("reminders_sent")
     op.drop_index(op.f("ix_rsvps_reaction_event_id"), table_name="rsvps")
     op.drop_table("rsvps")
     op.drop_table("meeting_overrides")
     op.drop_table("meeting_agenda_items")
-    op.drop_index(op.f("ix_meetings_announcement_event_id"), table_name="meetings")
     op.drop_index(op.f("ix_meetings_series_end_utc"), table_name="meetings")
     op.drop_index("ix_meetings_subject_id_start_utc", table_name="meetings")
     op.drop_table("meetings")
