@@ -9,7 +9,8 @@ from iscg_bot import organisation
 from iscg_bot.formatting import Rich, bold, bullets, code, lines, person, text
 from iscg_bot.organisation import OrganisationError
 from iscg_bot.policy import CHAIR, OFFICERS, RoleKind, may_appoint, subject_here
-from iscg_bot.router import Context, Day, Keyword, Router, UsageError, UserId
+from iscg_bot.router import Context, Keyword, Router, UsageError, UserId
+from iscg_bot.timeparse import DateArg
 
 router = Router()
 
@@ -34,7 +35,7 @@ async def role_add(
     user: UserId,
     role: RoleName,
     group_or_sector: str | None = None,
-    until: Annotated[Day | None, Keyword("until")] = None,
+    until: Annotated[DateArg | None, Keyword("until")] = None,
 ) -> None:
     """Appoint someone: coordinators and focal points for this room's subject.
 

@@ -6,11 +6,11 @@ from typing import Literal
 
 from commands.render import display_names, people
 from iscg_bot import organisation
-from iscg_bot.arguments import TimeZoneType
 from iscg_bot.formatting import Rich, bold, bullets, code, italic, lines, text
 from iscg_bot.organisation import OrganisationError
 from iscg_bot.policy import CHAIR, OFFICERS, SUBJECT_MANAGERS, subject_here
 from iscg_bot.router import Context, Rest, Router, UsageError
+from iscg_bot.timeparse import TimeZoneType
 
 router = Router()
 

@@ -28,7 +28,6 @@ import typing
 from collections.abc import Awaitable, Sequence
 from copy import copy
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -224,38 +223,10 @@ class UserIdType(WordType):
         return user_id
 
 
-class DayType(WordType):
-    """A calendar date written the ISO way, 2027-06-30."""
-
-    name = "a date like 2027-06-30"
-    usage = "YYYY-MM-DD"
-
-    def convert(self, word: str, ctx: Context) -> date:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
-            try:
-                return date.fromisoformat(word)
-            except ValueError:
-                pass
-        raise UsageError(f"{quote(word)} is not a date like 2027-06-30.")
-
-
 # ---- time zones: moved to iscg_bot.timeparse ----------------------------------------------------------
 
 # Still importable from here (and so from iscg_bot.router), loaded on first use rather than at import:
 # timeparse builds on this module, so importing it here would be circular.
-_IN_TIMEPARSE = frozenset(
-    ("TimeZone", "TimeZoneType", "ZONE_ABBREVIATIONS", "iana_zone_names", "canonical_zone")
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _IN_TIMEPARSE:
-        from iscg_bot import timeparse
-
-        return getattr(timeparse, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # ---- markers used in annotations -------------------------------------------------------------------------
 
 
@@ -288,7 +259,6 @@ Rest = Annotated[str, REST_MARKER]
 Flag = Annotated[bool, FLAG_MARKER]
 """A bare word, the parameter's name (`force: Flag = False` → `force`), that sets True."""
 UserId = Annotated[str, UserIdType()]
-Day = Annotated[date, DayType()]
 
 
 # ---- parameters: read from a handler's signature ---------------------------------------------------------

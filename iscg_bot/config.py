@@ -148,7 +148,7 @@ class LoggingSettings(_Section):
 class RemindersSettings(_Section):
     # Minutes before each meeting occurrence; 0 = at the start (with the join link).
     offsets_minutes: list[int] = Field(default_factory=lambda: [1440, 15, 0])
-    # A reminder due while the bot was down is still sent (marked late) within this many minutes, else skipped.
+    # A reminder due while the bot was down is sent late (marked so) within this many minutes, else skipped.
     grace_minutes: int = Field(60, ge=0, le=1440)
 
     @field_validator("offsets_minutes")

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from iscg_bot.arguments import iana_zone_names
 from iscg_bot.policy import MANAGEMENT_SEATS_PER_GROUP, AdvisoryGroup, RoleKind, Sector
+from iscg_bot.timeparse import iana_zone_names
 from storage import AlreadyExists
 
 GROUP_ROOM = "group.room_id"

@@ -31,12 +31,10 @@ from iscg_bot.arguments import (
     OPENING_QUOTES,
     POSITIONAL_KINDS,
     ArgumentType,
-    Day,
     FormField,
     Keyword,
     Parameter,
     Rest,
-    TimeZone,
     UsageError,
     UserId,
     bind_form,
@@ -51,6 +49,7 @@ from iscg_bot.arguments import (
 from iscg_bot.arguments import Flag as Flag
 from iscg_bot.events import Message, Reaction, RoomEvent
 from iscg_bot.formatting import Rich, as_rich, bullets, code, lines, text
+from iscg_bot.timeparse import TimeZone
 
 __all__ = [
     "ADMIN",
@@ -58,7 +57,6 @@ __all__ = [
     "ArgumentType",
     "Command",
     "Context",
-    "Day",
     "Flag",
     "Invocation",
     "Keyword",

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iscg_bot import arguments, router, timeparse
+from iscg_bot import router, timeparse
 from iscg_bot.clock import FrozenClock
 from iscg_bot.router import Context, Keyword, Router, UsageError
 from iscg_bot.timeparse import (
@@ -559,13 +559,8 @@ async def test_through_the_router_keywords_end_the_time() -> None:
     )
 
 
-def test_the_zone_names_moved_here_are_still_importable_where_they_were() -> None:
-    assert arguments.TimeZoneType is timeparse.TimeZoneType
-    assert arguments.TimeZone is timeparse.TimeZone is router.TimeZone
-    assert arguments.iana_zone_names is timeparse.iana_zone_names
-    assert arguments.ZONE_ABBREVIATIONS is timeparse.ZONE_ABBREVIATIONS
-    with pytest.raises(AttributeError):
-        _ = arguments.no_such_name
+def test_the_router_offers_the_same_zone_type() -> None:
+    assert timeparse.TimeZone is router.TimeZone
 
 
 # ---- nothing typed makes the parsers raise anything else ------------------------------------------------
