@@ -16,6 +16,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "commands.roles",
     "commands.rooms",
     "commands.meetings",
+    "commands.suggest",
 )
 
 

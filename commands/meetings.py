@@ -15,6 +15,7 @@ from iscg_bot import meetings
 from iscg_bot.arguments import WordType
 from iscg_bot.events import Reaction, Redaction
 from iscg_bot.formatting import Rich, bold, bullets, code, italic, join, lines, link, person, text
+from iscg_bot.imported import ImportedEvent
 from iscg_bot.meetings import MeetingError, ScheduleRequest, meeting_label
 from iscg_bot.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
 from iscg_bot.recurrence import RecurrenceError, Repeat, describe, from_rrule, parse_repeat
@@ -88,14 +89,14 @@ async def _reader_zones(ctx: Context) -> list[str]:
 
 
 def _conflicts(conflicts: list[meetings.Conflict]) -> Rich:
-    return bullets(
-        code(meeting_label(c.meeting.id))
-        + " "
-        + text(f"“{c.meeting.title}” ")
-        + text(span(c.start, c.end, c.meeting.timezone))
-        + text(f" — {c.why}")
-        for c in conflicts
-    )
+    return bullets(_conflict(c) for c in conflicts)
+
+
+def _conflict(c: meetings.Conflict) -> Rich:
+    if isinstance(c.meeting, ImportedEvent):  # no M<n>: an event of an imported calendar
+        return text(f"“{c.meeting.summary}” {span(c.start, c.end, 'UTC')} — {c.why}")
+    when = span(c.start, c.end, c.meeting.timezone)
+    return code(meeting_label(c.meeting.id)) + text(f" “{c.meeting.title}” {when} — {c.why}")
 
 
 def _refused_for_conflicts(what: str, conflicts: list[meetings.Conflict]) -> Rich:
@@ -161,7 +162,13 @@ async def meeting_schedule(
     )
     try:
         outcome = await meetings.schedule(
-            ctx.uow, request, subject=subject, room_id=ctx.room_id, by=ctx.sender, at=ctx.now
+            ctx.uow,
+            request,
+            subject=subject,
+            room_id=ctx.room_id,
+            by=ctx.sender,
+            at=ctx.now,
+            imported=getattr(ctx.services, "imported", None),
         )
     except (MeetingError, RecurrenceError) as error:
         raise UsageError(str(error)) from None
@@ -281,6 +288,7 @@ async def meeting_move(
             occurrence=occurrence,
             force=force,
             at=ctx.now,
+            imported=getattr(ctx.services, "imported", None),
         )
     except (MeetingError, RecurrenceError) as error:
         raise UsageError(str(error), show_usage=False) from None

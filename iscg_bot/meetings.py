@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from iscg_bot.imported import imported_conflicts
 from iscg_bot.policy import RoleKind
 from iscg_bot.recurrence import (
     Repeat,
@@ -163,7 +164,14 @@ def _placement(
 
 
 async def schedule(
-    uow: Any, request: ScheduleRequest, *, subject: Any, room_id: str, by: str, at: datetime
+    uow: Any,
+    request: ScheduleRequest,
+    *,
+    subject: Any,
+    room_id: str,
+    by: str,
+    at: datetime,
+    imported: Any = None,
 ) -> Outcome:
     """Create a meeting of `subject` (None: group-wide) unless it conflicts and `force` is not given."""
     title = _title(request.title)
@@ -178,7 +186,7 @@ async def schedule(
     if start_utc < at:
         raise MeetingError("The series' first meeting would be in the past.")
     draft = _Draft(zone, start_local, request.duration, rrule)
-    conflicts = await find_conflicts(uow, draft, subject=subject, at=at)
+    conflicts = await find_conflicts(uow, draft, subject=subject, at=at, imported=imported)
     if conflicts and not request.force:
         return Outcome(None, conflicts)
     meeting = await uow.meetings.create(
@@ -209,6 +217,7 @@ async def move(
     occurrence: date | None,
     force: bool,
     at: datetime,
+    imported: Any = None,
 ) -> Outcome:
     """Move the whole meeting (a series keeps its rule from the new start) or one occurrence of a series."""
     _still_on(meeting)
@@ -219,7 +228,9 @@ async def move(
         original = _occurrence(meeting, occurrence)
         new_local = local_reading(when.instant, meeting.timezone)
         draft = _Draft(meeting.timezone, new_local, new_duration, None)
-        conflicts = await find_conflicts(uow, draft, subject=subject, at=at, exclude=meeting.id)
+        conflicts = await find_conflicts(
+            uow, draft, subject=subject, at=at, exclude=meeting.id, imported=imported
+        )
         if conflicts and not force:
             return Outcome(None, conflicts)
         await uow.meetings.set_override(
@@ -241,7 +252,9 @@ async def move(
     repeat = _repeat_of(meeting)
     start_local, start_utc, rrule, end_utc = _placement(when, new_duration, repeat, zone)
     draft = _Draft(zone, start_local, new_duration, rrule)
-    conflicts = await find_conflicts(uow, draft, subject=subject, at=at, exclude=meeting.id)
+    conflicts = await find_conflicts(
+        uow, draft, subject=subject, at=at, exclude=meeting.id, imported=imported
+    )
     if conflicts and not force:
         return Outcome(None, conflicts)
     await uow.meetings.update(
@@ -330,7 +343,13 @@ class _Draft:
 
 
 async def find_conflicts(
-    uow: Any, draft: Any, *, subject: Any, at: datetime, exclude: int | None = None
+    uow: Any,
+    draft: Any,
+    *,
+    subject: Any,
+    at: datetime,
+    exclude: int | None = None,
+    imported: Any = None,
 ) -> list[Conflict]:
     """Meetings overlapping the draft's occurrences in the coming year: of the same subject, sharing its
     coordinator or a focal point, or group-wide (a group-wide draft is checked against every meeting)."""
@@ -354,6 +373,8 @@ async def find_conflicts(
             if any(o.start < theirs.end and theirs.start < o.end for o in mine):
                 found.append(Conflict(other, theirs.start, theirs.end, why))
                 break  # one clash per meeting is enough to report it
+    # Events of the imported calendars (iscg_bot.imported.ImportedCalendars), one conflict per event.
+    found.extend(imported_conflicts(imported, ((o.start, o.end) for o in mine)))
     return found
 
 

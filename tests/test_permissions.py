@@ -106,7 +106,9 @@ MATRIX = [
         SUBJECT_MANAGERS,
         BY_SUBJECT_MANAGERS.format("meeting agenda"),
     ),
+    ("!meeting suggest 60m", COP_ROOM, SUBJECT_MANAGERS, BY_SUBJECT_MANAGERS.format("meeting suggest")),
 ]
+READ_ONLY = {"!meeting suggest 60m"}  # privileged, yet only answers: nothing to change
 OPEN_TO_ALL = [
     "!subject",
     "!subject list",
@@ -229,7 +231,8 @@ async def test_privileged_commands(seeded_db, tmp_path, command, room, allowed, 
         after = await snapshot(chat)
         if persona in allowed:
             assert not reply.startswith("Only"), reply
-            assert after != before, f"{persona} was allowed but nothing changed: {reply}"
+            changed = after != before or command in READ_ONLY
+            assert changed, f"{persona} was allowed but nothing changed: {reply}"
         else:
             if isinstance(refusal, dict):
                 refusal = refusal["officer" if persona in OFFICERS else "other"]
@@ -274,6 +277,7 @@ async def test_help_lists_exactly_what_each_person_may_run(seeded_db, tmp_path, 
             "!meeting move": persona in SUBJECT_MANAGERS,
             "!meeting cancel": persona in SUBJECT_MANAGERS,
             "!meeting agenda": persona in SUBJECT_MANAGERS,
+            "!meeting suggest": persona in SUBJECT_MANAGERS,
         }
         for command, expected in may.items():
             assert (command in listed) == expected, (command, persona, listing)

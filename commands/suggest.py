@@ -1,0 +1,202 @@
+"""`!meeting suggest`: the best times for a meeting of this room, for the people in it and its officers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from commands.render import display_names
+from iscg_bot import meetings
+from iscg_bot.formatting import Rich, code, join, lines, person, text
+from iscg_bot.policy import SUBJECT_MANAGERS, RoleKind, subject_here
+from iscg_bot.router import Context, Keyword, Router, UsageError
+from iscg_bot.suggest import DAY_END, DAY_START, Attendee, Slot, rank_slots
+from iscg_bot.timeparse import DateArg, DurationArg, reading_zone
+from iscg_bot.timeshow import UTC_NAMES, clock, day_label, span
+
+router = Router()
+
+DEFAULT_DAYS = 14
+MAX_DAYS = 60
+MAX_DURATION = timedelta(hours=12)
+PROPOSALS = 3
+
+
+@router.command("meeting suggest", roles=SUBJECT_MANAGERS)
+async def meeting_suggest(
+    ctx: Context,
+    duration: DurationArg,
+    first: Annotated[DateArg | None, Keyword("between")] = None,
+    last: Annotated[DateArg | None, Keyword("and")] = None,
+) -> None:
+    """Propose the three best times for a meeting: free, and inside everyone's working hours where possible.
+
+    Counts the room's members who set a time zone (see !tz) and the subject's coordinator and focal points;
+    working hours are 08:00–20:00 in each person's zone, weekdays first. The window is from tomorrow for 14
+    days unless given (dates read in your zone, both days included, at most 60 days).
+
+    Example: !meeting suggest 90m between 2026-12-01 and 2026-12-11
+    """
+    if duration > MAX_DURATION:
+        raise UsageError("A suggested meeting lasts at most 12 hours.")
+    reader = await reading_zone(ctx)
+    window_start, window_end = _window(ctx.now, first, last, reader)
+    subject = await subject_here(ctx)
+    zone = subject.timezone if subject is not None else ctx.services.config.bot.default_timezone
+    attendees = await _attendees(ctx, subject)
+    busy = await _busy(ctx, subject, window_start, window_end)
+    counted = attendees or [Attendee("", zone)]  # nobody with a zone: the subject zone's working hours
+    slots = rank_slots(
+        attendees=counted,
+        busy=busy,
+        window_start=window_start,
+        window_end=window_end,
+        duration=duration,
+        count=PROPOSALS,
+        weekend_zone=zone,  # Saturdays and Sundays in the subject's zone only when no weekday is free
+    )
+    minutes = int(duration.total_seconds() // 60)
+    first_day = window_start.astimezone(ZoneInfo(reader)).date()
+    last_day = (window_end - timedelta(microseconds=1)).astimezone(ZoneInfo(reader)).date()
+    between = (
+        f"between {day_label(first_day, year=first_day.year != last_day.year)} and {day_label(last_day)}"
+    )
+    if first_day == last_day:
+        between = f"on {day_label(first_day)}"
+    if not slots:
+        await ctx.reply(f"No free time for a {minutes}-minute meeting {between}: try a wider window.")
+        return
+    if attendees:
+        who = f"{len(attendees)} {'person' if len(attendees) == 1 else 'people'} with a time zone"
+        heading = text(f"Best times for a {minutes}-minute meeting {between} ({who}):")
+    else:
+        heading = lines(
+            [
+                text(f"Best times for a {minutes}-minute meeting {between}."),
+                text("Nobody here has set a time zone (")
+                + code(f"{ctx.prefix}tz")
+                + text(f"), so I used the working hours of {zone}."),
+            ]
+        )
+    shown = {a.who for slot in slots for a in slot.out_of_hours if a.who}
+    names = await display_names(ctx.uow, sorted(shown), ctx.room_id)
+    zones = sorted({a.zone for a in attendees})
+    rows: list[Rich | str] = [heading]
+    for number, slot in enumerate(slots, 1):
+        rows.append(text(f"{number}. {span(slot.start, slot.end, zone, extra_zones=zones)}"))
+        rows.append(text("   ") + _hours_line(slot, names, bool(attendees), zone))
+        rows.append(
+            text("   ") + code(f'{ctx.prefix}meeting schedule "…" {_when(slot.start, zone)} for {minutes}m')
+        )
+    await ctx.reply(lines(rows))
+
+
+def _window(now: datetime, first: date | None, last: date | None, zone: str) -> tuple[datetime, datetime]:
+    """[start, end) in UTC from the dates typed (inclusive, read in `zone`), never before now."""
+    if (first is None) != (last is None):
+        raise UsageError("Give both ends of the window: between <date> and <date>.")
+    tz = ZoneInfo(zone)
+    if first is None or last is None:
+        first = now.astimezone(tz).date() + timedelta(days=1)
+        last = first + timedelta(days=DEFAULT_DAYS - 1)
+    if last < first:
+        raise UsageError(f"The window ends ({last.isoformat()}) before it starts ({first.isoformat()}).")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise UsageError(f"A window holds at most {MAX_DAYS} days; that one has {(last - first).days + 1}.")
+    start = datetime.combine(first, time(0), tzinfo=tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+    if end <= now:
+        raise UsageError("That window is over; give dates to come.", show_usage=False)
+    return max(start, now), end
+
+
+async def _attendees(ctx: Context, subject: Any) -> list[Attendee]:
+    """The room's joined members and the subject's coordinator and focal points, those with a usable zone."""
+    members = await ctx.uow.members.joined(ctx.room_id)
+    ids = [m.matrix_id for m in members]
+    if subject is not None:
+        for assignment in await ctx.uow.roles.active(at=ctx.now, subject_id=subject.id):
+            if assignment.role in (RoleKind.COORDINATOR, RoleKind.FOCAL_POINT):
+                ids.append(assignment.matrix_id)
+    bot = getattr(getattr(ctx.services.config, "matrix", None), "user_id", None)
+    people = await ctx.uow.people.many(i for i in ids if i != bot)
+    return [
+        Attendee(matrix_id, people[matrix_id].timezone)
+        for matrix_id in sorted(people)
+        if _loadable(people[matrix_id].timezone)
+    ]
+
+
+def _loadable(zone: str | None) -> bool:
+    if not zone:
+        return False
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+async def _busy(
+    ctx: Context, subject: Any, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """What a meeting here would conflict with (as `meetings.find_conflicts` sees it), in the window."""
+    subject_ids = None if subject is None else sorted({subject.id, *await _related_subjects(ctx, subject)})
+    candidates = await ctx.uow.meetings.overlapping(
+        start_utc=start, end_utc=end, subject_ids=subject_ids, include_group_wide=True
+    )
+    busy = [
+        (o.start, o.end)
+        for meeting in candidates
+        for o in meetings.expand(meeting, start, end, include_cancelled=False)
+    ]
+    imported = getattr(ctx.services, "imported", None)  # ImportedCalendars, when the app configured some
+    if imported is not None:
+        busy += [(e.start, e.end) for e in imported.events_between(start, end)]
+    return busy
+
+
+async def _related_subjects(ctx: Context, subject: Any) -> set[int]:
+    """Subjects whose coordinator or a focal point is also one of this subject's."""
+    people = {
+        a.matrix_id
+        for a in await ctx.uow.roles.active(at=ctx.now, subject_id=subject.id)
+        if a.role in (RoleKind.COORDINATOR, RoleKind.FOCAL_POINT)
+    }
+    related: set[int] = set()
+    for matrix_id in sorted(people):
+        for assignment in await ctx.uow.roles.active(at=ctx.now, matrix_id=matrix_id):
+            if assignment.subject_id is not None:
+                related.add(assignment.subject_id)
+    return related
+
+
+def _hours_line(slot: Slot, names: dict[str, str | None], known: bool, zone: str) -> Rich:
+    if not known:
+        where = "Outside" if slot.out_of_hours else "Within"
+        return text(f"{where} working hours ({_clock_range()}) in {zone}.")
+    if not slot.out_of_hours:
+        return text(f"Everyone within working hours ({_clock_range()}).")
+    shown = [
+        person(a.who, names.get(a.who))
+        + text(f" ({clock(slot.start.astimezone(ZoneInfo(a.zone)))} {a.zone})")
+        for a in slot.out_of_hours
+    ]
+    return text(f"{len(shown)} out of hours: ") + join(shown, ", ")
+
+
+def _clock_range() -> str:
+    return f"{DAY_START:%H:%M}–{DAY_END:%H:%M}"
+
+
+def _when(start: datetime, zone: str) -> str:
+    """A `<when>` for the hint: the wall time in the meeting's zone, or UTC when it happens twice."""
+    if zone in UTC_NAMES:
+        return f"{start:%Y-%m-%d %H:%M} UTC"
+    wall = start.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    tz = ZoneInfo(zone)
+    readings = {wall.replace(tzinfo=tz, fold=fold).utcoffset() for fold in (0, 1)}
+    if len(readings) == 1:
+        return f"{wall:%Y-%m-%d %H:%M} {zone}"
+    return f"{start.astimezone(ZoneInfo('UTC')):%Y-%m-%dT%H:%MZ}"
