@@ -168,7 +168,7 @@ async def meeting_schedule(
             room_id=ctx.room_id,
             by=ctx.sender,
             at=ctx.now,
-            imported=getattr(ctx.services, "imported", None),
+            imported=ctx.services.imported,
         )
     except (MeetingError, RecurrenceError) as error:
         raise UsageError(str(error)) from None
@@ -288,7 +288,7 @@ async def meeting_move(
             occurrence=occurrence,
             force=force,
             at=ctx.now,
-            imported=getattr(ctx.services, "imported", None),
+            imported=ctx.services.imported,
         )
     except (MeetingError, RecurrenceError) as error:
         raise UsageError(str(error), show_usage=False) from None

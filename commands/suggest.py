@@ -142,7 +142,7 @@ async def _busy(
     ctx: Context, subject: Any, start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
     """What a meeting here would conflict with (as `meetings.find_conflicts` sees it), in the window."""
-    subject_ids = None if subject is None else sorted({subject.id, *await _related_subjects(ctx, subject)})
+    subject_ids = await meetings.conflict_scope(ctx.uow, subject, ctx.now)
     candidates = await ctx.uow.meetings.overlapping(
         start_utc=start, end_utc=end, subject_ids=subject_ids, include_group_wide=True
     )
@@ -151,25 +151,10 @@ async def _busy(
         for meeting in candidates
         for o in meetings.expand(meeting, start, end, include_cancelled=False)
     ]
-    imported = getattr(ctx.services, "imported", None)  # ImportedCalendars, when the app configured some
+    imported = ctx.services.imported  # ImportedCalendars, when the app configured some
     if imported is not None:
         busy += [(e.start, e.end) for e in imported.events_between(start, end)]
     return busy
-
-
-async def _related_subjects(ctx: Context, subject: Any) -> set[int]:
-    """Subjects whose coordinator or a focal point is also one of this subject's."""
-    people = {
-        a.matrix_id
-        for a in await ctx.uow.roles.active(at=ctx.now, subject_id=subject.id)
-        if a.role in (RoleKind.COORDINATOR, RoleKind.FOCAL_POINT)
-    }
-    related: set[int] = set()
-    for matrix_id in sorted(people):
-        for assignment in await ctx.uow.roles.active(at=ctx.now, matrix_id=matrix_id):
-            if assignment.subject_id is not None:
-                related.add(assignment.subject_id)
-    return related
 
 
 def _hours_line(slot: Slot, names: dict[str, str | None], known: bool, zone: str) -> Rich:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from commands import build_router
 from iscg_bot.clock import Clock, SystemClock
 from iscg_bot.config import Settings
 from iscg_bot.dispatcher import Dispatcher
+from iscg_bot.imported import ImportedCalendars
 from iscg_bot.matrix import Backoff, MatrixGateway, SyncBatch
 from iscg_bot.outbox import OutboxSender
+from iscg_bot.reminders import ReminderService
 from storage import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ class Services:
     clock: Clock
     database: Database
     gateway: Any = None
+    imported: Any = None  # iscg_bot.imported.ImportedCalendars when calendars.imported lists feeds
 
 
 class DatabaseSessionStore:
@@ -52,7 +56,9 @@ class DatabaseSessionStore:
 
 
 class BotApp:
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, reminder_tick_seconds: float = 5.0
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.stopping = asyncio.Event()
@@ -61,10 +67,26 @@ class BotApp:
         self.gateway = MatrixGateway(
             settings.matrix, DatabaseSessionStore(self.database, self.clock), self.stopping, self.clock
         )
+        self.imported = (
+            ImportedCalendars(settings.calendars.imported, clock=self.clock)
+            if settings.calendars.imported
+            else None
+        )
         self.services = Services(
-            config=settings, clock=self.clock, database=self.database, gateway=self.gateway
+            config=settings,
+            clock=self.clock,
+            database=self.database,
+            gateway=self.gateway,
+            imported=self.imported,
         )
         self.outbox = OutboxSender(self.database.sessions, self.gateway, self.clock, self.stopping)
+        self.reminders = ReminderService(
+            self.database.sessions,
+            self.clock,
+            settings.reminders,
+            on_queued=self.outbox.wake,
+            tick_seconds=reminder_tick_seconds,
+        )
         self.dispatcher = Dispatcher(
             settings=settings,
             router=self.router,
@@ -72,8 +94,12 @@ class BotApp:
             services=self.services,
             clock=self.clock,
             bot_user_id=settings.matrix.user_id,
-            on_committed=self.outbox.wake,
+            on_committed=self._committed,
         )
+
+    def _committed(self) -> None:
+        self.outbox.wake()
+        self.reminders.changed()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -84,11 +110,22 @@ class BotApp:
             await self.database.check_migrated()
             await self.gateway.connect()
             outbox_task = asyncio.create_task(self.outbox.run(), name="outbox")
+            imported_task = None
+            if self.imported is not None:
+                every = timedelta(minutes=self.settings.calendars.refresh_minutes)
+                imported_task = asyncio.create_task(
+                    self.imported.run(self.stopping, every), name="imported-calendars"
+                )
             try:
+                # Before the first sync: reminders missed while the bot was down go out (late) or are skipped.
+                await self.reminders.start()
                 await self._sync_loop()
             finally:
                 self.stopping.set()
+                await self.reminders.stop()
                 await outbox_task
+                if imported_task is not None:
+                    await imported_task  # returns as soon as `stopping` is set
         finally:
             await self.gateway.close()
             await self.database.dispose()

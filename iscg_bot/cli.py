@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
     run = sub.choices["run"]
     run.add_argument("--migrate", action="store_true", help="apply pending migrations before starting")
+    run.add_argument(
+        "--test-clock-file",
+        type=Path,
+        help="for tests only: read the current time from this file (an ISO 8601 timestamp) instead of the "
+        "system clock",
+    )
     demo = sub.add_parser(
         "demo", help="a throwaway local homeserver, the bot, a demo Chair and subject rooms"
     )
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.logging.level)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
-    return asyncio.run(_run(settings, migrate_first=args.migrate))
+    return asyncio.run(_run(settings, migrate_first=args.migrate, test_clock_file=args.test_clock_file))
 
 
 def _config_path(given: Path | None) -> Path | None:
@@ -95,14 +101,18 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
-async def _run(settings: Settings, *, migrate_first: bool) -> int:
+async def _run(settings: Settings, *, migrate_first: bool, test_clock_file: Path | None = None) -> int:
     from iscg_bot.app import BotApp
+    from iscg_bot.clock import FileClock
     from iscg_bot.matrix import LoginError
     from storage import NotMigratedError
 
     if migrate_first:
         await _migrate(settings)
-    app = BotApp(settings)
+    if test_clock_file is None:
+        app = BotApp(settings)
+    else:  # a clock the test moves: check reminders every second, not every few
+        app = BotApp(settings, clock=FileClock(test_clock_file), reminder_tick_seconds=1.0)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, app.stop)

@@ -357,8 +357,7 @@ async def find_conflicts(
     if not mine:
         return []
     people = await _people_of(uow, subject, at)
-    related = await _subjects_sharing(uow, people, at)
-    subject_ids = None if subject is None else sorted({subject.id, *related})
+    subject_ids = await conflict_scope(uow, subject, at)
     candidates = await uow.meetings.overlapping(
         start_utc=mine[0].start,
         end_utc=mine[-1].end,
@@ -376,6 +375,15 @@ async def find_conflicts(
     # Events of the imported calendars (iscg_bot.imported.ImportedCalendars), one conflict per event.
     found.extend(imported_conflicts(imported, ((o.start, o.end) for o in mine)))
     return found
+
+
+async def conflict_scope(uow: Any, subject: Any, at: datetime) -> list[int] | None:
+    """The subjects whose meetings a meeting of `subject` must not overlap: itself and those sharing its
+    coordinator or a focal point (group-wide meetings always count). None: every subject (group-wide)."""
+    if subject is None:
+        return None
+    related = await _subjects_sharing(uow, await _people_of(uow, subject, at), at)
+    return sorted({subject.id, *related})
 
 
 async def _people_of(uow: Any, subject: Any, at: datetime) -> set[str]:

@@ -1,7 +1,9 @@
 """Pytest plugin: the real bot against the real Synapse, in-process or as its own process.
 
-bot_factory   function-scoped: `await start_bot(admins=[alice.user_id])` -> RunningBot (in-process)
-bot_process   function-scoped: `proc = bot_process(admins=[…])`, then `await proc.start()` / `proc.kill()`
+bot_factory   function-scoped: `await start_bot(admins=[alice.user_id])` -> RunningBot (in-process);
+              `clock=FrozenClock(…)` runs it on a clock the test moves
+bot_process   function-scoped: `proc = bot_process(admins=[…])`, then `await proc.start()` / `proc.kill()`;
+              `clock_file=path` runs it with `--test-clock-file path` (write an ISO timestamp there)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import pytest_asyncio
 
 from iscg_bot.app import BotApp
+from iscg_bot.clock import Clock
 from iscg_bot.config import Settings
 from iscg_bot.homeserver import LocalSynapse
 from storage import Database
@@ -93,6 +96,7 @@ async def bot_factory(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[An
         admins: Iterable[str] = (),
         invite_allowlist: Iterable[str] = (),
         account: BotAccount | None = None,
+        clock: Clock | None = None,
     ) -> RunningBot:
         server = server or synapse
         account = account or await register_bot(server, tmp_path / f"bot-{len(running)}")
@@ -100,7 +104,7 @@ async def bot_factory(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[An
             account.settings(server, admins=list(admins), invite_allowlist=list(invite_allowlist))
         )
         await migrate(settings.database.url.get_secret_value())
-        app = BotApp(settings)
+        app = BotApp(settings, clock=clock)
         bot = RunningBot(app, asyncio.create_task(app.run()))
         running.append(bot)
         ready = asyncio.create_task(app.gateway.ready.wait())
@@ -126,6 +130,7 @@ class BotProcess:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)
 
     def start(self) -> None:
         assert self.process is None or self.process.poll() is not None
@@ -134,7 +139,15 @@ class BotProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ISCG_")}
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "iscg_bot", "run", "--config", str(self.config_path)],
+                [
+                    sys.executable,
+                    "-m",
+                    "iscg_bot",
+                    "run",
+                    "--config",
+                    str(self.config_path),
+                    *self.extra_args,
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -159,13 +172,17 @@ class BotProcess:
 async def bot_process(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[Any]:
     processes: list[BotProcess] = []
 
-    async def make(*, admins: Iterable[str] = ()) -> tuple[BotProcess, BotAccount]:
+    async def make(
+        *, admins: Iterable[str] = (), clock_file: Path | None = None
+    ) -> tuple[BotProcess, BotAccount]:
         account = await register_bot(synapse, tmp_path / f"proc-{len(processes)}")
         settings = account.settings(synapse, admins=list(admins))
         await migrate(settings["database"]["url"])
         config_path = account.workdir / "config.toml"
         config_path.write_text(_toml(settings), encoding="utf-8")
         process = BotProcess(config_path, account.workdir / "bot")
+        if clock_file is not None:
+            process.extra_args = ["--test-clock-file", str(clock_file)]
         processes.append(process)
         return process, account
 
