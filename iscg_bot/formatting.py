@@ -94,3 +94,13 @@ def bullets(items: Iterable[Rich | str]) -> Rich:
     for i in items:
         mentions = _merge(mentions, i.mentions)
     return Rich(plain, f"<ul>{html_items}</ul>", mentions)
+
+
+def single_line(value: str, *, what: str, limit: int, error: type[Exception] = ValueError) -> str:
+    """User text that must be one line: spaces and newlines collapsed, not empty, at most `limit` long."""
+    line = " ".join(value.split())
+    if not line:
+        raise error(f"The {what} cannot be empty.")
+    if len(line) > limit:
+        raise error(f"A {what} holds at most {limit} characters.")
+    return line

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from iscg_bot.formatting import single_line
 from iscg_bot.imported import imported_conflicts
 from iscg_bot.policy import RoleKind
 from iscg_bot.recurrence import (
@@ -119,12 +120,7 @@ def meeting_zone(when: When, fallback: str | None) -> str | None:
 
 
 def _title(text: str) -> str:
-    title = " ".join(text.split())
-    if not title:
-        raise MeetingError("A meeting needs a title.")
-    if len(title) > MAX_TITLE:
-        raise MeetingError(f"A meeting title holds at most {MAX_TITLE} characters.")
-    return title
+    return single_line(text, what="meeting title", limit=MAX_TITLE, error=MeetingError)
 
 
 def _link(text: str | None) -> str | None:
@@ -136,12 +132,7 @@ def _link(text: str | None) -> str | None:
 
 
 def _agenda_item(text: str) -> str:
-    item = " ".join(text.split())
-    if not item:
-        raise MeetingError("An agenda item cannot be empty.")
-    if len(item) > MAX_AGENDA_ITEM:
-        raise MeetingError(f"An agenda item holds at most {MAX_AGENDA_ITEM} characters.")
-    return item
+    return single_line(text, what="agenda item", limit=MAX_AGENDA_ITEM, error=MeetingError)
 
 
 def _placement(

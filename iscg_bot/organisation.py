@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from iscg_bot.formatting import single_line
 from iscg_bot.policy import MANAGEMENT_SEATS_PER_GROUP, AdvisoryGroup, RoleKind, Sector
 from iscg_bot.timeparse import iana_zone_names
 from storage import AlreadyExists
@@ -51,7 +52,7 @@ async def create_subject(
             f'"{slug[:40]}" cannot be a slug: use 2 to 32 lowercase letters, digits or dashes, '
             "starting with a letter."
         )
-    title = _one_line(title, "title", MAX_TITLE)
+    title = single_line(title, what="title", limit=MAX_TITLE, error=OrganisationError)
     if await group_room(uow) == room_id:
         raise OrganisationError("This is the group's room; a subject needs a room of its own.")
     bound = await uow.subjects.by_room(room_id)
@@ -68,7 +69,9 @@ async def create_subject(
 
 async def change_subject(uow: Any, subject: Any, field_name: str, value: str, at: datetime) -> Any:
     if field_name == "title":
-        return await uow.subjects.update(subject, at=at, title=_one_line(value, "title", MAX_TITLE))
+        return await uow.subjects.update(
+            subject, at=at, title=single_line(value, what="title", limit=MAX_TITLE, error=OrganisationError)
+        )
     if field_name == "description":
         text = value.strip()
         if len(text) > MAX_DESCRIPTION:
@@ -78,15 +81,6 @@ async def change_subject(uow: Any, subject: Any, field_name: str, value: str, at
     if zone is None:
         raise OrganisationError(f'"{value.strip()[:40]}" is not an IANA time zone such as Europe/Zurich.')
     return await uow.subjects.update(subject, at=at, timezone=zone)
-
-
-def _one_line(value: str, what: str, limit: int) -> str:
-    text = " ".join(value.split())
-    if not text:
-        raise OrganisationError(f"The {what} cannot be empty.")
-    if len(text) > limit:
-        raise OrganisationError(f"A {what} holds at most {limit} characters.")
-    return text
 
 
 # ---- appointments ----------------------------------------------------------------------------------------
