@@ -17,6 +17,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "commands.rooms",
     "commands.meetings",
     "commands.suggest",
+    "commands.calendar",
 )
 
 

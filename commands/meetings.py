@@ -168,6 +168,7 @@ async def meeting_schedule(
             room_id=ctx.room_id,
             by=ctx.sender,
             at=ctx.now,
+            default_zone=ctx.services.config.bot.default_timezone,
             imported=ctx.services.imported,
         )
     except (MeetingError, RecurrenceError) as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,7 @@ from iscg_bot.imported import ImportedCalendars
 from iscg_bot.matrix import Backoff, MatrixGateway, SyncBatch
 from iscg_bot.outbox import OutboxSender
 from iscg_bot.reminders import ReminderService
+from iscg_bot.web import FeedCache, Health, WebServer, build_application
 from storage import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 SYNC_TOKEN = "matrix.sync_token"
 DEVICE_ID = "matrix.device_id"
 ACCESS_TOKEN = "matrix.access_token"
+# + a hash of the user ID (keys are short): the direct room the bot made with them.
+DIRECT_ROOM = "matrix.direct_room."
 
 
 @dataclass
@@ -35,9 +39,19 @@ class Services:
     gateway: Any = None
     imported: Any = None  # iscg_bot.imported.ImportedCalendars when calendars.imported lists feeds
 
+    @property
+    def web_base_url(self) -> str:
+        """Where people reach the web server: feed links are built from it."""
+        return self.config.web.public_base_url
+
+
+def _direct_room_key(user_id: str) -> str:
+    return DIRECT_ROOM + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:40]
+
 
 class DatabaseSessionStore:
-    """Keeps the bot's device ID and access token in the database, so a restart reuses the device."""
+    """Keeps the bot's device ID and access token in the database, so a restart reuses the device, and the
+    direct rooms it made, so a person's private messages all go to one room."""
 
     def __init__(self, database: Database, clock: Clock) -> None:
         self.database, self.clock = database, clock
@@ -52,6 +66,15 @@ class DatabaseSessionStore:
         async with UnitOfWork(self.database.sessions) as uow:
             await uow.state.set(DEVICE_ID, device_id, self.clock.now())
             await uow.state.set(ACCESS_TOKEN, access_token, self.clock.now())
+            await uow.commit()
+
+    async def direct_room(self, user_id: str) -> str | None:
+        async with UnitOfWork(self.database.sessions) as uow:
+            return await uow.state.get(_direct_room_key(user_id))
+
+    async def remember_direct_room(self, user_id: str, room_id: str) -> None:
+        async with UnitOfWork(self.database.sessions) as uow:
+            await uow.state.set(_direct_room_key(user_id), room_id, self.clock.now())
             await uow.commit()
 
 
@@ -87,6 +110,14 @@ class BotApp:
             on_queued=self.outbox.wake,
             tick_seconds=reminder_tick_seconds,
         )
+        self.feeds = FeedCache(self.database.sessions, self.clock, settings.web.public_base_url)
+        self.web = WebServer(
+            build_application(
+                self.feeds, Health(self.gateway, self.clock, settings.matrix.sync_timeout_seconds)
+            ),
+            settings.web.listen_host,
+            settings.web.listen_port,
+        )
         self.dispatcher = Dispatcher(
             settings=settings,
             router=self.router,
@@ -100,6 +131,7 @@ class BotApp:
     def _committed(self) -> None:
         self.outbox.wake()
         self.reminders.changed()
+        self.feeds.invalidate()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -108,6 +140,8 @@ class BotApp:
         """Run until `stop()`; refuses to start on a database that is not migrated."""
         try:
             await self.database.check_migrated()
+            if self.settings.web.enabled:
+                await self.web.start()
             await self.gateway.connect()
             outbox_task = asyncio.create_task(self.outbox.run(), name="outbox")
             imported_task = None
@@ -127,6 +161,7 @@ class BotApp:
                 if imported_task is not None:
                     await imported_task  # returns as soon as `stopping` is set
         finally:
+            await self.web.stop()
             await self.gateway.close()
             await self.database.dispose()
             log.info("stopped")

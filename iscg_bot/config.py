@@ -173,6 +173,23 @@ class CalendarsSettings(_Section):
         return value
 
 
+class WebSettings(_Section):
+    """The embedded web server: calendar feeds and /healthz."""
+
+    enabled: bool = True
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8080, ge=0, le=65535)  # 0: any free port (tests)
+    # How people reach the server (behind a reverse proxy, usually https): links in chat are built from it.
+    public_base_url: str = "http://localhost:8080"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("must be an http:// or https:// URL with no query or fragment")
+        return value.rstrip("/")
+
+
 class Settings(_Section):
     matrix: MatrixSettings
     bot: BotSettings = BotSettings()
@@ -180,6 +197,7 @@ class Settings(_Section):
     logging: LoggingSettings = LoggingSettings()
     reminders: RemindersSettings = RemindersSettings()
     calendars: CalendarsSettings = CalendarsSettings()
+    web: WebSettings = WebSettings()
 
     def may_invite(self, user_id: str) -> bool:
         """Admins and allow-listed users or servers may bring the bot into a room."""
@@ -196,6 +214,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "logging": LoggingSettings,
     "reminders": RemindersSettings,
     "calendars": CalendarsSettings,
+    "web": WebSettings,
 }
 SECRETS = {("matrix", "access_token"), ("matrix", "password"), ("database", "url")}
 

@@ -21,15 +21,16 @@ from iscg_bot.clock import Clock
 from iscg_bot.config import Settings
 from iscg_bot.events import IncomingEvent, Invite, MembershipChange, Message, Undecryptable
 from iscg_bot.formatting import code, text
-from iscg_bot.outbox import notice_content, reaction_content, txn_id
+from iscg_bot.outbox import direct_target, notice_content, reaction_content, txn_id
 from iscg_bot.router import Context, Router
 from storage import DuplicateEvent, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# One event to queue in the outbox: its type, its content, and what it is for (None, or e.g.
-# "announcement:M12" when it must be found again once sent).
-Queued = tuple[str, dict[str, Any], str | None]
+# One event to queue in the outbox: its type, its content, what it is for (None, or e.g.
+# "announcement:M12" when it must be found again once sent), and where it goes when not to the event's room
+# (e.g. `direct_target(user)`: a private message).
+Queued = tuple[str, dict[str, Any], str | None] | tuple[str, dict[str, Any], str | None, str]
 
 APOLOGY = "Sorry, something went wrong while running that command; nothing was changed. It has been logged."
 
@@ -99,7 +100,9 @@ class Dispatcher:
         return self.router.parse(with_pills_as_ids(event))
 
     def _bot_joined(self, event: MembershipChange) -> bool:
-        return event.user_id == self.bot_user_id and event.membership == "join" and event.previous != "join"
+        """The bot accepted an invitation: greet. (Rooms it creates itself, such as direct rooms, are not
+        greeted: there the bot joins without an invitation.)"""
+        return event.user_id == self.bot_user_id and event.membership == "join" and event.previous == "invite"
 
     async def _greet(self, uow: Any, event: MembershipChange) -> list[Queued]:
         prefix = self.settings.bot.command_prefix
@@ -133,6 +136,7 @@ class Dispatcher:
                 ctx.replies[:] = [text(APOLOGY)]
                 ctx.purposes.clear()
                 ctx.reactions[:] = []
+                ctx.direct[:] = []
             outgoing.extend(self._outgoing(ctx, event))
         return outgoing
 
@@ -162,6 +166,10 @@ class Dispatcher:
             for index, reply in enumerate(ctx.replies)
         ]
         replies += [("m.reaction", reaction_content(event.event_id, key), None) for key in ctx.reactions]
+        replies += [
+            ("m.room.message", notice_content(message), None, direct_target(user))
+            for user, message in ctx.direct
+        ]
         return replies
 
     async def _in_transaction(self, event: IncomingEvent, work: Callable[[Any], Any]) -> None:
@@ -172,10 +180,10 @@ class Dispatcher:
                     return
                 await uow.events.record(event.event_id, event.room_id, self.clock.now())
                 outgoing = await work(uow)
-                for index, (event_type, content, purpose) in enumerate(outgoing):
+                for index, (event_type, content, purpose, *target) in enumerate(outgoing):
                     await uow.outbox.add(
                         txn_id=txn_id(event.event_id, index),
-                        room_id=event.room_id,
+                        room_id=target[0] if target else event.room_id,
                         event_type=event_type,
                         content=content,
                         at=self.clock.now(),

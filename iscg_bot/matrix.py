@@ -27,7 +27,9 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     MessageDirection,
+    RoomCreateResponse,
     RoomMessagesResponse,
+    RoomPreset,
     RoomSendResponse,
     SyncResponse,
     WhoamiResponse,
@@ -73,6 +75,12 @@ class SessionStore(Protocol):
     async def load(self) -> tuple[str, str] | None: ...
 
     async def save(self, device_id: str, access_token: str) -> None: ...
+
+    async def direct_room(self, user_id: str) -> str | None:
+        """The direct room the bot made with `user_id`, if any."""
+        ...
+
+    async def remember_direct_room(self, user_id: str, room_id: str) -> None: ...
 
 
 @dataclass
@@ -197,8 +205,7 @@ class MatrixGateway:
                     raise LoginError("the homeserver refused the bot's session (was its device logged out?)")
                 batch = SyncBatch(next_batch=response.next_batch, initial=initial)
                 batch.invites = self._invites(response)
-                if not initial:
-                    batch.events = await self._timeline_events(response, since)
+                batch.events = await self._room_events(response, since, history=not initial)
                 yield batch
                 self.last_sync_at = self.clock.now()
                 self.ready.set()
@@ -228,20 +235,35 @@ class MatrixGateway:
                 invites.append(Invite(room_id=room_id, inviter=inviter))
         return invites
 
-    async def _timeline_events(self, response: SyncResponse, since: str | None) -> list[IncomingEvent]:
+    async def _room_events(
+        self, response: SyncResponse, since: str | None, *, history: bool
+    ) -> list[IncomingEvent]:
+        """Each room's members (from its state and from history: who was there before the bot), then
+        the events since the last sync, gaps filled.
+
+        On the very first sync (`history` False) the whole timeline is history: only membership is taken
+        from it, since that is who is in the room now, not something to answer.
+        """
         events: list[IncomingEvent] = []
         rooms = list(response.rooms.join.items()) + list(response.rooms.leave.items())
         for room_id, info in rooms:
             timeline = list(info.timeline.events)
-            # A room we just joined shows its history up to our join: that gap holds nothing for us.
-            joined_here = any(self._is_own_join(e) for e in timeline)
-            if info.timeline.limited and since is not None and not joined_here:
-                gap = await self._backfill(room_id, info.timeline.prev_batch, since)
-                self.limited_timelines += 1
-                self.backfilled_events += len(gap)
-                log.info("room %s: timeline was limited, back-filled %d events", room_id, len(gap))
-                timeline = gap + timeline
-            for event in self._since_own_join(timeline):
+            if history:
+                # A room we just joined shows its history up to our join: that gap holds nothing for us.
+                joined_here = any(self._is_own_join(e) for e in timeline)
+                if info.timeline.limited and since is not None and not joined_here:
+                    gap = await self._backfill(room_id, info.timeline.prev_batch, since)
+                    self.limited_timelines += 1
+                    self.backfilled_events += len(gap)
+                    log.info("room %s: timeline was limited, back-filled %d events", room_id, len(gap))
+                    timeline = gap + timeline
+            past, present = self._split_at_own_join(timeline) if history else (timeline, [])
+            for event in [*(getattr(info, "state", None) or ()), *past]:
+                member = self._translate(room_id, event)
+                # Our own join comes through the present, where it greets the room once.
+                if isinstance(member, MembershipChange) and member.user_id != self.user_id:
+                    events.append(member)
+            for event in present:
                 translated = self._translate(room_id, event)
                 if translated is not None:
                     events.append(translated)
@@ -280,12 +302,13 @@ class MatrixGateway:
             and prev.get("membership") != "join"
         )
 
-    def _since_own_join(self, timeline: list[Any]) -> list[Any]:
-        """Events before the bot joined a room are that room's history, not commands for it."""
+    def _split_at_own_join(self, timeline: list[Any]) -> tuple[list[Any], list[Any]]:
+        """History (before the bot joined the room) and what came since its join. Of history, only who
+        is a member matters; nothing said there is a command for the bot."""
         for index in range(len(timeline) - 1, -1, -1):
             if self._is_own_join(timeline[index]):
-                return timeline[index:]
-        return timeline
+                return timeline[:index], timeline[index:]
+        return [], timeline
 
     def _translate(self, room_id: str, event: Any) -> IncomingEvent | None:
         source: dict[str, Any] = getattr(event, "source", {}) or {}
@@ -392,6 +415,44 @@ class MatrixGateway:
         if self.client is not None and self.client.olm is not None and self.client.should_query_keys:
             with contextlib.suppress(LocalProtocolError):  # another task's query got there first
                 await self.client.keys_query()
+
+    async def direct_message(self, user_id: str, content: dict[str, Any], *, txn_id: str) -> str:
+        """Send `content` to `user_id` alone: in the direct room the bot made with them (made and remembered
+        on first use, made again if they left it). Same retries and idempotence as `send`."""
+        room_id = await self._direct_room(user_id)
+        return await self.send(Outgoing(room_id, "m.room.message", content, txn_id))
+
+    async def _direct_room(self, user_id: str) -> str:
+        assert self.client is not None
+        room_id = await self.sessions.direct_room(user_id)
+        if room_id is not None:
+            room = self.client.rooms.get(room_id)
+            if room is not None and (user_id in room.users or user_id in room.invited_users):
+                return room_id
+            log.info("direct room %s with %s is gone; making a new one", room_id, user_id)
+        response = await self._retry(
+            lambda: self.client.room_create(
+                is_direct=True, preset=RoomPreset.trusted_private_chat, invite=[user_id], name="ISCG bot"
+            ),
+            "create a direct room",
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise PermanentSendError(f"cannot make a direct room with {user_id}: {response.message}")
+        await self.sessions.remember_direct_room(user_id, response.room_id)
+        await self._wait_known(response.room_id)
+        return response.room_id
+
+    async def _wait_known(self, room_id: str) -> None:
+        """nio sends only into rooms a sync has shown it (it must know whether they are encrypted)."""
+        assert self.client is not None
+        if self.client.olm is None:
+            return
+        deadline = 2 * self.settings.sync_timeout_seconds + self.settings.request_timeout_seconds
+        waited = 0.0
+        while room_id not in self.client.rooms and waited < deadline:
+            if await self.wait_stopping(0.1):
+                raise Stopping
+            waited += 0.1
 
     async def join(self, room_id: str) -> bool:
         assert self.client is not None

@@ -162,15 +162,17 @@ async def schedule(
     room_id: str,
     by: str,
     at: datetime,
+    default_zone: str,
     imported: Any = None,
 ) -> Outcome:
-    """Create a meeting of `subject` (None: group-wide) unless it conflicts and `force` is not given."""
+    """Create a meeting of `subject` (None: group-wide, in `default_zone` unless a place is named) unless
+    it conflicts and `force` is not given."""
     title = _title(request.title)
     link = _link(request.link)
     agenda = tuple(_agenda_item(item) for item in request.agenda)
     if len(agenda) > MAX_AGENDA_ITEMS:
         raise MeetingError(f"An agenda holds at most {MAX_AGENDA_ITEMS} items.")
-    zone = meeting_zone(request.when, subject.timezone if subject is not None else None)
+    zone = meeting_zone(request.when, subject.timezone if subject is not None else default_zone)
     if zone is None:
         raise MeetingError("Say which time zone the meeting is in, e.g. 2026-12-03 14:00 Europe/Zurich.")
     start_local, start_utc, rrule, end_utc = _placement(request.when, request.duration, request.repeat, zone)

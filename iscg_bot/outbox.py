@@ -22,6 +22,14 @@ from storage import UnitOfWork
 log = logging.getLogger(__name__)
 
 
+DIRECT_PREFIX = "dm:"
+
+
+def direct_target(user_id: str) -> str:
+    """The outbox `room_id` of a private message to `user_id`: the sender finds (or makes) the direct room."""
+    return DIRECT_PREFIX + user_id
+
+
 def txn_id(cause: str, index: int) -> str:
     """A transaction ID derived from what caused the event, so every retry of it is recognisably the same."""
     digest = hashlib.sha256(cause.encode("utf-8")).hexdigest()[:32]
@@ -108,7 +116,13 @@ class OutboxSender:
             for row in rows:
                 outgoing = Outgoing(row.room_id, row.event_type, dict(row.content), row.txn_id)
                 try:
-                    event_id = await self.gateway.send(outgoing)
+                    if row.room_id.startswith(DIRECT_PREFIX):
+                        user_id = row.room_id.removeprefix(DIRECT_PREFIX)
+                        event_id = await self.gateway.direct_message(
+                            user_id, dict(row.content), txn_id=row.txn_id
+                        )
+                    else:
+                        event_id = await self.gateway.send(outgoing)
                 except PermanentSendError as error:
                     log.error("giving up on %s to %s: %s", row.txn_id, row.room_id, error)
                     await self._mark(row.id, failure=str(error))

@@ -130,6 +130,7 @@ class Context:
     replies: list[Rich] = field(default_factory=list)
     purposes: dict[int, str] = field(default_factory=dict)  # index in `replies` → what that reply is for
     reactions: list[str] = field(default_factory=list)
+    direct: list[tuple[str, Rich]] = field(default_factory=list)  # (user, message): private messages
     cache: dict[str, Any] = field(default_factory=dict)  # per-event memo (e.g. the sender's standing here)
 
     def __post_init__(self) -> None:
@@ -147,6 +148,10 @@ class Context:
         if purpose is not None:
             self.purposes[len(self.replies)] = purpose
         self.replies.append(as_rich(message))
+
+    async def tell(self, user_id: str, message: Rich | str) -> None:
+        """Send `message` to `user_id` alone, in a direct room (for what must not be said in the room)."""
+        self.direct.append((user_id, as_rich(message)))
 
     async def react(self, key: str) -> None:
         self.reactions.append(key)

@@ -303,3 +303,17 @@ class ReminderSent(Base):
     sent_at: Mapped[datetime]
     late: Mapped[bool]
     skipped: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class CalendarToken(Base):
+    """A personal calendar feed token: only its SHA-256 is kept, so the database can't leak working links.
+
+    One live token per person; issuing a new one revokes the previous (`revoked_at` set, row kept).
+    """
+
+    __tablename__ = "calendar_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex SHA-256 of the token
+    matrix_id: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -23,7 +23,7 @@ from iscg_bot.config import Settings
 from iscg_bot.dispatcher import Dispatcher
 from iscg_bot.events import IncomingEvent, Invite, Message, Outgoing
 from iscg_bot.matrix import PermanentSendError
-from iscg_bot.outbox import OutboxSender
+from iscg_bot.outbox import DIRECT_PREFIX, OutboxSender
 from iscg_bot.router import Router
 from storage import Database, UnitOfWork
 from storage.models import OutboxMessage
@@ -37,9 +37,13 @@ START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 @dataclass
 class FakeGateway:
-    """Records what the bot would send; `refuse` makes sends to a room fail for good."""
+    """Records what the bot would send; `refuse` makes sends to a room fail for good.
+
+    `direct` holds the private messages: (user ID, content), in the order sent.
+    """
 
     sent: list[Outgoing] = field(default_factory=list)
+    direct: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     joined: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
@@ -50,6 +54,10 @@ class FakeGateway:
             raise PermanentSendError("M_FORBIDDEN: not in room")
         self.sent.append(outgoing)
         return f"$sent{len(self.sent)}"
+
+    async def direct_message(self, user_id: str, content: dict[str, Any], *, txn_id: str) -> str:
+        self.direct.append((user_id, content))
+        return f"$direct{len(self.direct)}"
 
     async def join(self, room_id: str) -> bool:
         self.joined.append(room_id)
@@ -119,13 +127,21 @@ class Chat:
         await self.dispatcher.handle_invite(Invite(room_id=room, inviter=inviter), self.gateway)
 
     async def take_outbox(self) -> list[dict[str, Any]]:
-        """The contents queued so far, marked sent as `$out<row id>` (as a homeserver would name them)."""
+        """The contents queued so far for rooms, marked sent as `$out<row id>` (as a homeserver would name
+        them). Private messages go to `gateway.direct` instead (see `dms`)."""
         async with UnitOfWork(self.database.sessions) as uow:
             rows = await uow.outbox.pending(limit=10_000)
             for row in rows:
                 await uow.outbox.mark_sent(row.id, f"$out{row.id}", self.clock.now())
             await uow.commit()
-        return [dict(row.content) for row in rows]
+        for row in rows:
+            if row.room_id.startswith(DIRECT_PREFIX):
+                self.gateway.direct.append((row.room_id.removeprefix(DIRECT_PREFIX), dict(row.content)))
+        return [dict(row.content) for row in rows if not row.room_id.startswith(DIRECT_PREFIX)]
+
+    def dms(self, user_id: str = ALICE) -> list[str]:
+        """The plain bodies of the private messages sent to `user_id` so far."""
+        return [content["body"] for user, content in self.gateway.direct if user == user_id]
 
     async def sent_event_id(self, purpose: str) -> str:
         """The event ID of the last message sent for `purpose`, e.g. a meeting's announcement."""

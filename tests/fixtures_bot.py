@@ -53,6 +53,7 @@ class BotAccount:
             "bot": bot,
             "database": {"url": f"sqlite+aiosqlite:///{self.workdir / 'bot.db'}"},
             "logging": {"level": "INFO"},
+            "web": {"listen_port": 0},  # any free port: several bots may run at once
         }
 
 

@@ -32,6 +32,11 @@ async def test_a_subject_is_set_up_from_the_chat(matrix_user_factory, bot_factor
     assert await say(admin, room_id, f"!role add {carol.user_id} coordinator", bot.user_id) == (
         f"Carol Coordinator ({carol.user_id}) is now the coordinator of cop."
     )
+    # Alice was in the room before the bot: the bot knows her name from the room's state.
+    assert await say(admin, room_id, f"!role add {admin.user_id} focal-point GS", bot.user_id) == (
+        f"Alice ({admin.user_id}) is now a GS focal point for cop."
+    )
+    await say(admin, room_id, f"!role remove {admin.user_id} focal-point GS", bot.user_id)
     await say(admin, room_id, "!role add @amina:itu.int focal-point ITU-D", bot.user_id)
     await say(admin, room_id, "!role add @lena:itu.int focal-point ITU-R", bot.user_id)
 

@@ -243,3 +243,9 @@ async def test_meetings_are_changed_from_their_own_room(group):
 async def test_unknown_meetings(group):
     assert await said(group, "!meeting show M99") == "There is no meeting M99."
     assert (await said(group, "!meeting show 12")).startswith('"12" is not a meeting ID like M12.')
+
+
+@pytest.mark.parametrize("when", ["2026-12-07T12:00Z", "2026-12-07 12:00 UTC", "2026-12-07 13:00"])
+async def test_a_group_wide_meeting_in_utc_lives_in_the_deployment_zone(group, when):
+    reply = await said(group, f'!meeting schedule "Plenary" {when}', by=ADMIN, room=GROUP)
+    assert reply.splitlines()[1] == "Mon 7 Dec 2026 13:00–14:00 Europe/Zurich (UTC+01:00) · 12:00–13:00 UTC"

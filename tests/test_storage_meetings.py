@@ -575,7 +575,7 @@ async def test_migrating_from_0002_keeps_the_data_and_can_go_back(unmigrated_dat
         async with database.engine.connect() as conn:
             return set(await conn.run_sync(lambda sync_conn: inspect(sync_conn).get_table_names()))
 
-    await database.migrate()
+    await database.migrate("0003_meetings")
     assert await database.current_revision() == "0003_meetings"
     async with UnitOfWork(database.sessions) as uow:
         assert [s.slug for s in await uow.subjects.list()] == ["cop"]

@@ -9,6 +9,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 
 from storage.repositories.bot import BotStateRepository, Outbox, ProcessedEvents
+from storage.repositories.calendar import CalendarTokens
 from storage.repositories.groups import Roles, Subjects
 from storage.repositories.meetings import Meetings, Reminders, Rsvps
 from storage.repositories.people import People, RoomMembers
@@ -33,6 +34,7 @@ class UnitOfWork:
     meetings: Meetings
     rsvps: Rsvps
     reminders: Reminders
+    calendar_tokens: CalendarTokens
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -50,6 +52,7 @@ class UnitOfWork:
         self.meetings = Meetings(self.session)
         self.rsvps = Rsvps(self.session)
         self.reminders = Reminders(self.session)
+        self.calendar_tokens = CalendarTokens(self.session)
         return self
 
     async def __aexit__(

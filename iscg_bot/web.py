@@ -1,0 +1,309 @@
+"""The embedded web server: calendar feeds and /healthz.
+
+    GET /healthz                          200 while the sync loop is alive, 503 otherwise (JSON either way)
+    GET /calendar/iscg.ics                every meeting: all subjects and the group-wide ones
+    GET /calendar/<slug>.ics              one subject's meetings
+    GET /calendar/personal/<token>.ics    the meetings of the subjects the token's owner belongs to
+
+Feeds are rendered once per feed and kept until the data changes (`FeedCache.invalidate`, called after
+every committed change); requests answer from the cache, with a strong ETag and Last-Modified, and 304
+when the client already has the current version.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from iscg_bot import feeds as ical
+from iscg_bot.clock import Clock
+from storage import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+CACHE_CONTROL = "max-age=300"  # calendar clients poll; five minutes keeps proxies from hiding a change long
+FEED_REFRESH = timedelta(hours=1)
+GROUP_FEED = "iscg"
+PERSONAL_ROLES = frozenset({"coordinator", "focal_point"})
+# The same for every 404: an unknown token looks like any missing page.
+NOT_FOUND = "Not found.\n"
+EMPTY_FEED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # Last-Modified of a feed with no meetings
+
+
+def subject_feed_path(slug: str) -> str:
+    return f"/calendar/{slug}.ics"
+
+
+def group_feed_path() -> str:
+    return f"/calendar/{GROUP_FEED}.ics"
+
+
+def personal_feed_path(token: str) -> str:
+    return f"/calendar/personal/{token}.ics"
+
+
+def webcal(url: str) -> str:
+    """The webcal:// form of an http(s) feed URL, which calendar apps open as a subscription."""
+    return "webcal://" + url.split("://", 1)[1]
+
+
+@dataclass(frozen=True)
+class RenderedFeed:
+    body: bytes
+    etag: str
+    last_modified: datetime  # whole seconds, UTC
+
+    @property
+    def http_date(self) -> str:
+        return email.utils.format_datetime(self.last_modified, usegmt=True)
+
+
+class FeedCache:
+    """Rendered feeds by key ("iscg", "subject:cop", "personal:@ann:example.org"), dropped on any change.
+
+    Personal feeds are cached per person, not per token, and the token is looked up on every request, so a
+    revoked link stops working at once.
+    """
+
+    def __init__(
+        self, sessions: Any, clock: Clock, base_url: str, *, prodid_domain: str = "iscg-bot"
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.base_url = base_url
+        self.prodid_domain = prodid_domain
+        self._feeds: dict[str, RenderedFeed] = {}
+        self._generation = 0  # raised by invalidate: a render begun before a change is not kept
+        self.renders = 0  # for tests and /metrics: how many times a feed was actually rendered
+
+    def invalidate(self) -> None:
+        self._feeds.clear()
+        self._generation += 1
+
+    async def group(self) -> RenderedFeed:
+        return await self._cached(GROUP_FEED, self._group_feed)
+
+    async def subject(self, slug: str) -> RenderedFeed | None:
+        """The subject's feed, None when no subject has that slug."""
+        key = f"subject:{slug}"
+        if key in self._feeds:
+            return self._feeds[key]
+        async with UnitOfWork(self.sessions) as uow:
+            if await uow.subjects.by_slug(slug) is None:
+                return None
+        return await self._cached(key, lambda uow: self._subject_feed(uow, slug))
+
+    async def personal(self, token: str) -> RenderedFeed | None:
+        """The personal feed of the token's owner, None for an unknown or revoked token."""
+        async with UnitOfWork(self.sessions) as uow:  # resolved on every request: revocation is immediate
+            matrix_id = await uow.calendar_tokens.resolve(token)
+        if matrix_id is None:
+            return None
+        return await self._cached(f"personal:{matrix_id}", lambda uow: self._personal_feed(uow, matrix_id))
+
+    async def _cached(self, key: str, build: Callable[[Any], Any]) -> RenderedFeed:
+        cached = self._feeds.get(key)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        async with UnitOfWork(self.sessions) as uow:
+            feed = await build(uow)
+        if generation == self._generation:
+            self._feeds[key] = feed
+        return feed
+
+    # ---- which meetings go in which feed ----------------------------------------------------------------
+
+    async def _group_feed(self, uow: Any) -> RenderedFeed:
+        subjects = await uow.subjects.list(include_archived=True)
+        meetings = await _meetings_of(uow, [None, *(s.id for s in subjects)])
+        info = ical.FeedInfo(
+            name="ISCG meetings",
+            description="Electronic meetings of the ITU Inter-Sector Coordination Group, all subjects",
+            refresh=FEED_REFRESH,
+            url=self.base_url + group_feed_path(),
+        )
+        return self._render(meetings, info, subjects)
+
+    async def _subject_feed(self, uow: Any, slug: str) -> RenderedFeed:
+        subject = await uow.subjects.by_slug(slug)
+        meetings = await _meetings_of(uow, [subject.id])
+        info = ical.FeedInfo(
+            name=f"ISCG – {subject.title}",
+            description=f"Electronic meetings of the ISCG subject {subject.title}",
+            refresh=FEED_REFRESH,
+            url=self.base_url + subject_feed_path(subject.slug),
+        )
+        return self._render(meetings, info, [subject])
+
+    async def _personal_feed(self, uow: Any, matrix_id: str) -> RenderedFeed:
+        subjects = await subjects_of(uow, matrix_id, self.clock.now())
+        meetings = await _meetings_of(uow, [None, *(s.id for s in subjects)])
+        info = ical.FeedInfo(
+            name="ISCG – my meetings",
+            description=f"ISCG meetings of the subjects {matrix_id} takes part in, and group-wide meetings",
+            refresh=FEED_REFRESH,
+        )
+        return self._render(meetings, info, subjects)
+
+    def _render(self, meetings: list[Any], info: Any, subjects: list[Any]) -> RenderedFeed:
+        body = ical.render_feed(
+            meetings,
+            info=info,
+            subjects={s.id: s for s in subjects},
+            prodid_domain=self.prodid_domain,
+        )
+        self.renders += 1
+        changed = ical.last_modified(meetings) or EMPTY_FEED_DATE
+        return RenderedFeed(body, ical.feed_etag(body), changed.astimezone(UTC).replace(microsecond=0))
+
+
+async def _meetings_of(uow: Any, subject_ids: list[int | None]) -> list[Any]:
+    """Every meeting of these subjects (None: group-wide), cancelled ones included, by start then ID."""
+    meetings = []
+    for subject_id in subject_ids:
+        meetings += await uow.meetings.for_subject(subject_id, include_cancelled=True)
+    return sorted(meetings, key=lambda m: (m.start_utc, m.id))
+
+
+async def subjects_of(uow: Any, matrix_id: str, at: datetime) -> list[Any]:
+    """The subjects someone belongs to: a coordinator or focal-point role in it, or joined to its room."""
+    roles = await uow.roles.active(at=at, matrix_id=matrix_id)
+    by_role = {r.subject_id for r in roles if r.role in PERSONAL_ROLES and r.subject_id is not None}
+    subjects = []
+    for subject in await uow.subjects.list(include_archived=True):
+        if subject.id in by_role:
+            subjects.append(subject)
+        elif any(m.matrix_id == matrix_id for m in await uow.members.joined(subject.room_id)):
+            subjects.append(subject)
+    return subjects
+
+
+# ---- HTTP ---------------------------------------------------------------------------------------------
+
+
+def _not_modified(request: web.Request, feed: RenderedFeed) -> bool:
+    """RFC 9110 §13.1: If-None-Match wins; If-Modified-Since counts only without it, and only if it parses."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]  # weak comparison
+        return "*" in tags or feed.etag in tags
+    since = request.headers.get("If-Modified-Since")
+    if since is None:
+        return False
+    try:
+        when = email.utils.parsedate_to_datetime(since)
+    except (TypeError, ValueError, IndexError):
+        return False  # malformed: ignored
+    if when is None or when.tzinfo is None:
+        return False
+    return feed.last_modified <= when
+
+
+def _feed_response(request: web.Request, feed: RenderedFeed) -> web.Response:
+    headers = {"ETag": feed.etag, "Last-Modified": feed.http_date, "Cache-Control": CACHE_CONTROL}
+    if _not_modified(request, feed):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=feed.body, headers={**headers, "Content-Type": CALENDAR_TYPE})
+
+
+def _not_found() -> web.Response:
+    return web.Response(status=404, text=NOT_FOUND, content_type="text/plain")
+
+
+@web.middleware
+async def _plain_404(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+    """Every 404 has the same body, whether the route is unknown or the token behind it."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return _not_found()
+
+
+class Health:
+    """The sync loop is alive when its last sync is no older than two long-polls plus a margin."""
+
+    def __init__(self, gateway: Any, clock: Clock, sync_timeout_seconds: float) -> None:
+        self.gateway, self.clock = gateway, clock
+        self.allowed_lag = timedelta(seconds=2 * sync_timeout_seconds + 30)
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        last = getattr(self.gateway, "last_sync_at", None)
+        if last is None:
+            return False, {"ok": False, "last_sync_at": None, "lag_seconds": None, "reason": "no sync yet"}
+        lag = self.clock.now() - last
+        ok = lag <= self.allowed_lag
+        report = {
+            "ok": ok,
+            "last_sync_at": last.astimezone(UTC).isoformat(),
+            "lag_seconds": lag.total_seconds(),
+        }
+        if not ok:
+            report["reason"] = f"no sync for more than {self.allowed_lag.total_seconds():.0f} s"
+        return ok, report
+
+
+def build_application(feeds: FeedCache, health: Health) -> web.Application:
+    """The aiohttp application: feeds from `feeds`, /healthz from `health`."""
+
+    async def healthz(request: web.Request) -> web.Response:
+        ok, report = health.report()
+        return web.json_response(report, status=200 if ok else 503)
+
+    async def group_feed(request: web.Request) -> web.Response:
+        return _feed_response(request, await feeds.group())
+
+    async def subject_feed(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if not name.endswith(".ics"):
+            return _not_found()
+        slug = name.removesuffix(".ics")
+        feed = await feeds.group() if slug == GROUP_FEED else await feeds.subject(slug)
+        return _not_found() if feed is None else _feed_response(request, feed)
+
+    async def personal_feed(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        feed = await feeds.personal(name.removesuffix(".ics")) if name.endswith(".ics") else None
+        return _not_found() if feed is None else _feed_response(request, feed)
+
+    app = web.Application(middlewares=[_plain_404])
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get(group_feed_path(), group_feed)
+    app.router.add_get("/calendar/personal/{name}", personal_feed)
+    app.router.add_get("/calendar/{name}", subject_feed)
+    return app
+
+
+class WebServer:
+    """Runs the application on host:port (port 0: any free one); `.port` and `.base_url` once started."""
+
+    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 8080) -> None:
+        self.app, self.host, self.port = app, host, port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        addresses = self._runner.addresses  # the port actually bound (listen_port 0 picks one)
+        if addresses:
+            self.port = addresses[0][1]
+        log.info("web server listening on %s", self.base_url)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
