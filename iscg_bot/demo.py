@@ -13,6 +13,7 @@ import logging
 import secrets
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -64,12 +65,14 @@ async def _demo(workdir: Path | None, port: int | None) -> None:
         bot_password = secrets.token_urlsafe(16)
         bot = await synapse.register("iscg-bot", bot_password, displayname="ISCG bot")
         chair = await synapse.register(DEMO_USER, DEMO_PASSWORD, admin=True, displayname="Demo Chair")
-        settings = demo_settings(synapse.base_url, bot.user_id, bot_password, chair.user_id, root)
+        settings = demo_settings(
+            synapse.base_url, bot.user_id, bot_password, chair.user_id, root, _free_port()
+        )
         app = BotApp(settings)
         await app.database.migrate()
         bot_task = asyncio.create_task(app.run(), name="bot")
         rooms = [await _create_room(synapse.base_url, chair.access_token, bot.user_id, *r) for r in ROOMS]
-        _print_welcome(synapse.base_url, chair.user_id, rooms, root)
+        _print_welcome(synapse.base_url, chair.user_id, rooms, root, settings.web.public_base_url)
         stop_wait = asyncio.create_task(stop.wait())
         await asyncio.wait({stop_wait, bot_task}, return_when=asyncio.FIRST_COMPLETED)
         stop_wait.cancel()
@@ -85,9 +88,18 @@ async def _demo(workdir: Path | None, port: int | None) -> None:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def demo_settings(homeserver: str, bot_id: str, bot_password: str, admin: str, root: Path) -> Settings:
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def demo_settings(
+    homeserver: str, bot_id: str, bot_password: str, admin: str, root: Path, web_port: int
+) -> Settings:
     return Settings.model_validate(
         {
+            "web": {"listen_port": web_port, "public_base_url": f"http://127.0.0.1:{web_port}"},
             "matrix": {
                 "homeserver": homeserver,
                 "user_id": bot_id,
@@ -116,7 +128,7 @@ async def _create_room(base_url: str, token: str, bot_id: str, name: str, topic:
             return str((await response.json())["room_id"])
 
 
-def _print_welcome(base_url: str, user_id: str, rooms: list[str], root: Path) -> None:
+def _print_welcome(base_url: str, user_id: str, rooms: list[str], root: Path, web: str) -> None:
     lines = [
         "",
         "The ISCG bot demo is running.",
@@ -124,6 +136,7 @@ def _print_welcome(base_url: str, user_id: str, rooms: list[str], root: Path) ->
         f"  Log in as:   {user_id}   password: {DEMO_PASSWORD}",
         "  Rooms (you are in them, with the bot):",
         *(f"    {name}  ({room_id})" for (name, _, _), room_id in zip(ROOMS, rooms, strict=True)),
+        f"  Calendar:    {web}/calendar/iscg.ics   (health: {web}/healthz)",
         f"  Files:       {root}",
         "",
         "Connect with any Matrix client (Element: 'Sign in' → 'Edit' homeserver → the URL above),",

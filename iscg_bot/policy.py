@@ -14,7 +14,7 @@ this module for the sender's standing in the room. Bot administrators (from conf
     !meeting schedule · move · cancel · agenda · suggest
                                              admin, Chair, management, secretariat, this subject's coordinator
                                              (a meeting is changed from its own room, or by the officers)
-    !meeting list · show · !rsvp             anyone in the room
+    !meeting list · show · !rsvp · !calendar anyone in the room
     !subject · !subject list · !roles · !tz · !help · !ping
                                              anyone in the room
 """

@@ -56,6 +56,9 @@ async def test_the_demo_prints_a_working_login_and_stops_on_ctrl_c(tmp_path):
         base_url = re.search(r"Homeserver:\s+(\S+)", printed).group(1)
         login = re.search(r"Log in as:\s+(\S+)\s+password: (\S+)", printed)
         encrypted_room = re.search(r"AI for Good\s+\((\S+)\)", printed).group(1)
+        calendar = re.search(r"Calendar:\s+(\S+)", printed).group(1)
+        async with aiohttp.ClientSession() as http, http.get(calendar) as feed:
+            assert feed.status == 200 and (await feed.text()).startswith("BEGIN:VCALENDAR")
 
         user = await MatrixUser.start(
             base_url, await log_in(base_url, login.group(1), login.group(2)), tmp_path / "me", encryption=True
