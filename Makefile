@@ -28,6 +28,7 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ping_roundtrip.py
+	$(BIN)/python bench/feed_render.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,144 @@
+"""Render time of a 10,000-meeting group feed, and how fast the web server answers calendar apps.
+
+    python bench/feed_render.py [--meetings 10000] [--requests 400]
+
+Seeds a throwaway SQLite database with one subject and N meetings (a third of them weekly series, some with
+a moved and a cancelled occurrence), then measures, in the same run:
+- the renderer alone on those meetings (median of 5),
+- GET /calendar/iscg.ics through the real aiohttp server: the first (cold: read + render), then
+  unconditional GETs (cached body), then conditional GETs that get 304 Not Modified — and the 304 rate as
+  a ratio against the 200 rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aiohttp  # noqa: E402
+
+from iscg_bot.clock import FrozenClock  # noqa: E402
+from iscg_bot.feeds import FeedInfo, render_feed  # noqa: E402
+from iscg_bot.recurrence import Repeat, series_end, to_rrule  # noqa: E402
+from iscg_bot.web import FeedCache, Health, WebServer, build_application  # noqa: E402
+from storage import Database, UnitOfWork  # noqa: E402
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+ZONES = ("Europe/Zurich", "America/New_York", "Asia/Tokyo", "Africa/Nairobi", "America/Sao_Paulo")
+
+
+async def seed(database: Database, count: int) -> None:
+    async with UnitOfWork(database.sessions) as uow:
+        subject = await uow.subjects.create(
+            slug="cop",
+            title="Child Online Protection",
+            room_id="!cop:example.org",
+            timezone="Europe/Zurich",
+            created_by="@bench:example.org",
+            at=NOW,
+        )
+        for n in range(count):
+            zone = ZONES[n % len(ZONES)]
+            start_local = datetime(2027, 1, 4, 8, 0) + timedelta(days=n % 300, hours=n % 9)
+            duration = timedelta(minutes=60 + 30 * (n % 3))
+            rrule = end = None
+            if n % 3 == 0:
+                repeat = Repeat("WEEKLY", interval=1 + n % 2, count=10)
+                rrule = to_rrule(repeat, zone=zone, start_local=start_local, duration=duration)
+                end = series_end(repeat, zone=zone, start_local=start_local, duration=duration)
+            start_utc = start_local.replace(tzinfo=UTC)  # close enough for a benchmark's bounds
+            meeting = await uow.meetings.create(
+                subject_id=subject.id,
+                room_id="!cop:example.org",
+                title=f"Coordination call {n}",
+                timezone=zone,
+                start_local=start_local,
+                start_utc=start_utc,
+                duration_minutes=int(duration.total_seconds() // 60),
+                rrule=rrule,
+                series_end_utc=end or start_utc + duration,
+                link="https://meet.example.org/cop",
+                created_by="@bench:example.org",
+                at=NOW,
+                agenda=("Review of the outputs", "Next steps"),
+            )
+            if rrule and n % 6 == 0:
+                second = start_local + timedelta(weeks=1 + n % 2)
+                await uow.meetings.set_override(
+                    meeting, second, at=NOW, start_local=second + timedelta(hours=2)
+                )
+                third = start_local + timedelta(weeks=2 * (1 + n % 2))
+                await uow.meetings.set_override(meeting, third, at=NOW, cancelled=True, reason="holiday")
+        await uow.commit()
+
+
+async def timed_gets(http: aiohttp.ClientSession, url: str, count: int, headers: dict[str, str]) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        async with http.get(url, headers=headers) as response:
+            await response.read()
+    return count / (time.perf_counter() - start)
+
+
+async def main(count: int, requests: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="iscg-feed-bench-") as tmp:
+        database = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        await database.migrate()
+        started = time.perf_counter()
+        await seed(database, count)
+        print(f"seeded {count} meetings in {time.perf_counter() - started:.1f} s")
+
+        async with UnitOfWork(database.sessions) as uow:
+            meetings = await uow.meetings.for_subject(1, include_cancelled=True)
+            subjects = {s.id: s for s in await uow.subjects.list(include_archived=True)}
+        info = FeedInfo(name="ISCG — all subjects")
+        renders = []
+        for _ in range(5):
+            start = time.perf_counter()
+            body = render_feed(meetings, info=info, subjects=subjects)
+            renders.append(time.perf_counter() - start)
+        print(
+            f"render alone: median {statistics.median(renders) * 1000:.0f} ms for {len(meetings)} meetings "
+            f"({len(body) / 1e6:.1f} MB)"
+        )
+
+        clock = FrozenClock(NOW)
+        feeds = FeedCache(database.sessions, clock, "http://127.0.0.1")
+        server = WebServer(build_application(feeds, Health(None, clock, 30)), port=0)
+        await server.start()
+        try:
+            url = f"{server.base_url}/calendar/iscg.ics"
+            async with aiohttp.ClientSession() as http:
+                start = time.perf_counter()
+                async with http.get(url) as first:
+                    await first.read()
+                    etag = first.headers["ETag"]
+                cold = time.perf_counter() - start
+                full = await timed_gets(http, url, max(requests // 4, 20), {})
+                async with http.get(url, headers={"If-None-Match": etag}) as check:
+                    assert check.status == 304, check.status
+                not_modified = await timed_gets(http, url, requests, {"If-None-Match": etag})
+        finally:
+            await server.stop()
+            await database.dispose()
+        print(f"first GET (read + render): {cold * 1000:.0f} ms; renders so far: {feeds.renders}")
+        print(f"200 with the cached body: {full:,.0f} requests/s")
+        print(
+            f"304 Not Modified:         {not_modified:,.0f} requests/s ({not_modified / full:.1f}× the 200 rate)"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--meetings", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=400)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.meetings, arguments.requests))
