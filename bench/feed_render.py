@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp  # noqa: E402
+import aiohttp
 
-from iscg_bot.clock import FrozenClock  # noqa: E402
-from iscg_bot.feeds import FeedInfo, render_feed  # noqa: E402
-from iscg_bot.recurrence import Repeat, series_end, to_rrule  # noqa: E402
-from iscg_bot.web import FeedCache, Health, WebServer, build_application  # noqa: E402
-from storage import Database, UnitOfWork  # noqa: E402
+from iscg_bot.clock import FrozenClock
+from iscg_bot.feeds import FeedInfo, render_feed
+from iscg_bot.recurrence import Repeat, series_end, to_rrule
+from iscg_bot.web import FeedCache, Health, WebServer, build_application
+from storage import Database, UnitOfWork
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 ZONES = ("Europe/Zurich", "America/New_York", "Asia/Tokyo", "Africa/Nairobi", "America/Sao_Paulo")
