@@ -131,9 +131,8 @@ async def main(count: int, requests: int) -> None:
             await database.dispose()
         print(f"first GET (read + render): {cold * 1000:.0f} ms; renders so far: {feeds.renders}")
         print(f"200 with the cached body: {full:,.0f} requests/s")
-        print(
-            f"304 Not Modified:         {not_modified:,.0f} requests/s ({not_modified / full:.1f}× the 200 rate)"
-        )
+        ratio = not_modified / full
+        print(f"304 Not Modified:         {not_modified:,.0f} requests/s ({ratio:.1f}× the 200 rate)")
 
 
 if __name__ == "__main__":
