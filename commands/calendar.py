@@ -8,9 +8,10 @@ one and the old link stops working. That way asking for the room's links again n
 
 from __future__ import annotations
 
+from iscg_bot.caldav import forget_published
 from iscg_bot.formatting import Rich, as_rich, bold, bullets, code, lines, link, text
 from iscg_bot.policy import subject_here
-from iscg_bot.router import Context, Router
+from iscg_bot.router import ADMIN, Context, Router
 from iscg_bot.web import group_feed_path, personal_feed_path, subject_feed_path, webcal
 
 router = Router()
@@ -80,4 +81,22 @@ async def calendar_reset(ctx: Context) -> None:
     await _send_personal_link(ctx, reset=True)
     await ctx.reply(
         "Your previous personal feed link no longer works; the new one is on its way in a direct message."
+    )
+
+
+@router.command("calendar resync", roles=ADMIN)
+async def calendar_resync(ctx: Context) -> None:
+    """Publish every meeting to the CalDAV calendar again (after the server lost or mangled them).
+
+    Example: !calendar resync
+    """
+    if not ctx.services.config.caldav.enabled:
+        await ctx.reply(
+            "CalDAV publishing is not enabled (caldav.enabled in the configuration): nothing to resync."
+        )
+        return
+    queued = await forget_published(ctx.uow, ctx.now)
+    # The publisher is woken once this transaction commits and does the network I/O in the background.
+    await ctx.reply(
+        f"{queued} meeting{'' if queued == 1 else 's'} queued for publishing to the CalDAV calendar."
     )

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from commands.render import display_names
-from iscg_bot import meetings
+from iscg_bot import mail, meetings
 from iscg_bot.arguments import WordType
 from iscg_bot.events import Reaction, Redaction
 from iscg_bot.formatting import Rich, bold, bullets, code, italic, join, lines, link, person, text
@@ -177,6 +177,7 @@ async def meeting_schedule(
         await ctx.reply(_refused_for_conflicts("Scheduling", outcome.conflicts))
         return
     meeting = outcome.meeting
+    await mail.queue_invitation(ctx.uow, ctx.services.config.mail, meeting, method="REQUEST", at=ctx.now)
     heading = text("Scheduled ") + code(meeting_label(meeting.id)) + ": " + bold(meeting.title)
     message = await _summary(ctx, meeting, heading=heading)
     rsvp = code(f"{ctx.prefix}rsvp {meeting_label(meeting.id)} yes|no|maybe")
@@ -296,6 +297,9 @@ async def meeting_move(
     if outcome.meeting is None:
         await ctx.reply(_refused_for_conflicts("Moving", outcome.conflicts))
         return
+    await mail.queue_invitation(
+        ctx.uow, ctx.services.config.mail, meeting, method="REQUEST", at=ctx.now, occurrence=occurrence
+    )
     what = f"The {occurrence.isoformat()} meeting of " if occurrence else ""
     heading = text(f"{what}") + code(meeting_label(meeting.id)) + text(" moved: ") + bold(meeting.title)
     await ctx.reply(await _summary(ctx, meeting, heading=heading))
@@ -317,6 +321,9 @@ async def meeting_cancel(
         await meetings.cancel(ctx.uow, meeting, occurrence=occurrence, reason=reason, at=ctx.now)
     except (MeetingError, RecurrenceError) as error:
         raise UsageError(str(error), show_usage=False) from None
+    await mail.queue_invitation(
+        ctx.uow, ctx.services.config.mail, meeting, method="CANCEL", at=ctx.now, occurrence=occurrence
+    )
     what = f"The {occurrence.isoformat()} meeting of " if occurrence else ""
     message = text(what) + code(meeting_label(meeting.id)) + text(f" “{meeting.title}” is cancelled")
     await ctx.reply(message + (text(f": {' '.join(reason.split())}") if reason else text(".")))

@@ -10,10 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from commands import build_router
+from iscg_bot.caldav import CalDavPublisher
 from iscg_bot.clock import Clock, SystemClock
 from iscg_bot.config import Settings
 from iscg_bot.dispatcher import Dispatcher
 from iscg_bot.imported import ImportedCalendars
+from iscg_bot.mail import MailSender
 from iscg_bot.matrix import Backoff, MatrixGateway, SyncBatch
 from iscg_bot.outbox import OutboxSender
 from iscg_bot.reminders import ReminderService
@@ -38,6 +40,7 @@ class Services:
     database: Database
     gateway: Any = None
     imported: Any = None  # iscg_bot.imported.ImportedCalendars when calendars.imported lists feeds
+    caldav: Any = None  # iscg_bot.caldav.CalDavPublisher when caldav.enabled
 
     @property
     def web_base_url(self) -> str:
@@ -103,6 +106,19 @@ class BotApp:
             imported=self.imported,
         )
         self.outbox = OutboxSender(self.database.sessions, self.gateway, self.clock, self.stopping)
+        # iMIP invitations: queued by the meeting commands, sent in the background when mail is enabled.
+        self.mail = (
+            MailSender(self.database.sessions, settings.mail, self.clock, self.stopping)
+            if settings.mail.enabled
+            else None
+        )
+        # CalDAV: every meeting PUT to the organisation's calendar in the background when enabled.
+        self.caldav = (
+            CalDavPublisher(self.database.sessions, self.clock, settings.caldav, http_timeout=30.0)
+            if settings.caldav.enabled
+            else None
+        )
+        self.services.caldav = self.caldav
         self.reminders = ReminderService(
             self.database.sessions,
             self.clock,
@@ -130,6 +146,10 @@ class BotApp:
 
     def _committed(self) -> None:
         self.outbox.wake()
+        if self.mail is not None:
+            self.mail.wake()
+        if self.caldav is not None:
+            self.caldav.wake()
         self.reminders.changed()
         self.feeds.invalidate()
 
@@ -144,6 +164,12 @@ class BotApp:
                 await self.web.start()
             await self.gateway.connect()
             outbox_task = asyncio.create_task(self.outbox.run(), name="outbox")
+            mail_task = asyncio.create_task(self.mail.run(), name="mail") if self.mail is not None else None
+            caldav_task = (
+                asyncio.create_task(self.caldav.run(self.stopping), name="caldav")
+                if self.caldav is not None
+                else None
+            )
             imported_task = None
             if self.imported is not None:
                 every = timedelta(minutes=self.settings.calendars.refresh_minutes)
@@ -158,6 +184,10 @@ class BotApp:
                 self.stopping.set()
                 await self.reminders.stop()
                 await outbox_task
+                if mail_task is not None:
+                    await mail_task  # returns as soon as `stopping` is set
+                if caldav_task is not None:
+                    await caldav_task  # returns as soon as `stopping` is set (after its HTTP call, if any)
                 if imported_task is not None:
                     await imported_task  # returns as soon as `stopping` is set
         finally:

@@ -1,8 +1,8 @@
 """Configuration: one TOML file, every key overridable by an `ISCG_<SECTION>_<KEY>` environment variable.
 
-Secrets (`matrix.access_token`, `matrix.password`, `database.url`) may instead be read from a file named
-by `<key>_file` (in TOML or as `ISCG_<SECTION>_<KEY>_FILE`), so they need not sit in the config or the
-environment.
+Secrets (`matrix.access_token`, `matrix.password`, `database.url`, `mail.password`,
+`caldav.password`) may instead be read from a file named by `<key>_file` (in TOML or as
+`ISCG_<SECTION>_<KEY>_FILE`), so they need not sit in the config or the environment.
 Everything is validated at start; an error names the key, where its value came from, and what is wrong.
 """
 
@@ -16,7 +16,7 @@ import zoneinfo
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -190,6 +190,75 @@ class WebSettings(_Section):
         return value.rstrip("/")
 
 
+# A plain mailbox address (no display name, no comments): what MAIL FROM / RCPT TO and a mailto: URI take.
+EMAIL_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+class MailSettings(_Section):
+    """iMIP e-mail invitations to the group's mailing list (RFC 6047), sent through an SMTP server."""
+
+    enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    # The organiser of every invitation and the envelope sender.
+    from_address: str = "iscg-bot@itu.int"
+    # The group's mailing list (terms of reference): the one attendee, a CUTYPE=GROUP.
+    list_address: str = "int-sect-group@lists.itu.int"
+
+    @field_validator("from_address", "list_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) > 254 or not EMAIL_ADDRESS.match(value):
+            raise ValueError(f"{value!r} is not an e-mail address like iscg-bot@itu.int")
+        return value
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9.\-:\[\]]+$", value):
+            raise ValueError("must be a host name or IP address")
+        return value
+
+    @model_validator(mode="after")
+    def _login(self) -> MailSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("set both username and password (or password_file), or neither")
+        return self
+
+
+class CalDavSettings(_Section):
+    """Publishing every meeting to the organisation's CalDAV calendar (one resource per meeting)."""
+
+    enabled: bool = False
+    # The calendar collection, e.g. https://cal.example.org/iscg/meetings/
+    collection_url: str = ""
+    username: str | None = None
+    password: SecretStr | None = None
+    # A cancelled meeting: "update" PUTs it with STATUS:CANCELLED, "delete" removes the resource.
+    on_cancel: Literal["update", "delete"] = "update"
+    retry_max_seconds: int = Field(300, ge=1, le=86400)
+
+    @field_validator("collection_url")
+    @classmethod
+    def _collection(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("must be an http:// or https:// URL with no query or fragment")
+        return value
+
+    @model_validator(mode="after")
+    def _usable(self) -> CalDavSettings:
+        if self.enabled and not self.collection_url:
+            raise ValueError("set collection_url when CalDAV publishing is enabled")
+        return self
+
+
 class Settings(_Section):
     matrix: MatrixSettings
     bot: BotSettings = BotSettings()
@@ -198,6 +267,8 @@ class Settings(_Section):
     reminders: RemindersSettings = RemindersSettings()
     calendars: CalendarsSettings = CalendarsSettings()
     web: WebSettings = WebSettings()
+    mail: MailSettings = MailSettings()
+    caldav: CalDavSettings = CalDavSettings()
 
     def may_invite(self, user_id: str) -> bool:
         """Admins and allow-listed users or servers may bring the bot into a room."""
@@ -215,8 +286,16 @@ SECTIONS: dict[str, type[_Section]] = {
     "reminders": RemindersSettings,
     "calendars": CalendarsSettings,
     "web": WebSettings,
+    "mail": MailSettings,
+    "caldav": CalDavSettings,
 }
-SECRETS = {("matrix", "access_token"), ("matrix", "password"), ("database", "url")}
+SECRETS = {
+    ("matrix", "access_token"),
+    ("matrix", "password"),
+    ("database", "url"),
+    ("mail", "password"),
+    ("caldav", "password"),
+}
 
 
 def env_name(section: str, key: str) -> str:

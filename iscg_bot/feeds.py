@@ -33,7 +33,20 @@ from zoneinfo import ZoneInfo
 from iscg_bot.meetings import meeting_label
 from iscg_bot.recurrence import OverrideSpec, occurrence_on
 
-__all__ = ["FeedInfo", "escape_text", "feed_etag", "fold", "last_modified", "render_feed", "vtimezone"]
+__all__ = [
+    "FeedInfo",
+    "calendar_bytes",
+    "cancelled_occurrence_vevent",
+    "escape_text",
+    "feed_etag",
+    "fold",
+    "last_modified",
+    "meeting_vevents",
+    "prodid",
+    "render_feed",
+    "vtimezone",
+    "vtimezones",
+]
 
 CRLF = "\r\n"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # TEXT allows HTAB and (escaped) line breaks only
@@ -70,7 +83,7 @@ def render_feed(
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
-        f"PRODID:-//{_escape_param_free(prodid_domain)}//ISCG bot//EN",
+        prodid(prodid_domain),
         "CALSCALE:GREGORIAN",
         f"NAME:{escape_text(info.name)}",
         f"X-WR-CALNAME:{escape_text(info.name)}",
@@ -84,19 +97,67 @@ def render_feed(
         lines += [f"URL:{info.url}", f"SOURCE;VALUE=URI:{info.url}"]
     lines += [f"REFRESH-INTERVAL;VALUE=DURATION:{refresh}", f"X-PUBLISHED-TTL:{refresh}"]
 
-    spans: dict[str, tuple[int, int]] = {}
-    for meeting in ordered:
-        first, last = _years(meeting)
-        lo, hi = spans.get(meeting.timezone, (first, last))
-        spans[meeting.timezone] = (min(lo, first), max(hi, last))
-    for zone in sorted(spans):
-        lo, hi = spans[zone]
-        lines += vtimezone(zone, lo - 1, min(hi, lo + _YEARS_AFTER) + 1)
-
+    lines += vtimezones(ordered)
     for meeting in ordered:
         lines += _vevents(meeting, subjects, prodid_domain, minutes_url)
     lines.append("END:VCALENDAR")
+    return calendar_bytes(lines)
+
+
+# --- pieces shared with iMIP mail (iscg_bot.mail) ---------------------------------------------------------
+
+
+def prodid(domain: str = "iscg-bot") -> str:
+    """The PRODID content line."""
+    return f"PRODID:-//{_escape_param_free(domain)}//ISCG bot//EN"
+
+
+def calendar_bytes(lines: Iterable[str]) -> bytes:
+    """Unfolded content lines as the bytes of a calendar: each folded, ended by CRLF, UTF-8."""
     return "".join(fold(line) + CRLF for line in lines).encode()
+
+
+def vtimezones(meetings: Iterable[Any]) -> list[str]:
+    """One VTIMEZONE per zone the meetings use (by name), covering the years their occurrences fall in."""
+    spans: dict[str, tuple[int, int]] = {}
+    for meeting in meetings:
+        first, last = _years(meeting)
+        lo, hi = spans.get(meeting.timezone, (first, last))
+        spans[meeting.timezone] = (min(lo, first), max(hi, last))
+    lines: list[str] = []
+    for zone in sorted(spans):
+        lo, hi = spans[zone]
+        lines += vtimezone(zone, lo - 1, min(hi, lo + _YEARS_AFTER) + 1)
+    return lines
+
+
+def meeting_vevents(
+    meeting: Any,
+    *,
+    subjects: Mapping[int, Any],
+    prodid_domain: str = "iscg-bot",
+    minutes_url: Callable[[Any], str | None] = lambda m: None,
+) -> list[str]:
+    """The meeting's VEVENTs exactly as the feed has them (the master, then one per moved occurrence), as
+    unfolded content lines."""
+    return _vevents(meeting, subjects, prodid_domain, minutes_url)
+
+
+def cancelled_occurrence_vevent(
+    meeting: Any, occurrence_local: datetime, *, subjects: Mapping[int, Any], prodid_domain: str = "iscg-bot"
+) -> list[str]:
+    """One cancelled occurrence of a series (its original wall-clock start `occurrence_local`) as a VEVENT
+    with the series' UID and SEQUENCE and a RECURRENCE-ID, for an iTIP CANCEL of that occurrence alone."""
+    zone = meeting.timezone
+    lines = _vevents(meeting, subjects, prodid_domain, lambda m: None)
+    master = lines[: lines.index("END:VEVENT")]
+    keep = ("DTSTAMP:", "UID:", "SEQUENCE:", "CREATED:", "LAST-MODIFIED:", "SUMMARY:", "CATEGORIES:")
+    event = ["BEGIN:VEVENT", *(line for line in master if line.startswith(keep))]
+    event.append(f"RECURRENCE-ID;TZID={zone}:{_local_text(occurrence_local)}")
+    duration = timedelta(minutes=meeting.duration_minutes)
+    event += _span(occurrence_local, duration, zone, ZoneInfo(zone), exact=True)
+    event += ["STATUS:CANCELLED", "END:VEVENT"]
+    return event
 
 
 def feed_etag(body: bytes) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -317,3 +318,27 @@ class CalendarToken(Base):
     matrix_id: Mapped[str] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class MailMessage(Base):
+    """An iMIP e-mail to send (the mail outbox), written in the transaction that changed the meeting.
+
+    `message` is the whole rendered message (RFC 5322 bytes, CRLF), so a retry sends exactly the same bytes;
+    `message_id` (its Message-ID, derived from meeting, sequence and method) is unique, so a change is
+    queued at most once. `attempts` and `last_error` record failed sends; `sent_at` is set once delivered.
+    """
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    method: Mapped[str] = mapped_column(String(10))  # REQUEST or CANCEL
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int]
+    sender: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[str] = mapped_column(Text)  # comma-separated addresses
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)

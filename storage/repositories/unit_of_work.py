@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_
 from storage.repositories.bot import BotStateRepository, Outbox, ProcessedEvents
 from storage.repositories.calendar import CalendarTokens
 from storage.repositories.groups import Roles, Subjects
+from storage.repositories.mail import MailOutbox
 from storage.repositories.meetings import Meetings, Reminders, Rsvps
 from storage.repositories.people import People, RoomMembers
 
@@ -35,6 +36,7 @@ class UnitOfWork:
     rsvps: Rsvps
     reminders: Reminders
     calendar_tokens: CalendarTokens
+    mail: MailOutbox
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -53,6 +55,7 @@ class UnitOfWork:
         self.rsvps = Rsvps(self.session)
         self.reminders = Reminders(self.session)
         self.calendar_tokens = CalendarTokens(self.session)
+        self.mail = MailOutbox(self.session)
         return self
 
     async def __aexit__(
