@@ -18,6 +18,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "commands.meetings",
     "commands.suggest",
     "commands.calendar",
+    "commands.minutes",
 )
 
 

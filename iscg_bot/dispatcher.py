@@ -121,7 +121,11 @@ class Dispatcher:
             "I could not decrypt your message (my device has no key for it). "
             "If it was a command, please send it again."
         )
-        return [("m.room.message", notice_content(sorry, reply_to=event), None)]
+        # Whatever listens to the room (the minutes) hears of it too, in the same transaction.
+        return [
+            ("m.room.message", notice_content(sorry, reply_to=event), None),
+            *await self._run_passive(uow, event),
+        ]
 
     async def _run_commands(self, uow: Any, event: Message, invocations: list[Any]) -> list[Queued]:
         outgoing: list[Queued] = []

@@ -342,3 +342,88 @@ class MailMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+MINUTE_TAGS = (
+    "topic",
+    "info",
+    "idea",
+    "agreed",
+    "rejected",
+    "action",
+    "link",
+    "keyissue",
+    "present",
+    "regrets",
+)
+
+
+class MeetingSession(Base):
+    """One run of `!startmeeting` … `!endmeeting` in a room: the unit the minutes are kept for.
+
+    Keyed by its own id, never by a date (a meeting across midnight UTC stays one session). `meeting_id` is
+    the scheduled meeting it was bound to, None for an unscheduled one. At most one session per room runs
+    (`ended_at` null): the domain layer checks it; the index serves that check.
+    """
+
+    __tablename__ = "meeting_sessions"
+    __table_args__ = (
+        Index("ix_meeting_sessions_room_id_ended_at", "room_id", "ended_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
+    room_id: Mapped[str] = mapped_column(String(255))
+    occurrence_utc: Mapped[datetime | None]  # the bound occurrence's start
+    title: Mapped[str] = mapped_column(String(200))
+    started_by: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class SessionChair(Base):
+    """Someone who may end the session, change its topic and name other chairs."""
+
+    __tablename__ = "session_chairs"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    matrix_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class MinuteLine(Base):
+    """One message heard while a session ran, stored in the same transaction as the event's ledger row.
+
+    `text` is the current text (an edit replaces it; `MinuteLineEdit` keeps the earlier ones); a redacted
+    line stays, marked, and is left out of the minutes; `undone` is a tag withdrawn by `!undo`.
+    """
+
+    __tablename__ = "minute_lines"
+    __table_args__ = (CheckConstraint(_one_of("tag", MINUTE_TAGS, nullable=True), name="tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("meeting_sessions.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    sender: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    server_time: Mapped[datetime]
+    msgtype: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    tag: Mapped[str | None] = mapped_column(String(10))
+    tag_args: Mapped[dict[str, Any] | None]
+    redacted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    edited_at: Mapped[datetime | None]
+    undone: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class MinuteLineEdit(Base):
+    """A line's text before an edit replaced it (one row per edit event)."""
+
+    __tablename__ = "minute_line_edits"
+
+    line_id: Mapped[int] = mapped_column(ForeignKey("minute_lines.id", ondelete="CASCADE"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the edit (m.replace) event
+    text: Mapped[str] = mapped_column(Text)  # the text the edit replaced
+    at: Mapped[datetime]

@@ -12,7 +12,7 @@ A repository gets an AsyncSession and only flushes; the caller owns the transact
 `bot` holds the bot's own bookkeeping (event ledger, state, outbox), `people` who people are (preferences,
 room membership), `groups` how the ISCG is organised (subjects, roles), `meetings` the meetings (agenda,
 moved or cancelled occurrences, answers, reminders sent), `calendar` personal calendar feed tokens,
-`mail` the iMIP mail outbox.
+`mail` the iMIP mail outbox, `minutes` meeting sessions and their logged lines.
 """
 
 from storage.repositories.bot import BotStateRepository, DuplicateEvent, Outbox, ProcessedEvents
@@ -20,6 +20,7 @@ from storage.repositories.calendar import CalendarTokens
 from storage.repositories.groups import AlreadyExists, Roles, Subjects
 from storage.repositories.mail import MailOutbox
 from storage.repositories.meetings import Meetings, Reminders, Rsvps
+from storage.repositories.minutes import Minutes
 from storage.repositories.people import People, RoomMembers
 from storage.repositories.unit_of_work import UnitOfWork
 
@@ -30,6 +31,7 @@ __all__ = [
     "DuplicateEvent",
     "MailOutbox",
     "Meetings",
+    "Minutes",
     "Outbox",
     "People",
     "ProcessedEvents",

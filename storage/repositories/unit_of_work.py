@@ -13,6 +13,7 @@ from storage.repositories.calendar import CalendarTokens
 from storage.repositories.groups import Roles, Subjects
 from storage.repositories.mail import MailOutbox
 from storage.repositories.meetings import Meetings, Reminders, Rsvps
+from storage.repositories.minutes import Minutes
 from storage.repositories.people import People, RoomMembers
 
 
@@ -37,6 +38,7 @@ class UnitOfWork:
     reminders: Reminders
     calendar_tokens: CalendarTokens
     mail: MailOutbox
+    minutes: Minutes
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -56,6 +58,7 @@ class UnitOfWork:
         self.reminders = Reminders(self.session)
         self.calendar_tokens = CalendarTokens(self.session)
         self.mail = MailOutbox(self.session)
+        self.minutes = Minutes(self.session)
         return self
 
     async def __aexit__(
