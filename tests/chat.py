@@ -32,6 +32,8 @@ BOT = "@iscg-bot:example.org"
 ALICE = "@alice:example.org"
 ADMIN = "@admin:example.org"
 ROOM = "!subject:example.org"
+COP = "!cop:example.org"  # the subject room most chat tests build
+COORD = "@coord:example.org"  # and its coordinator
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
@@ -167,3 +169,10 @@ async def chat(tmp_path: Path) -> Any:
         yield chat
     finally:
         await chat.close()
+
+
+async def said(chat: Chat, body: str, *, by: str = COORD, room: str = COP) -> str:
+    """Say something and return the bot's one reply (failing the test if it answered more or nothing)."""
+    replies = await chat.say(body, sender=by, room=room)
+    assert len(replies) == 1, replies
+    return replies[0]

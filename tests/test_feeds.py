@@ -17,12 +17,10 @@ import pytest
 from iscg_bot.feeds import FeedInfo, escape_text, feed_etag, fold, last_modified, render_feed
 from iscg_bot.recurrence import occurrences
 from storage import UnitOfWork
-from tests.chat import ADMIN, START, Chat
+from tests.chat import ADMIN, COORD, START, Chat, said
 from tests.feed_checks import check_feed, expand_ical, expand_recurring, renamed, unfold
 
-COP = "!cop:example.org"
 GROUP = "!iscg:example.org"
-COORD = "@coord:example.org"
 INFO = FeedInfo(
     name="ISCG — all subjects", description="Meetings of the ISCG", url="https://bot.example/c.ics"
 )
@@ -88,12 +86,6 @@ def assert_parsers_agree(body: bytes) -> set:
 
 
 # --- through the chat ------------------------------------------------------------------------------------
-
-
-async def said(chat: Chat, body: str, *, by: str = COORD, room: str = COP) -> str:
-    replies = await chat.say(body, sender=by, room=room)
-    assert len(replies) == 1, replies
-    return replies[0]
 
 
 @pytest.fixture

@@ -20,10 +20,8 @@ from commands import build_router
 from iscg_bot.config import ConfigError, MailSettings, Settings, load_settings
 from iscg_bot.mail import MailSender
 from storage import Database, MailMessage, UnitOfWork
-from tests.chat import ADMIN, BOT, Chat
+from tests.chat import ADMIN, BOT, COORD, COP, Chat, said
 
-COP = "!cop:example.org"
-COORD = "@coord:example.org"
 FROM = "iscg-bot@itu.int"
 LIST = "int-sect-group@lists.itu.int"
 
@@ -78,12 +76,6 @@ async def open_chat(tmp_path: Path, mail: MailSettings) -> Chat:
     await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
     await said(chat, f"!role add {COORD} coordinator", by=ADMIN)
     return chat
-
-
-async def said(chat: Chat, body: str, *, by: str = COORD) -> str:
-    replies = await chat.say(body, sender=by, room=COP)
-    assert len(replies) == 1, replies
-    return replies[0]
 
 
 def sender(chat: Chat, mail: MailSettings) -> MailSender:

@@ -11,20 +11,12 @@ import pytest
 
 from iscg_bot.events import MembershipChange
 from storage import UnitOfWork
-from tests.chat import ADMIN, Chat
+from tests.chat import ADMIN, COORD, COP, Chat, said
 
-COP = "!cop:example.org"
 AI = "!ai:example.org"
 GROUP = "!iscg:example.org"
-COORD = "@coord:example.org"
 FP = "@fp:itu.int"
 MEMBER = "@member:example.org"
-
-
-async def said(chat: Chat, body: str, *, by: str = COORD, room: str = COP) -> str:
-    replies = await chat.say(body, sender=by, room=room)
-    assert len(replies) == 1, replies
-    return replies[0]
 
 
 @pytest.fixture

@@ -12,19 +12,11 @@ from sqlalchemy import select
 
 from iscg_bot.events import Message, Redaction, Undecryptable
 from storage import MeetingSession, MinuteLine, UnitOfWork
-from tests.chat import ADMIN, BOT, Chat
+from tests.chat import ADMIN, BOT, COORD, COP, Chat, said
 
-COP = "!cop:example.org"
 AI = "!ai:example.org"
-COORD = "@coord:example.org"
 MEMBER = "@member:example.org"
 OTHER = "@other:example.org"
-
-
-async def said(chat: Chat, body: str, *, by: str = COORD, room: str = COP) -> str:
-    replies = await chat.say(body, sender=by, room=room)
-    assert len(replies) == 1, replies
-    return replies[0]
 
 
 async def acked(chat: Chat, body: str, *, by: str = MEMBER, room: str = COP) -> None:

@@ -16,10 +16,8 @@ from iscg_bot.config import RemindersSettings
 from iscg_bot.outbox import txn_id
 from iscg_bot.reminders import ReminderService, _amount
 from storage import UnitOfWork
-from tests.chat import ADMIN, Chat
+from tests.chat import ADMIN, COORD, COP, Chat, said
 
-COP = "!cop:example.org"
-COORD = "@coord:example.org"
 MEMBER = "@member:example.org"
 FP = "@fp:itu.int"
 GUEST = "@guest:example.org"
@@ -29,12 +27,6 @@ CALL = '!meeting schedule "Coordination call" 2026-12-03 14:00 Europe/Zurich for
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-async def said(chat: Chat, body: str, *, by: str = COORD) -> str:
-    replies = await chat.say(body, sender=by, room=COP)
-    assert len(replies) == 1, replies
-    return replies[0]
 
 
 def new_service(chat: Chat) -> ReminderService:

@@ -12,20 +12,13 @@ import pytest
 
 from iscg_bot.events import Reaction, Redaction
 from storage import UnitOfWork
-from tests.chat import ADMIN, Chat
+from tests.chat import ADMIN, COORD, COP, Chat, said
 
-COP = "!cop:example.org"
-COORD = "@coord:example.org"
 ANN = "@ann:example.org"
 BEN = "@ben:example.org"
 CHO = "@cho:example.org"
 
 _ids = itertools.count(1)
-
-
-async def said(chat: Chat, body: str, *, by: str = COORD, room: str = COP) -> str:
-    [reply] = await chat.say(body, sender=by, room=room)
-    return reply
 
 
 @pytest.fixture

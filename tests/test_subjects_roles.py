@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from iscg_bot.events import MembershipChange, Tombstone
 from storage import UnitOfWork
-from tests.chat import ADMIN, BOT, Chat
+from tests.chat import ADMIN, BOT, COP, Chat
+from tests.chat import said as said_by
 
-COP = "!cop:example.org"
 AI = "!ai:example.org"
 GROUP = "!iscg:example.org"
 CHAIR = "@chair:example.org"
 
 
-async def said(chat: Chat, body: str, *, by: str = ADMIN, room: str = COP) -> str:
-    replies = await chat.say(body, sender=by, room=room)
-    assert len(replies) == 1, replies
-    return replies[0]
+said = functools.partial(said_by, by=ADMIN)  # here the admin speaks unless told
 
 
 def membership(

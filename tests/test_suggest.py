@@ -18,7 +18,7 @@ from commands import BUILTIN_MODULES, build_router
 from iscg_bot.events import MembershipChange
 from iscg_bot.imported import ImportedEvent
 from iscg_bot.suggest import Attendee, candidate_starts, rank_slots
-from tests.chat import ADMIN, Chat
+from tests.chat import ADMIN, COORD, COP, Chat, said
 
 GENEVA = Attendee("@geneva:x", "Europe/Zurich")
 TOKYO = Attendee("@tokyo:x", "Asia/Tokyo")
@@ -179,18 +179,10 @@ def test_the_ranking_agrees_with_a_brute_force_search(zones, busy, offset, days,
 
 # ---- the command -----------------------------------------------------------------------------------------
 
-COP = "!cop:example.org"
-COORD = "@coord:example.org"
 FP = "@fp:itu.int"
 TOKYO_MEMBER = "@tokyo:example.org"
 MEMBER = "@member:example.org"
 USAGE = "Usage: !meeting suggest <duration> [between <first>] [and <last>]"
-
-
-async def said(chat: Chat, body: str, *, by: str = COORD, room: str = COP) -> str:
-    replies = await chat.say(body, sender=by, room=room)
-    assert len(replies) == 1, replies
-    return replies[0]
 
 
 async def join(chat: Chat, user: str, room: str = COP) -> None:

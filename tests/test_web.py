@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -16,21 +17,17 @@ from iscg_bot.config import Settings
 from iscg_bot.events import MembershipChange
 from iscg_bot.web import FeedCache, Health, WebServer, build_application, webcal
 from storage import UnitOfWork
-from tests.chat import ADMIN, Chat, settings
+from tests.chat import ADMIN, COORD, COP, Chat, settings
+from tests.chat import said as said_by
 
-COP = "!cop:example.org"
 AI = "!ai:example.org"
 GROUP = "!iscg:example.org"
-COORD = "@coord:example.org"
 FP = "@fp:itu.int"
 MEMBER = "@member:example.org"
 BASE = "https://iscg.example.org"
 
 
-async def said(chat: Chat, body: str, *, by: str = ADMIN, room: str = COP) -> str:
-    replies = await chat.say(body, sender=by, room=room)
-    assert len(replies) == 1, replies
-    return replies[0]
+said = functools.partial(said_by, by=ADMIN)  # here the admin speaks unless told
 
 
 class Site:
