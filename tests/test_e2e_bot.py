@@ -16,6 +16,7 @@ from iscg_bot.events import Outgoing
 from iscg_bot.homeserver import LocalSynapse
 from iscg_bot.outbox import reaction_content, txn_id
 from tests.fixtures_bot import BotAccount, _toml, register_bot
+from tests.support.conversation import room_with_bot
 from tests.support.matrix_user import body_of, is_membership, is_message, is_reply_to, matches
 
 pytestmark = pytest.mark.e2e
@@ -25,14 +26,6 @@ def replies_from(user, room_id: str, bot_id: str) -> list[dict]:
     return [
         e for e in user.events(room_id) if is_message(sender=bot_id)(e) and "m.relates_to" in e["content"]
     ]
-
-
-async def room_with_bot(
-    owner, bot_id: str, *, encrypted: bool = False, room_version: str | None = None
-) -> str:
-    room_id = await owner.create_room(invite=[bot_id], encrypted=encrypted, room_version=room_version)
-    await owner.wait_joined(room_id, bot_id, timeout=30)
-    return room_id
 
 
 async def test_invited_by_an_admin_the_bot_joins_and_says_hello(matrix_user_factory, bot_factory):

@@ -9,9 +9,8 @@ import re
 import aiohttp
 import pytest
 
+from tests.support.conversation import room_with_bot, say
 from tests.support.matrix_user import body_of
-from tests.test_e2e_bot import room_with_bot
-from tests.test_e2e_meetings import say
 
 pytestmark = pytest.mark.e2e
 

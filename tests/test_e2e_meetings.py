@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.matrix_user import body_of, is_reply_to
-from tests.test_e2e_bot import room_with_bot
+from tests.support.conversation import ask, room_with_bot, say
+from tests.support.matrix_user import body_of
 
 pytestmark = pytest.mark.e2e
 
@@ -20,16 +20,6 @@ FORM = "\n".join(
         "- Joint workshop planning",
     ]
 )
-
-
-async def ask(user, room_id: str, body: str, bot_id: str) -> dict:
-    """Send a command; the bot's reply event."""
-    event_id = await user.send_text(room_id, body)
-    return await user.wait_for(is_reply_to(event_id, sender=bot_id), room_id=room_id, timeout=30)
-
-
-async def say(user, room_id: str, body: str, bot_id: str) -> str:
-    return body_of(await ask(user, room_id, body, bot_id))
 
 
 def answers(shown: str) -> dict[str, str]:

@@ -5,15 +5,9 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from tests.support.matrix_user import body_of, is_reply_to
-from tests.test_e2e_bot import room_with_bot
+from tests.support.conversation import room_with_bot, say
 
 pytestmark = pytest.mark.e2e
-
-
-async def say(user, room_id: str, body: str, bot_id: str) -> str:
-    event_id = await user.send_text(room_id, body)
-    return body_of(await user.wait_for(is_reply_to(event_id, sender=bot_id), room_id=room_id, timeout=30))
 
 
 async def test_a_subject_is_set_up_from_the_chat(matrix_user_factory, bot_factory):

@@ -1,0 +1,27 @@
+"""End-to-end conversation helpers: a room with the bot in it, and a command with its reply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.matrix_user import body_of, is_reply_to
+
+
+async def room_with_bot(
+    owner: Any, bot_id: str, *, encrypted: bool = False, room_version: str | None = None
+) -> str:
+    """A fresh room created by `owner` with the bot invited and joined."""
+    room_id = await owner.create_room(invite=[bot_id], encrypted=encrypted, room_version=room_version)
+    await owner.wait_joined(room_id, bot_id, timeout=30)
+    return room_id
+
+
+async def ask(user: Any, room_id: str, body: str, bot_id: str) -> dict[str, Any]:
+    """Send a command; the bot's reply event."""
+    event_id = await user.send_text(room_id, body)
+    return await user.wait_for(is_reply_to(event_id, sender=bot_id), room_id=room_id, timeout=30)
+
+
+async def say(user: Any, room_id: str, body: str, bot_id: str) -> str:
+    """Send a command; the plain body of the bot's reply."""
+    return body_of(await ask(user, room_id, body, bot_id))
