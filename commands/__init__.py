@@ -19,6 +19,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "commands.suggest",
     "commands.calendar",
     "commands.minutes",
+    "commands.actions",
 )
 
 

@@ -1,8 +1,8 @@
-"""Keeping the minutes: `!startmeeting` … `!endmeeting`, the MeetBot tags, and the passive log.
+"""Keeping the minutes: `!startmeeting` … `!endmeeting`, the MeetBot tags, `!minutes`, and the passive log.
 
 While a session runs, every text, notice and emote in the room becomes a line of its minutes, stored in the
-event's own transaction. A tag command stores its own line (the dispatcher gives a command message to the
-command, not to the passive handlers) and is acknowledged by a reaction, not a message.
+event's own transaction before any command runs (the dispatcher hands every message to the passive log
+first). A tag command only marks its message's line and is acknowledged by a reaction, not a message.
 """
 
 from __future__ import annotations
@@ -10,17 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from commands.meetings import MeetingArg
-from iscg_bot import minutes
+from iscg_bot import actions, minutes, minutes_document
 from iscg_bot.events import Message, Redaction, Undecryptable
-from iscg_bot.formatting import Rich, bullets, lines, text
+from iscg_bot.formatting import Rich, bullets, code, lines, link, text
 from iscg_bot.minutes import Heard, MinutesError
-from iscg_bot.policy import subject_here
+from iscg_bot.minutes_render import MinutesDocument, filename, render_markdown
+from iscg_bot.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
 from iscg_bot.router import Context, Rest, Router, UsageError, UserId
 from iscg_bot.timeshow import span
 
 router = Router()
 LOGGED_MSGTYPES = ("m.text", "m.notice", "m.emote")
 ACK = "✅"
+MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 
 
 def _refuse(error: MinutesError) -> UsageError:
@@ -34,21 +36,36 @@ async def _running(ctx: Context) -> Any:
         raise _refuse(error) from None
 
 
-def _typed(ctx: Context, *parts: str | None) -> str:
-    """The command line as the sender typed it, near enough: the name and its arguments."""
-    name = ctx.command.name if ctx.command else ""
-    return " ".join([f"{ctx.prefix}{name}", *(p for p in parts if p)])
+def _heard(ctx: Context) -> Heard:
+    """The message being handled, as the record keeps it."""
+    event = ctx.event
+    if isinstance(event, Message):
+        return Heard(event.event_id, event.sender, event.server_time, event.body, event.msgtype)
+    return Heard(ctx.event_id, ctx.sender, ctx.now, "")
 
 
-async def _record(ctx: Context, session: Any, body: str, tag: str | None = None, **args: Any) -> None:
-    heard = Heard(ctx.event_id, ctx.sender, ctx.now, body, tag=tag, tag_args=args or None)
-    await minutes.record(ctx.uow, session, heard, room_id=ctx.room_id)
-
-
-async def _tag(ctx: Context, tag: str, body: str, **args: Any) -> None:
+async def mark(ctx: Context, tag: str, **args: Any) -> None:
+    """Tag the line of the message being handled (e.g. `mark(ctx, "action", who=…, text=…)`) and acknowledge
+    it with a reaction; a usage error when no meeting runs in the room. `args` must be JSON values."""
     session = await _running(ctx)
-    await _record(ctx, session, body, tag, **args)
+    await minutes.tag(ctx.uow, session, _heard(ctx), tag, args, room_id=ctx.room_id)
     await ctx.react(ACK)
+
+
+async def _zone(ctx: Context) -> str:
+    subject = await subject_here(ctx)
+    return subject.timezone if subject is not None else ctx.services.config.bot.default_timezone
+
+
+async def _rerender(ctx: Context, session: Any) -> MinutesDocument:
+    return await minutes_document.render(
+        ctx.uow,
+        session,
+        zone=await _zone(ctx),
+        base_url=ctx.services.web_base_url,
+        now=ctx.now,
+        prefix=ctx.prefix,
+    )
 
 
 # ---- sessions --------------------------------------------------------------------------------------------
@@ -71,47 +88,146 @@ async def startmeeting(ctx: Context, meeting: MeetingArg | None = None) -> None:
         )
     except MinutesError as error:
         raise _refuse(error) from None
-    await _record(ctx, session, _typed(ctx, f"M{meeting.id}" if meeting is not None else None))
+    await minutes.record(ctx.uow, session, _heard(ctx), room_id=ctx.room_id)  # the log began after it
     bound = f" (M{session.meeting_id})" if session.meeting_id is not None else ""
-    await ctx.reply(
+    started = text(
         f"Meeting started: {session.title}{bound}. Everything said here is minuted until !endmeeting."
     )
+    subject = await subject_here(ctx)
+    zone = await _zone(ctx)
+    still_open = await actions.open_actions_notice(
+        ctx.uow,
+        subject_id=subject.id if subject is not None else None,
+        room_id=ctx.room_id,
+        zone=zone,
+        today=actions.today_in(zone, ctx.now),
+    )
+    await ctx.reply(lines([started, still_open]) if still_open is not None else started)
 
 
 @router.command("endmeeting")
 async def endmeeting(ctx: Context) -> None:
-    """End the running meeting and post its summary (chairs only).
+    """End the running meeting, post its summary and its minutes (chairs only).
 
     Example: !endmeeting
     """
     session = await _running(ctx)
-    await _record(ctx, session, _typed(ctx))
     try:
-        summary = await minutes.end(ctx.uow, session, by=ctx.sender, now=ctx.now)
+        await minutes.end(ctx.uow, session, by=ctx.sender, now=ctx.now)
     except MinutesError as error:
         raise _refuse(error) from None
-    subject = await subject_here(ctx)
-    await ctx.reply(_render_summary(summary, subject.timezone if subject is not None else "UTC"))
+    document = await _rerender(ctx, session)
+    await ctx.reply(_summary(document, heading=f"Meeting ended: {document.title}"))
+    await _attach_minutes(ctx, session, document)
 
 
-def _render_summary(summary: minutes.Summary, zone: str) -> Rich:
+async def _attach_minutes(ctx: Context, session: Any, document: MinutesDocument) -> None:
+    """The Markdown minutes as a file: the stored rendering (what the page shows) once the meeting ended."""
+    markdown = session.minutes_markdown if session.ended_at is not None else None
+    body = markdown if markdown is not None else render_markdown(document)
+    await ctx.attach(filename(document, "md"), MARKDOWN_TYPE, body.encode("utf-8"))
+
+
+def _summary(document: MinutesDocument, *, heading: str) -> Rich:
+    """The short form posted in the room: when, who, decisions, actions, key issues, and where the rest is."""
+    end = document.ended_at or document.started_at
     rows: list[Rich | str] = [
-        text(f"Meeting ended: {summary.title}"),
-        text(span(summary.started_at, summary.ended_at, zone)),
-        text(f"{summary.lines} lines minuted."),
-        text("Attendance: " + (", ".join(summary.attendance) or "nobody")),
+        text(heading),
+        text(span(document.started_at, end, document.zone)),
+        text(f"{len(document.log)} lines minuted."),
+        text("Attendance: " + (", ".join(p.user_id for p in document.attendance) or "nobody")),
     ]
-    if summary.regrets:
-        rows.append(text("Regrets: " + ", ".join(summary.regrets)))
-    if summary.decisions:
-        rows.append(lines([text("Decisions:"), bullets(text(d) for d in summary.decisions)]))
-    if summary.actions:
+    if document.regrets:
+        rows.append(text("Regrets: " + ", ".join(p.user_id for p in document.regrets)))
+    if document.decisions:
+        rows.append(lines([text("Decisions:"), bullets(text(d) for d in document.decisions)]))
+    if document.actions:
         rows.append(
-            lines([text("Actions:"), bullets(text(f"{who}: {what}") for who, what in summary.actions)])
+            lines(
+                [
+                    text("Actions:"),
+                    bullets(text(f"{a.label} {a.owner.user_id}: {a.text}") for a in document.actions),
+                ]
+            )
         )
-    if summary.key_issues:
-        rows.append(lines([text("Key issues:"), bullets(text(k) for k in summary.key_issues)]))
+    if document.key_issues:
+        rows.append(lines([text("Key issues:"), bullets(text(k) for k in document.key_issues)]))
+    status = {"draft": "Draft minutes", "approved": "Approved minutes", "running": "Minutes so far"}
+    label = text(f"{status[document.status]} ({document.reference}): ")
+    if document.page_url:
+        rows.append(label + link(document.page_url))
+    else:
+        rows.append(label + text("the web server is off; ") + code(f"!minutes {document.reference}"))
     return lines(rows)
+
+
+# ---- the minutes after the meeting --------------------------------------------------------------------
+
+
+async def _find(ctx: Context, reference: str | None) -> Any:
+    try:
+        return await minutes.find(ctx.uow, reference, ctx.room_id)
+    except MinutesError as error:
+        raise _refuse(error) from None
+
+
+async def _changeable_here(ctx: Context, session: Any) -> None:
+    """A coordinator approves or reopens their own subject's minutes, from its room; the officers any."""
+    if session.room_id != ctx.room_id and not await OFFICERS.allows(ctx):
+        raise UsageError(
+            f"The minutes of {session.reference} are approved or reopened in their own room.",
+            show_usage=False,
+        )
+
+
+@router.command("minutes")
+async def minutes_show(ctx: Context, reference: str | None = None) -> None:
+    """Show the minutes of M12 or S7 (this room's latest when none is named), with their link and file.
+
+    Example: !minutes M12
+    """
+    session = await _find(ctx, reference)
+    document = await minutes_document.build(
+        ctx.uow, session, zone=await _zone(ctx), base_url=ctx.services.web_base_url, prefix=ctx.prefix
+    )
+    await ctx.reply(_summary(document, heading=f"Minutes of {document.title}"))
+    await _attach_minutes(ctx, session, document)
+
+
+@router.command("minutes approve", roles=SUBJECT_MANAGERS)
+async def minutes_approve(ctx: Context, reference: str | None = None) -> None:
+    """Approve the minutes of M12 (this room's latest when none is named): they are locked as they stand.
+
+    Example: !minutes approve M12
+    """
+    session = await _find(ctx, reference)
+    await _changeable_here(ctx, session)
+    try:
+        # The homeserver's time, like the edits and redactions it is compared with (see minutes_document).
+        await minutes.approve(ctx.uow, session, by=ctx.sender, now=_heard(ctx).server_time)
+    except MinutesError as error:
+        raise _refuse(error) from None
+    await _rerender(ctx, session)
+    await ctx.reply(f"The minutes of {session.reference} are approved and locked; !minutes reopen undoes it.")
+
+
+@router.command("minutes reopen")
+async def minutes_reopen(ctx: Context, reference: str | None = None) -> None:
+    """Make approved minutes a draft again (the meeting's chairs, the coordinator, the officers).
+
+    Example: !minutes reopen M12
+    """
+    session = await _find(ctx, reference)
+    await _changeable_here(ctx, session)
+    if not await minutes.is_chair(ctx.uow, session, ctx.sender) and not await SUBJECT_MANAGERS.allows(ctx):
+        refusal = "Only the meeting's chairs, the coordinator or the officers may reopen its minutes."
+        raise UsageError(refusal, show_usage=False)
+    try:
+        await minutes.reopen(ctx.uow, session)
+    except MinutesError as error:
+        raise _refuse(error) from None
+    await _rerender(ctx, session)
+    await ctx.reply(f"The minutes of {session.reference} are a draft again.")
 
 
 @router.command("chair")
@@ -121,7 +237,6 @@ async def chair(ctx: Context, user: UserId) -> None:
     Example: !chair @alice:example.org
     """
     session = await _running(ctx)
-    await _record(ctx, session, _typed(ctx, user))
     try:
         await minutes.add_chair(ctx.uow, session, user, by=ctx.sender)
     except MinutesError as error:
@@ -136,7 +251,6 @@ async def unchair(ctx: Context, user: UserId) -> None:
     Example: !unchair @alice:example.org
     """
     session = await _running(ctx)
-    await _record(ctx, session, _typed(ctx, user))
     try:
         await minutes.remove_chair(ctx.uow, session, user, by=ctx.sender)
     except MinutesError as error:
@@ -158,7 +272,7 @@ async def topic(ctx: Context, title: Rest) -> None:
         await minutes.require_chair(ctx.uow, session, ctx.sender, "change the topic")
     except MinutesError as error:
         raise _refuse(error) from None
-    await _tag(ctx, "topic", _typed(ctx, title), text=title)
+    await mark(ctx, "topic", text=title)
 
 
 @router.command("info")
@@ -167,7 +281,7 @@ async def info(ctx: Context, note: Rest) -> None:
 
     Example: !info The report is due on 15 January
     """
-    await _tag(ctx, "info", _typed(ctx, note), text=note)
+    await mark(ctx, "info", text=note)
 
 
 @router.command("idea")
@@ -176,7 +290,7 @@ async def idea(ctx: Context, note: Rest) -> None:
 
     Example: !idea A joint workshop with ITU-D
     """
-    await _tag(ctx, "idea", _typed(ctx, note), text=note)
+    await mark(ctx, "idea", text=note)
 
 
 @router.command("agreed", aliases=["decision"])
@@ -185,7 +299,7 @@ async def agreed(ctx: Context, decision: Rest) -> None:
 
     Example: !agreed The workshop takes place in March
     """
-    await _tag(ctx, "agreed", _typed(ctx, decision), text=decision)
+    await mark(ctx, "agreed", text=decision)
 
 
 @router.command("rejected")
@@ -194,16 +308,7 @@ async def rejected(ctx: Context, proposal: Rest) -> None:
 
     Example: !rejected Moving the call to Fridays
     """
-    await _tag(ctx, "rejected", _typed(ctx, proposal), text=proposal)
-
-
-@router.command("action")
-async def action(ctx: Context, who: str, what: Rest) -> None:
-    """Record an action item: who does what.
-
-    Example: !action @alice:example.org Draft the workshop agenda
-    """
-    await _tag(ctx, "action", _typed(ctx, who, what), who=who, text=what)
+    await mark(ctx, "rejected", text=proposal)
 
 
 @router.command("link")
@@ -212,7 +317,7 @@ async def link_(ctx: Context, url: str, label: Rest | None = None) -> None:
 
     Example: !link https://www.itu.int/cop Guidelines
     """
-    await _tag(ctx, "link", _typed(ctx, url, label), url=url, text=label or "")
+    await mark(ctx, "link", url=url, text=label or "")
 
 
 @router.command("keyissue")
@@ -221,7 +326,7 @@ async def keyissue(ctx: Context, issue: Rest) -> None:
 
     Example: !keyissue Funding for 2027 is not confirmed
     """
-    await _tag(ctx, "keyissue", _typed(ctx, issue), text=issue)
+    await mark(ctx, "keyissue", text=issue)
 
 
 @router.command("present")
@@ -233,7 +338,7 @@ async def present(ctx: Context, users: Rest | None = None) -> None:
     named = (users or "").split()
     if any(not u.startswith("@") or ":" not in u for u in named):
         raise UsageError("Name people by their Matrix ID, like @alice:example.org.")
-    await _tag(ctx, "present", _typed(ctx, *named), users=named or [ctx.sender])
+    await mark(ctx, "present", users=named or [ctx.sender])
 
 
 @router.command("regrets")
@@ -242,7 +347,7 @@ async def regrets(ctx: Context, user: UserId | None = None) -> None:
 
     Example: !regrets @bob:example.org
     """
-    await _tag(ctx, "regrets", _typed(ctx, user), user=user or ctx.sender)
+    await mark(ctx, "regrets", user=user or ctx.sender)
 
 
 @router.command("undo")
@@ -252,12 +357,24 @@ async def undo(ctx: Context) -> None:
     Example: !undo
     """
     session = await _running(ctx)
-    await _record(ctx, session, _typed(ctx))
     try:
-        await minutes.undo(ctx.uow, session)
+        withdrawn = await minutes.undo(ctx.uow, session, by=ctx.sender)
     except MinutesError as error:
         raise _refuse(error) from None
+    await _drop_actions(ctx, [withdrawn])
     await ctx.react(ACK)
+
+
+async def _drop_actions(ctx: Context, tags: list[Any]) -> None:
+    """An action item whose `!action` line is withdrawn (undone, redacted) is dropped, not left open to be
+    reminded of."""
+    for withdrawn in tags:
+        label = str((withdrawn.args or {}).get("action", ""))
+        if withdrawn.tag != "action" or not label[1:].isdigit():
+            continue
+        item = await ctx.uow.actions.get(int(label[1:]))
+        if item is not None and item.status == "open":
+            await actions.set_status(ctx.uow, item, "dropped", by=ctx.sender, now=ctx.now)
 
 
 # ---- the passive log -------------------------------------------------------------------------------------
@@ -266,24 +383,35 @@ async def undo(ctx: Context) -> None:
 @router.on_message(when=lambda message: message.msgtype in LOGGED_MSGTYPES)
 async def log_message(ctx: Context, message: Message) -> None:
     if message.replaces is not None:
-        await minutes.apply_edit(
+        changed = await minutes.apply_edit(
             ctx.uow,
             original_event_id=message.replaces,
             edit_event_id=message.event_id,
             text=message.body,
             at=message.server_time,
         )
+        await _after_late_change(ctx, changed)
         return
     session = await ctx.uow.minutes.running(message.room_id)
     if session is None:
         return  # nothing is logged outside a session
-    heard = Heard(message.event_id, message.sender, message.server_time, message.body, message.msgtype)
-    await minutes.record(ctx.uow, session, heard, room_id=message.room_id)
+    await minutes.record(ctx.uow, session, _heard(ctx), room_id=message.room_id)
 
 
 @router.on_event(Redaction)
 async def log_redaction(ctx: Context, redaction: Redaction) -> None:
-    await minutes.apply_redaction(ctx.uow, redaction.redacts)
+    changed = await minutes.apply_redaction(ctx.uow, redaction.redacts, redaction.server_time)
+    if changed is not None:
+        line = await ctx.uow.minutes.line_by_event(redaction.redacts)
+        await _drop_actions(ctx, (await ctx.uow.minutes.tags_of_line(line.id)))
+    await _after_late_change(ctx, changed)
+
+
+async def _after_late_change(ctx: Context, session: Any | None) -> None:
+    """An edit or redaction after the meeting ended changes its draft minutes (approved ones are locked:
+    they are rendered as the log stood when approved)."""
+    if session is not None and session.ended_at is not None and session.minutes_status == "draft":
+        await _rerender(ctx, session)
 
 
 @router.on_event(Undecryptable)

@@ -19,7 +19,7 @@ from iscg_bot.mail import MailSender
 from iscg_bot.matrix import Backoff, MatrixGateway, SyncBatch
 from iscg_bot.outbox import OutboxSender
 from iscg_bot.reminders import ReminderService
-from iscg_bot.web import FeedCache, Health, WebServer, build_application
+from iscg_bot.web import FeedCache, Health, MinutesPages, WebServer, build_application
 from storage import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -125,11 +125,19 @@ class BotApp:
             settings.reminders,
             on_queued=self.outbox.wake,
             tick_seconds=reminder_tick_seconds,
+            default_zone=settings.bot.default_timezone,
         )
         self.feeds = FeedCache(self.database.sessions, self.clock, settings.web.public_base_url)
         self.web = WebServer(
             build_application(
-                self.feeds, Health(self.gateway, self.clock, settings.matrix.sync_timeout_seconds)
+                self.feeds,
+                Health(self.gateway, self.clock, settings.matrix.sync_timeout_seconds),
+                MinutesPages(
+                    self.database.sessions,
+                    settings.web.public_base_url,
+                    settings.bot.default_timezone,
+                    settings.bot.command_prefix,
+                ),
             ),
             settings.web.listen_host,
             settings.web.listen_port,

@@ -1,4 +1,4 @@
-"""`iscg-bot`: run, demo, migrate, check-config."""
+"""`iscg-bot`: run, demo, migrate, check-config, minutes regenerate."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from iscg_bot.config import ConfigError, Settings, describe_settings, load_settings
 
+EXIT_USAGE = 1
 EXIT_CONFIG = 2
 EXIT_NOT_MIGRATED = 3
 EXIT_LOGIN = 4
@@ -35,6 +36,14 @@ def main(argv: list[str] | None = None) -> int:
         help="for tests only: read the current time from this file (an ISO 8601 timestamp) instead of the "
         "system clock",
     )
+    minutes = sub.add_parser("minutes", help="the meetings' minutes")
+    minutes_sub = minutes.add_subparsers(dest="minutes_command", required=True)
+    regenerate = minutes_sub.add_parser(
+        "regenerate",
+        help="rebuild the minutes of a meeting (M12: all its sessions) or a session (S7) from the log",
+    )
+    regenerate.add_argument("reference", help="M12 or S7")
+    regenerate.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
     demo = sub.add_parser(
         "demo", help="a throwaway local homeserver, the bot, a demo Chair and subject rooms"
     )
@@ -62,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.logging.level)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "minutes":
+        return asyncio.run(_regenerate(settings, args.reference))
     return asyncio.run(_run(settings, migrate_first=args.migrate, test_clock_file=args.test_clock_file))
 
 
@@ -98,6 +109,42 @@ async def _migrate(settings: Settings) -> int:
         if before != after
         else f"database is up to date ({after})"
     )
+    return 0
+
+
+async def _regenerate(settings: Settings, reference: str) -> int:
+    """Rebuild stored minutes from the raw log (after a renderer fix, say); approved minutes come out as
+    they were approved."""
+    from iscg_bot import minutes, minutes_document
+    from iscg_bot.clock import SystemClock
+    from storage import Database, NotMigratedError, UnitOfWork
+
+    database = Database(settings.database.url.get_secret_value())
+    try:
+        await database.check_migrated()
+        async with UnitOfWork(database.sessions) as uow:
+            try:
+                sessions = await minutes.sessions_named(uow, reference)
+            except minutes.MinutesError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return EXIT_USAGE
+            for session in sessions:
+                subject = await uow.subjects.by_room(session.room_id)
+                document = await minutes_document.render(
+                    uow,
+                    session,
+                    zone=subject.timezone if subject is not None else settings.bot.default_timezone,
+                    base_url=settings.web.public_base_url,
+                    now=SystemClock().now(),
+                    prefix=settings.bot.command_prefix,
+                )
+                print(f"S{session.id} ({document.reference}, {document.status}): {len(document.log)} lines")
+            await uow.commit()
+    except NotMigratedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_NOT_MIGRATED
+    finally:
+        await database.dispose()
     return 0
 
 

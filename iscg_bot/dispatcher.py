@@ -15,22 +15,32 @@ import re
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from iscg_bot.clock import Clock
 from iscg_bot.config import Settings
 from iscg_bot.events import IncomingEvent, Invite, MembershipChange, Message, Undecryptable
 from iscg_bot.formatting import code, text
-from iscg_bot.outbox import direct_target, notice_content, reaction_content, txn_id
+from iscg_bot.outbox import direct_target, file_content, notice_content, reaction_content, txn_id
 from iscg_bot.router import Context, Router
 from storage import DuplicateEvent, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# One event to queue in the outbox: its type, its content, what it is for (None, or e.g.
-# "announcement:M12" when it must be found again once sent), and where it goes when not to the event's room
-# (e.g. `direct_target(user)`: a private message).
-Queued = tuple[str, dict[str, Any], str | None] | tuple[str, dict[str, Any], str | None, str]
+
+@dataclass(frozen=True)
+class Queued:
+    """One event to queue in the outbox: its type and content; what it is for (None, or e.g.
+    "announcement:M12" when it must be found again once sent); where it goes when not to the event's room
+    (e.g. `direct_target(user)`: a private message); a file (name, MIME type, bytes) to upload first."""
+
+    event_type: str
+    content: dict[str, Any]
+    purpose: str | None = None
+    target: str | None = None
+    file: tuple[str, str, bytes] | None = None
+
 
 APOLOGY = "Sorry, something went wrong while running that command; nothing was changed. It has been logged."
 
@@ -114,7 +124,7 @@ class Dispatcher:
             + code(f"{prefix}help")
             + text(" to see what you can do here.")
         )
-        return [("m.room.message", notice_content(hello), None), *await self._run_passive(uow, event)]
+        return [Queued("m.room.message", notice_content(hello)), *await self._run_passive(uow, event)]
 
     async def _undecryptable(self, uow: Any, event: Undecryptable) -> list[Queued]:
         sorry = text(
@@ -123,12 +133,14 @@ class Dispatcher:
         )
         # Whatever listens to the room (the minutes) hears of it too, in the same transaction.
         return [
-            ("m.room.message", notice_content(sorry, reply_to=event), None),
+            Queued("m.room.message", notice_content(sorry, reply_to=event)),
             *await self._run_passive(uow, event),
         ]
 
     async def _run_commands(self, uow: Any, event: Message, invocations: list[Any]) -> list[Queued]:
-        outgoing: list[Queued] = []
+        # What listens to every message (the minutes) hears a command first, outside the commands' savepoints:
+        # a refused or failing command is still on the record, verbatim.
+        outgoing: list[Queued] = await self._run_passive(uow, event) if self.router.has_passive(event) else []
         for invocation in invocations:
             ctx = self._context(uow, event)
             try:
@@ -141,6 +153,7 @@ class Dispatcher:
                 ctx.purposes.clear()
                 ctx.reactions[:] = []
                 ctx.direct[:] = []
+                ctx.files[:] = []
             outgoing.extend(self._outgoing(ctx, event))
         return outgoing
 
@@ -162,17 +175,22 @@ class Dispatcher:
             now=self.clock.now(),
             services=self.services,
             uow=uow,
+            event=event,
         )
 
     def _outgoing(self, ctx: Context, event: IncomingEvent) -> list[Queued]:
-        replies: list[Queued] = [
-            ("m.room.message", notice_content(reply, reply_to=event), ctx.purposes.get(index))
+        replies = [
+            Queued("m.room.message", notice_content(reply, reply_to=event), ctx.purposes.get(index))
             for index, reply in enumerate(ctx.replies)
         ]
-        replies += [("m.reaction", reaction_content(event.event_id, key), None) for key in ctx.reactions]
+        replies += [Queued("m.reaction", reaction_content(event.event_id, key)) for key in ctx.reactions]
         replies += [
-            ("m.room.message", notice_content(message), None, direct_target(user))
+            Queued("m.room.message", notice_content(message), target=direct_target(user))
             for user, message in ctx.direct
+        ]
+        replies += [
+            Queued("m.room.message", file_content(name, mimetype, len(data)), file=(name, mimetype, data))
+            for name, mimetype, data in ctx.files
         ]
         return replies
 
@@ -184,14 +202,21 @@ class Dispatcher:
                     return
                 await uow.events.record(event.event_id, event.room_id, self.clock.now())
                 outgoing = await work(uow)
-                for index, (event_type, content, purpose, *target) in enumerate(outgoing):
+                for index, queued in enumerate(outgoing):
+                    attachment_id = None
+                    if queued.file is not None:
+                        name, mimetype, data = queued.file
+                        attachment_id = await uow.outbox.add_file(
+                            filename=name, mimetype=mimetype, data=data, at=self.clock.now()
+                        )
                     await uow.outbox.add(
                         txn_id=txn_id(event.event_id, index),
-                        room_id=target[0] if target else event.room_id,
-                        event_type=event_type,
-                        content=content,
+                        room_id=queued.target or event.room_id,
+                        event_type=queued.event_type,
+                        content=queued.content,
                         at=self.clock.now(),
-                        purpose=purpose,
+                        purpose=queued.purpose,
+                        attachment_id=attachment_id,
                     )
                 await uow.commit()
         except DuplicateEvent:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +33,7 @@ from nio import (
     RoomPreset,
     RoomSendResponse,
     SyncResponse,
+    UploadResponse,
     WhoamiResponse,
 )
 from nio.exceptions import SendRetryError
@@ -410,6 +412,31 @@ class MatrixGateway:
                 await self._pause(backoff.next_delay(), f"send to {outgoing.room_id}: {response.message}")
                 continue
             raise PermanentSendError(f"{response.status_code}: {response.message}")
+
+    async def upload(self, room_id: str, data: bytes, *, mimetype: str, filename: str) -> dict[str, Any]:
+        """Upload a file for a message in `room_id`; return the message fields naming it: `url`, or in an
+        encrypted room `file` (the upload is encrypted and its keys travel inside the encrypted event)."""
+        assert self.client is not None
+        client = self.client
+        room = client.rooms.get(room_id)
+        encrypt = bool(room is not None and room.encrypted and client.olm is not None)
+        keys: dict[str, Any] = {}
+
+        async def attempt() -> Any:
+            response, decryption = await client.upload(
+                lambda *_: io.BytesIO(data), mimetype, filename, encrypt=encrypt, filesize=len(data)
+            )
+            keys.update(decryption or {})
+            return response
+
+        response = await self._retry(attempt, f"upload of {filename}")
+        if not isinstance(response, UploadResponse):
+            raise PermanentSendError(
+                f"upload of {filename} refused: {response.status_code}: {response.message}"
+            )
+        if encrypt:
+            return {"file": {**keys, "url": response.content_uri}}
+        return {"url": response.content_uri}
 
     async def _query_keys_if_needed(self) -> None:
         if self.client is not None and self.client.olm is not None and self.client.should_query_keys:

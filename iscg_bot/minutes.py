@@ -6,7 +6,7 @@ transaction of the event it comes from, before anything answers it, so the exact
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,21 +30,6 @@ class Heard:
     server_time: datetime
     text: str
     msgtype: str = "m.text"
-    tag: str | None = None
-    tag_args: dict[str, Any] | None = None
-
-
-@dataclass
-class Summary:
-    title: str
-    started_at: datetime
-    ended_at: datetime
-    lines: int
-    attendance: list[str] = field(default_factory=list)
-    regrets: list[str] = field(default_factory=list)
-    decisions: list[str] = field(default_factory=list)
-    actions: list[tuple[str, str]] = field(default_factory=list)  # (who, what)
-    key_issues: list[str] = field(default_factory=list)
 
 
 def _nearest_occurrence(meeting: Any, now: datetime) -> Any | None:
@@ -150,73 +135,110 @@ async def record(uow: Any, session: Any, heard: Heard, *, room_id: str) -> Any |
         server_time=heard.server_time,
         msgtype=heard.msgtype,
         text=heard.text,
-        tag=heard.tag,
-        tag_args=heard.tag_args,
     )
+
+
+async def tag(uow: Any, session: Any, heard: Heard, tag: str, args: dict[str, Any], *, room_id: str) -> Any:
+    """Tag the line of the event (stored first if it is not yet: normally the record already has it)."""
+    line = await uow.minutes.line_by_event(heard.event_id)
+    if line is None:
+        line = await record(uow, session, heard, room_id=room_id)
+    return await uow.minutes.add_tag(line, tag, args or None)
 
 
 async def apply_edit(
     uow: Any, *, original_event_id: str, edit_event_id: str, text: str, at: datetime
-) -> bool:
-    """An `m.replace` of a logged line: the new text replaces the old, which is kept in the history."""
+) -> Any | None:
+    """An `m.replace` of a logged line: the new text replaces the old, which is kept in the history.
+    The line's session when something changed, else None."""
     line = await uow.minutes.line_by_event(original_event_id)
-    if line is None:
-        return False
-    return await uow.minutes.replace_text(line, text=text, edit_event_id=edit_event_id, at=at)
+    if line is None or not await uow.minutes.replace_text(
+        line, text=text, edit_event_id=edit_event_id, at=at
+    ):
+        return None
+    return await uow.minutes.get(line.session_id)
 
 
-async def apply_redaction(uow: Any, redacted_event_id: str) -> bool:
-    """A redacted line leaves the minutes (the row stays, marked)."""
+async def apply_redaction(uow: Any, redacted_event_id: str, at: datetime) -> Any | None:
+    """A redacted line leaves the minutes (the row stays, with the time). The line's session when
+    something changed, else None."""
     line = await uow.minutes.line_by_event(redacted_event_id)
     if line is None or line.redacted:
-        return False
-    line.redacted = True
+        return None
+    line.redacted_at = at
     await uow.session.flush()
-    return True
+    return await uow.minutes.get(line.session_id)
 
 
-async def undo(uow: Any, session: Any) -> Any:
-    """Withdraw the session's last tagged line still counting."""
-    line = await uow.minutes.last_tagged(session.id)
-    if line is None:
+async def undo(uow: Any, session: Any, *, by: str) -> Any:
+    """Withdraw the session's last tag still counting: a chair may withdraw any, others their own."""
+    last = await uow.minutes.last_tag(session.id)
+    if last is None:
         raise MinutesError("There is no tagged line to undo.")
-    line.undone = True
+    line = await uow.minutes.line(last.line_id)
+    if line.sender != by and not await is_chair(uow, session, by):
+        raise MinutesError("Only the meeting's chairs may undo someone else's tagged line.")
+    last.undone = True
     await uow.session.flush()
-    return line
+    return last
 
 
-async def end(uow: Any, session: Any, *, by: str, now: datetime) -> Summary:
+async def end(uow: Any, session: Any, *, by: str, now: datetime) -> None:
     await require_chair(uow, session, by, "end the meeting")
     await uow.minutes.end(session, now)
-    return await summarize(uow, session)
 
 
-async def summarize(uow: Any, session: Any) -> Summary:
-    """What the session recorded, redacted and undone lines left out."""
-    lines = [line for line in await uow.minutes.lines(session.id) if not line.redacted]
-    summary = Summary(session.title, session.started_at, session.ended_at or session.started_at, len(lines))
-    attendance: dict[str, None] = {}
-    regrets: dict[str, None] = {}
-    for line in lines:
-        attendance.setdefault(line.sender)
-        if line.undone or line.tag is None:
-            continue
-        args = line.tag_args or {}
-        if line.tag == "present":
-            for user in args.get("users") or [line.sender]:
-                attendance.setdefault(user)
-        elif line.tag == "regrets":
-            regrets.setdefault(args.get("user", line.sender))
-        elif line.tag == "agreed":
-            summary.decisions.append(args.get("text", ""))
-        elif line.tag == "action":
-            summary.actions.append((args.get("who", ""), args.get("text", "")))
-        elif line.tag == "keyissue":
-            summary.key_issues.append(args.get("text", ""))
-    if session.meeting_id is not None:
-        for rsvp in await uow.rsvps.for_meeting(session.meeting_id):
-            if rsvp.answer == "no":
-                regrets.setdefault(rsvp.matrix_id)
-    summary.attendance = sorted(attendance)
-    summary.regrets = sorted(regrets)
-    return summary
+def _parse_reference(reference: str) -> tuple[str, int]:
+    """("M", 12) for "M12" (a meeting), ("S", 7) for "S7" (a session), case aside; else a refusal."""
+    word = reference.strip().upper()
+    if word[:1] in ("M", "S") and word[1:].isdigit():
+        return word[0], int(word[1:])
+    raise MinutesError(
+        f'"{reference[:20]}" names no minutes: use a meeting ID like M12 or a session like S7.'
+    )
+
+
+async def find(uow: Any, reference: str | None, room_id: str) -> Any:
+    """The session `reference` names: "M12" (that meeting's latest session), "S7", or None (this room's
+    latest); a refusal when there is none."""
+    if reference is None:
+        session = await uow.minutes.latest_of_room(room_id)
+        if session is None:
+            raise MinutesError("No meeting has been minuted in this room yet.")
+        return session
+    return (await sessions_named(uow, reference))[0]
+
+
+async def sessions_named(uow: Any, reference: str) -> list[Any]:
+    """Every session `reference` names, latest first: all of meeting M12's, or session S7; a refusal when
+    there is none."""
+    kind, number = _parse_reference(reference)
+    if kind == "M":
+        sessions = await uow.minutes.sessions_of_meeting(number)
+        if not sessions:
+            raise MinutesError(f"M{number} has no minutes yet.")
+        return sessions
+    session = await uow.minutes.get(number)
+    if session is None:
+        raise MinutesError(f"There are no minutes S{number}.")
+    return [session]
+
+
+async def approve(uow: Any, session: Any, *, by: str, now: datetime) -> None:
+    """Lock the minutes as they stand now."""
+    if session.ended_at is None:
+        raise MinutesError(
+            "The meeting is still running; end it with !endmeeting before approving its minutes."
+        )
+    if session.minutes_status == "approved":
+        raise MinutesError(f"The minutes of {session.reference} are already approved.")
+    session.minutes_status, session.approved_by, session.approved_at = "approved", by, now
+    await uow.session.flush()
+
+
+async def reopen(uow: Any, session: Any) -> None:
+    """Back to draft: changes made to the log since approval show again."""
+    if session.minutes_status != "approved":
+        raise MinutesError(f"The minutes of {session.reference} are a draft already.")
+    session.minutes_status, session.approved_by, session.approved_at = "draft", None, None
+    await uow.session.flush()

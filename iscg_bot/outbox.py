@@ -53,6 +53,16 @@ def notice_content(message: Rich, *, reply_to: RoomEvent | None = None) -> dict[
     return content
 
 
+def file_content(filename: str, mimetype: str, size: int) -> dict[str, Any]:
+    """An `m.file` message; its `url` is filled in by the sender once the file is uploaded."""
+    return {
+        "msgtype": "m.file",
+        "body": filename,
+        "filename": filename,
+        "info": {"mimetype": mimetype, "size": size},
+    }
+
+
 def reaction_content(event_id: str, key: str) -> dict[str, Any]:
     return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
 
@@ -114,13 +124,14 @@ class OutboxSender:
     async def _send_room(self, rows: list[Any]) -> None:
         try:
             for row in rows:
-                outgoing = Outgoing(row.room_id, row.event_type, dict(row.content), row.txn_id)
+                content = dict(row.content)
                 try:
+                    if row.attachment_id is not None:
+                        content |= await self._uploaded(row.attachment_id, row.room_id)
+                    outgoing = Outgoing(row.room_id, row.event_type, content, row.txn_id)
                     if row.room_id.startswith(DIRECT_PREFIX):
                         user_id = row.room_id.removeprefix(DIRECT_PREFIX)
-                        event_id = await self.gateway.direct_message(
-                            user_id, dict(row.content), txn_id=row.txn_id
-                        )
+                        event_id = await self.gateway.direct_message(user_id, content, txn_id=row.txn_id)
                     else:
                         event_id = await self.gateway.send(outgoing)
                 except PermanentSendError as error:
@@ -133,6 +144,22 @@ class OutboxSender:
         finally:
             self._in_flight.difference_update(r.id for r in rows)
             self.wake()  # more rows may have arrived for this room meanwhile
+
+    async def _uploaded(self, file_id: int, room_id: str) -> dict[str, Any]:
+        """The message fields naming the uploaded file, uploading it the first time (a retry after a crash
+        finds it uploaded)."""
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.file(file_id)
+            if stored is None:
+                raise PermanentSendError(f"the file {file_id} to send is gone")
+            if stored.uploaded:
+                return dict(stored.uploaded)
+            filename, mimetype, data = stored.filename, stored.mimetype, stored.data
+        fields = await self.gateway.upload(room_id, data, mimetype=mimetype, filename=filename)
+        async with UnitOfWork(self.sessions) as uow:
+            await uow.outbox.mark_uploaded(file_id, fields)
+            await uow.commit()
+        return fields
 
     async def _mark(self, row_id: int, *, event_id: str | None = None, failure: str | None = None) -> None:
         async with UnitOfWork(self.sessions) as uow:

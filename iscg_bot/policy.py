@@ -15,6 +15,11 @@ this module for the sender's standing in the room. Bot administrators (from conf
                                              admin, Chair, management, secretariat, this subject's coordinator
                                              (a meeting is changed from its own room, or by the officers)
     !meeting list · show · !rsvp · !calendar anyone in the room
+    !action <who> <what> · !actions          anyone in the room (MeetBot practice: anyone records actions)
+    !action done · reopen · drop · assign · due
+                                             the action's owner, its subject's coordinator, admin, Chair,
+                                             management, secretariat (checked by the handler: the owner
+                                             depends on the action, see `may_change_action`)
     !subject · !subject list · !roles · !tz · !help · !ping
                                              anyone in the room
 """
@@ -132,6 +137,23 @@ def _requirement(key: str) -> Requirement:
 CHAIR = _requirement("chair")
 OFFICERS = _requirement("officers")
 SUBJECT_MANAGERS = _requirement("subject managers")
+
+
+async def may_change_action(ctx: Context, owner: str, subject_id: int | None) -> bool:
+    """An action item is changed by its owner, the coordinator of its subject (asking from any room) and
+    the group's officers."""
+    if ctx.sender == owner or await OFFICERS.allows(ctx):
+        return True
+    if subject_id is None:
+        return False
+    held = await ctx.uow.roles.active(
+        matrix_id=ctx.sender, at=ctx.now, role=RoleKind.COORDINATOR.value, subject_id=subject_id
+    )
+    return bool(held)
+
+
+# Completes "Only A3's owner, … may run !action done." (the action's subject need not be this room's).
+ACTION_CHANGERS = "its subject's coordinator, the secretariat, the Chair or the management team"
 
 
 async def may_appoint(ctx: Context, role: RoleKind) -> bool:

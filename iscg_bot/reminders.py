@@ -30,6 +30,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from iscg_bot.actions import DEFAULT_ZONE, run_due_actions
 from iscg_bot.clock import Clock
 from iscg_bot.config import RemindersSettings
 from iscg_bot.formatting import Rich, join, lines, link, mention, text
@@ -137,8 +138,10 @@ class ReminderService:
         tick_seconds: float | None = 5.0,
         debounce_seconds: float = 0.2,
         horizon: timedelta = HORIZON,
+        default_zone: str = DEFAULT_ZONE,
     ) -> None:
         self.sessions = sessions
+        self.default_zone = default_zone  # for the action items of rooms with no subject
         self.clock = clock
         self.offsets = list(settings.offsets_minutes)
         self.grace = timedelta(minutes=settings.grace_minutes)
@@ -301,6 +304,10 @@ class ReminderService:
                 if await self._claim(latest, now=now, late=now - latest.due > ON_TIME):
                     queued += 1
             self._forget_before(now - LOOKBACK - self.grace)
+            try:  # the action items' due-day reminders ride on the same passes (see iscg_bot.actions)
+                queued += await run_due_actions(self.sessions, now, default_zone=self.default_zone)
+            except Exception:
+                log.exception("the action items' reminders failed; the next pass tries again")
         if queued:
             self.on_queued()
         return queued

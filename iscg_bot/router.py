@@ -132,6 +132,8 @@ class Context:
     reactions: list[str] = field(default_factory=list)
     direct: list[tuple[str, Rich]] = field(default_factory=list)  # (user, message): private messages
     cache: dict[str, Any] = field(default_factory=dict)  # per-event memo (e.g. the sender's standing here)
+    event: Any = None  # the event being handled (its text, server time), when the dispatcher has it
+    files: list[Any] = field(default_factory=list)  # files to upload and post (`attach`)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -155,6 +157,10 @@ class Context:
 
     async def react(self, key: str) -> None:
         self.reactions.append(key)
+
+    async def attach(self, filename: str, mimetype: str, data: bytes) -> None:
+        """Upload `data` and post it in the room as a file, after the replies."""
+        self.files.append((filename, mimetype, data))
 
     @property
     def is_admin(self) -> bool:

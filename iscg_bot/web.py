@@ -4,6 +4,8 @@
     GET /calendar/iscg.ics                every meeting: all subjects and the group-wide ones
     GET /calendar/<slug>.ics              one subject's meetings
     GET /calendar/personal/<token>.ics    the meetings of the subjects the token's owner belongs to
+    GET /meetings/M12                     the minutes of meeting 12 (its latest session)
+    GET /minutes/S7                       the minutes of session 7 (of a meeting, or an unscheduled one)
 
 Feeds are rendered once per feed and kept until the data changes (`FeedCache.invalidate`, called after
 every committed change); requests answer from the cache, with a strong ETag and Last-Modified, and 304
@@ -22,12 +24,21 @@ from typing import Any
 from aiohttp import web
 
 from iscg_bot import feeds as ical
+from iscg_bot import minutes_document
 from iscg_bot.clock import Clock
 from storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
+# Pages carry user-written text: no script, no plugin, nothing from elsewhere; only the inline stylesheet.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 CACHE_CONTROL = "max-age=300"  # calendar clients poll; five minutes keeps proxies from hiding a change long
 FEED_REFRESH = timedelta(hours=1)
 GROUP_FEED = "iscg"
@@ -47,6 +58,10 @@ def group_feed_path() -> str:
 
 def personal_feed_path(token: str) -> str:
     return f"/calendar/personal/{token}.ics"
+
+
+def minutes_path(meeting_id: int) -> str:
+    return f"/meetings/M{meeting_id}"
 
 
 def webcal(url: str) -> str:
@@ -73,7 +88,12 @@ class FeedCache:
     """
 
     def __init__(
-        self, sessions: Any, clock: Clock, base_url: str, *, prodid_domain: str = "iscg-bot"
+        self,
+        sessions: Any,
+        clock: Clock,
+        base_url: str,
+        *,
+        prodid_domain: str = "iscg-bot",
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -130,7 +150,7 @@ class FeedCache:
             refresh=FEED_REFRESH,
             url=self.base_url + group_feed_path(),
         )
-        return self._render(meetings, info, subjects)
+        return await self._render(uow, meetings, info, subjects)
 
     async def _subject_feed(self, uow: Any, slug: str) -> RenderedFeed:
         subject = await uow.subjects.by_slug(slug)
@@ -141,7 +161,7 @@ class FeedCache:
             refresh=FEED_REFRESH,
             url=self.base_url + subject_feed_path(subject.slug),
         )
-        return self._render(meetings, info, [subject])
+        return await self._render(uow, meetings, info, [subject])
 
     async def _personal_feed(self, uow: Any, matrix_id: str) -> RenderedFeed:
         subjects = await subjects_of(uow, matrix_id, self.clock.now())
@@ -151,18 +171,47 @@ class FeedCache:
             description=f"ISCG meetings of the subjects {matrix_id} takes part in, and group-wide meetings",
             refresh=FEED_REFRESH,
         )
-        return self._render(meetings, info, subjects)
+        return await self._render(uow, meetings, info, subjects)
 
-    def _render(self, meetings: list[Any], info: Any, subjects: list[Any]) -> RenderedFeed:
+    async def _render(self, uow: Any, meetings: list[Any], info: Any, subjects: list[Any]) -> RenderedFeed:
+        minuted = await uow.minutes.with_minutes([m.id for m in meetings])
         body = ical.render_feed(
             meetings,
             info=info,
             subjects={s.id: s for s in subjects},
             prodid_domain=self.prodid_domain,
+            minutes_url=lambda m: self.base_url + minutes_path(m.id) if m.id in minuted else None,
         )
         self.renders += 1
         changed = ical.last_modified(meetings) or EMPTY_FEED_DATE
         return RenderedFeed(body, ical.feed_etag(body), changed.astimezone(UTC).replace(microsecond=0))
+
+
+class MinutesPages:
+    """The minutes as web pages, from their stored rendering (not cached: it is one row away)."""
+
+    def __init__(self, sessions: Any, base_url: str, default_zone: str, prefix: str = "!") -> None:
+        self.sessions = sessions
+        self.prefix = prefix  # the command prefix: tag commands are read from the log
+        self.base_url = base_url
+        self.default_zone = default_zone  # for the minutes of rooms with no subject
+
+    async def page(self, reference: str) -> str | None:
+        """The HTML minutes named "M12" (the meeting's latest session) or "S7"; None when there are none."""
+        async with UnitOfWork(self.sessions) as uow:
+            number = int(reference[1:])
+            if reference.startswith("M"):
+                sessions = await uow.minutes.sessions_of_meeting(number)
+                session = sessions[0] if sessions else None
+            else:
+                session = await uow.minutes.get(number)
+            if session is None:
+                return None
+            subject = await uow.subjects.by_room(session.room_id)
+            zone = subject.timezone if subject is not None else self.default_zone
+            return await minutes_document.page(
+                uow, session, zone=zone, base_url=self.base_url, prefix=self.prefix
+            )
 
 
 async def _meetings_of(uow: Any, subject_ids: list[int | None]) -> list[Any]:
@@ -250,8 +299,10 @@ class Health:
         return ok, report
 
 
-def build_application(feeds: FeedCache, health: Health) -> web.Application:
-    """The aiohttp application: feeds from `feeds`, /healthz from `health`."""
+def build_application(
+    feeds: FeedCache, health: Health, minutes: MinutesPages | None = None
+) -> web.Application:
+    """The aiohttp application: feeds from `feeds`, /healthz from `health`, the minutes from `minutes`."""
 
     async def healthz(request: web.Request) -> web.Response:
         ok, report = health.report()
@@ -268,6 +319,13 @@ def build_application(feeds: FeedCache, health: Health) -> web.Application:
         feed = await feeds.group() if slug == GROUP_FEED else await feeds.subject(slug)
         return _not_found() if feed is None else _feed_response(request, feed)
 
+    async def minutes_page(request: web.Request) -> web.Response:
+        reference = request.match_info["reference"]
+        page = await minutes.page(reference) if minutes is not None else None
+        if page is None:
+            return _not_found()
+        return web.Response(text=page, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
     async def personal_feed(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         feed = await feeds.personal(name.removesuffix(".ics")) if name.endswith(".ics") else None
@@ -278,6 +336,8 @@ def build_application(feeds: FeedCache, health: Health) -> web.Application:
     app.router.add_get(group_feed_path(), group_feed)
     app.router.add_get("/calendar/personal/{name}", personal_feed)
     app.router.add_get("/calendar/{name}", subject_feed)
+    app.router.add_get("/meetings/{reference:M[0-9]{1,9}}", minutes_page)
+    app.router.add_get("/minutes/{reference:S[0-9]{1,9}}", minutes_page)
     return app
 
 

@@ -5,6 +5,7 @@ Imports neither `iscg_bot` nor `commands`.
 
 from storage.db import Database, NotMigratedError
 from storage.models import (
+    ActionItem,
     AgendaItem,
     Base,
     BotState,
@@ -15,6 +16,8 @@ from storage.models import (
     MeetingSession,
     MinuteLine,
     MinuteLineEdit,
+    MinuteTag,
+    OutboxFile,
     OutboxMessage,
     Person,
     ProcessedEvent,
@@ -26,6 +29,7 @@ from storage.models import (
     Subject,
 )
 from storage.repositories import (
+    Actions,
     AlreadyExists,
     BotStateRepository,
     CalendarTokens,
@@ -46,6 +50,8 @@ from storage.repositories import (
 from storage.types import LocalDateTime, UTCDateTime
 
 __all__ = [
+    "ActionItem",
+    "Actions",
     "AgendaItem",
     "AlreadyExists",
     "Base",
@@ -64,9 +70,11 @@ __all__ = [
     "Meetings",
     "MinuteLine",
     "MinuteLineEdit",
+    "MinuteTag",
     "Minutes",
     "NotMigratedError",
     "Outbox",
+    "OutboxFile",
     "OutboxMessage",
     "People",
     "Person",

@@ -82,8 +82,29 @@ class Database:
             config.attributes["connection"] = sync_conn
             alembic_command(config, revision)
 
-        async with self.engine.begin() as conn:
-            await conn.run_sync(run)
+        async with self.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite alters a table by copying it and dropping the old one; with foreign keys on, the
+                # drop would cascade to the rows that refer to it. Off outside the transaction (inside, the
+                # pragma does nothing), then checked and back on.
+                await _sqlite_pragma(conn, "foreign_keys=OFF")
+            try:
+                async with conn.begin():
+                    await conn.run_sync(run)
+                    if sqlite:
+                        broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                        if broken:
+                            raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+            finally:
+                if sqlite:
+                    await _sqlite_pragma(conn, "foreign_keys=ON")
+
+
+async def _sqlite_pragma(conn: Any, pragma: str) -> None:
+    """Run a PRAGMA on the driver's connection, outside any transaction."""
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.execute(f"PRAGMA {pragma}")
 
 
 def _alembic_config() -> Config:

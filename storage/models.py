@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -80,6 +80,24 @@ class OutboxMessage(Base):
     failed_at: Mapped[datetime | None]
     failure: Mapped[str | None] = mapped_column(Text)
     purpose: Mapped[str | None] = mapped_column(String(100), index=True)
+    # A file to upload first, its content URI then put in `content["url"]` (an m.file message).
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_files.id", ondelete="SET NULL"))
+
+
+class OutboxFile(Base):
+    """The bytes of a file to send (minutes, reports); once the homeserver has them, `uploaded` holds the
+    message fields naming the upload ({"url": mxc} or, in an encrypted room, {"file": {…keys…}}), so a
+    retried send does not upload twice."""
+
+    __tablename__ = "outbox_files"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
 
 
 class Person(Base):
@@ -358,6 +376,9 @@ MINUTE_TAGS = (
 )
 
 
+MINUTES_STATUSES = ("draft", "approved")
+
+
 class MeetingSession(Base):
     """One run of `!startmeeting` … `!endmeeting` in a room: the unit the minutes are kept for.
 
@@ -369,6 +390,7 @@ class MeetingSession(Base):
     __tablename__ = "meeting_sessions"
     __table_args__ = (
         Index("ix_meeting_sessions_room_id_ended_at", "room_id", "ended_at"),
+        CheckConstraint(_one_of("minutes_status", MINUTES_STATUSES), name="minutes_status"),
         {"sqlite_autoincrement": True},
     )
 
@@ -380,6 +402,19 @@ class MeetingSession(Base):
     started_by: Mapped[str] = mapped_column(String(255))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # The minutes: a draft until approved; approved minutes are rendered as the log stood at `approved_at`.
+    minutes_status: Mapped[str] = mapped_column(String(10), default="draft", server_default="draft")
+    approved_by: Mapped[str | None] = mapped_column(String(255))
+    approved_at: Mapped[datetime | None]
+    # The last rendering (rebuilt from the log whenever it changes; `iscg-bot minutes regenerate` redoes it).
+    minutes_markdown: Mapped[str | None] = mapped_column(Text)
+    minutes_html: Mapped[str | None] = mapped_column(Text)
+    rendered_at: Mapped[datetime | None]
+
+    @property
+    def reference(self) -> str:
+        """How people name the minutes: the meeting's M-number, or the session's own S-number."""
+        return f"M{self.meeting_id}" if self.meeting_id is not None else f"S{self.id}"
 
 
 class SessionChair(Base):
@@ -397,11 +432,11 @@ class MinuteLine(Base):
     """One message heard while a session ran, stored in the same transaction as the event's ledger row.
 
     `text` is the current text (an edit replaces it; `MinuteLineEdit` keeps the earlier ones); a redacted
-    line stays, marked, and is left out of the minutes; `undone` is a tag withdrawn by `!undo`.
+    line stays, with the time it was redacted, and is left out of the minutes. Its tags (`MinuteTag`) say
+    what a tag command made of it.
     """
 
     __tablename__ = "minute_lines"
-    __table_args__ = (CheckConstraint(_one_of("tag", MINUTE_TAGS, nullable=True), name="tag"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("meeting_sessions.id", ondelete="CASCADE"), index=True)
@@ -411,10 +446,26 @@ class MinuteLine(Base):
     server_time: Mapped[datetime]
     msgtype: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
-    tag: Mapped[str | None] = mapped_column(String(10))
-    tag_args: Mapped[dict[str, Any] | None]
-    redacted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    redacted_at: Mapped[datetime | None]
     edited_at: Mapped[datetime | None]
+
+    @property
+    def redacted(self) -> bool:
+        return self.redacted_at is not None
+
+
+class MinuteTag(Base):
+    """What one tag command in a line said (`!agreed …` → tag "agreed", args {"text": …}); a message with
+    several tag commands has several, in `position` order. `undone` is a tag withdrawn by `!undo`."""
+
+    __tablename__ = "minute_tags"
+    __table_args__ = (CheckConstraint(_one_of("tag", MINUTE_TAGS), name="tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("minute_lines.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    tag: Mapped[str] = mapped_column(String(10))
+    args: Mapped[dict[str, Any] | None]
     undone: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
@@ -427,3 +478,42 @@ class MinuteLineEdit(Base):
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the edit (m.replace) event
     text: Mapped[str] = mapped_column(Text)  # the text the edit replaced
     at: Mapped[datetime]
+
+
+ACTION_STATUSES = ("open", "done", "dropped")
+
+
+class ActionItem(Base):
+    """Something someone undertook to do, shown to users as `A<id>` (never reused, like `M<id>`).
+
+    `owner` is a Matrix ID (`@bob:example.org`) or, for someone not on Matrix, a name as written. `due` is a
+    calendar day, read in the subject's zone (the deployment's default zone outside a subject). `session_id`
+    is the meeting session it was recorded in (None: recorded outside a meeting). `due_reminded_on` is the
+    due day whose one reminder went out or was skipped: changing `due` re-arms the reminder, once.
+    """
+
+    __tablename__ = "action_items"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", ACTION_STATUSES), name="status"),
+        Index("ix_action_items_subject_id_status", "subject_id", "status"),
+        Index("ix_action_items_owner_status", "owner", "status"),
+        Index("ix_action_items_status_due", "status", "due"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id", ondelete="RESTRICT"))
+    room_id: Mapped[str] = mapped_column(String(255), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_sessions.id", ondelete="SET NULL"))
+    # Not unique: one message may carry several `!action` lines (commands pasted together run in order).
+    event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    due: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(255))
+    due_reminded_on: Mapped[date | None]

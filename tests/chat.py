@@ -41,7 +41,7 @@ START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 class FakeGateway:
     """Records what the bot would send; `refuse` makes sends to a room fail for good.
 
-    `direct` holds the private messages: (user ID, content), in the order sent.
+    `direct` holds the private messages: (user ID, content), in the order sent; `uploads` the files.
     """
 
     sent: list[Outgoing] = field(default_factory=list)
@@ -49,6 +49,7 @@ class FakeGateway:
     joined: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    uploads: list[tuple[str, str, bytes]] = field(default_factory=list)  # (filename, MIME type, bytes)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def send(self, outgoing: Outgoing) -> str:
@@ -56,6 +57,10 @@ class FakeGateway:
             raise PermanentSendError("M_FORBIDDEN: not in room")
         self.sent.append(outgoing)
         return f"$sent{len(self.sent)}"
+
+    async def upload(self, room_id: str, data: bytes, *, mimetype: str, filename: str) -> dict[str, Any]:
+        self.uploads.append((filename, mimetype, data))
+        return {"url": f"mxc://example.org/upload{len(self.uploads)}"}
 
     async def direct_message(self, user_id: str, content: dict[str, Any], *, txn_id: str) -> str:
         self.direct.append((user_id, content))

@@ -10,6 +10,7 @@ from commands import build_router
 from iscg_bot.events import MembershipChange, Reaction, Undecryptable
 from iscg_bot.outbox import txn_id
 from iscg_bot.router import Context, UsageError
+from storage import UnitOfWork
 from tests.chat import ADMIN, ALICE, BOT, ROOM, Chat
 
 
@@ -180,6 +181,54 @@ async def test_pending_replies_are_sent_after_a_restart(chat):
     sender.stopping.set()
     await asyncio.wait_for(task, 5)
     assert [o.content["body"] for o in chat.gateway.sent] == ["pong"]
+
+
+async def run_outbox_until_empty(chat: Chat) -> None:
+    sender = chat.outbox_sender()
+    chat.gateway.ready.set()
+    task = asyncio.create_task(sender.run())
+    for _ in range(200):
+        if not await chat.pending():
+            break
+        await asyncio.sleep(0.02)
+    sender.stopping.set()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_a_file_is_uploaded_once_then_sent_with_its_url(tmp_path):
+    router = build_router()
+
+    @router.command("report")
+    async def report(ctx: Context) -> None:
+        """Post a file."""
+        await ctx.reply("Here it is.")
+        await ctx.attach("report.md", "text/markdown", b"# Report\n")
+
+    chat = await Chat.open(tmp_path, router=router)
+    try:
+        await chat.dispatcher.handle(chat.message("!report"))
+        async with UnitOfWork(chat.database.sessions) as uow:  # a crash after the upload, before the send
+            [_, row] = await uow.outbox.pending()
+            await uow.outbox.mark_uploaded(row.attachment_id, {"url": "mxc://example.org/earlier"})
+            await uow.commit()
+        await run_outbox_until_empty(chat)
+        notice, file = [o.content for o in chat.gateway.sent]
+        assert notice["body"] == "Here it is."
+        assert file == {
+            "msgtype": "m.file",
+            "body": "report.md",
+            "filename": "report.md",
+            "info": {"mimetype": "text/markdown", "size": 9},
+            "url": "mxc://example.org/earlier",
+        }
+        assert chat.gateway.uploads == []  # not uploaded a second time
+
+        await chat.dispatcher.handle(chat.message("!report"))
+        await run_outbox_until_empty(chat)
+        assert chat.gateway.uploads == [("report.md", "text/markdown", b"# Report\n")]
+        assert chat.gateway.sent[-1].content["url"] == "mxc://example.org/upload1"
+    finally:
+        await chat.close()
 
 
 async def test_passive_handlers_run_once_per_event(tmp_path):

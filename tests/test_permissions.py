@@ -108,6 +108,7 @@ MATRIX = [
     ),
     ("!meeting suggest 60m", COP_ROOM, SUBJECT_MANAGERS, BY_SUBJECT_MANAGERS.format("meeting suggest")),
     ("!calendar resync", COP_ROOM, {"admin"}, "Only a bot administrator may run !calendar resync."),
+    ("!minutes approve M1", COP_ROOM, SUBJECT_MANAGERS, BY_SUBJECT_MANAGERS.format("minutes approve")),
 ]
 # privileged, yet only answer (CalDAV is off in these tests, and its state is not in the snapshot)
 READ_ONLY = {"!meeting suggest 60m", "!calendar resync"}
@@ -121,6 +122,8 @@ OPEN_TO_ALL = [
     "!meeting list",
     "!meeting show M1",
     "!rsvp M1 yes",
+    "!minutes M1",
+    "!actions",
 ]
 
 
@@ -178,6 +181,17 @@ async def seed(chat: Chat) -> None:
             created_by=PERSONAS["coordinator of this subject"],
             at=START,
         )
+        # M1's minutes (S1): held early, started by the member, who chairs it; a draft.
+        minuted = await uow.minutes.start(
+            room_id=COP_ROOM,
+            meeting_id=1,
+            occurrence_utc=None,
+            title="Coordination call",
+            by=PERSONAS["member"],
+            at=START,
+        )
+        await uow.minutes.add_chair(minuted.id, PERSONAS["member"])
+        await uow.minutes.end(minuted, START)
         await uow.commit()
 
 
@@ -197,7 +211,8 @@ async def snapshot(chat: Chat) -> tuple:
                 agenda = [item.text for item in m.agenda]
                 overrides = [(o.occurrence_local, o.start_local, o.cancelled) for o in m.overrides]
                 meetings.append((m.id, m.title, m.start_utc, m.duration_minutes, m.status, agenda, overrides))
-        return subjects, roles, meetings, await uow.state.get("group.room_id")
+        minutes = [(s.id, s.minutes_status, s.approved_by) for s in await uow.minutes.sessions_of_meeting(1)]
+        return subjects, roles, meetings, minutes, await uow.state.get("group.room_id")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -244,12 +259,92 @@ async def test_privileged_commands(seeded_db, tmp_path, command, room, allowed, 
         await chat.close()
 
 
+# An action item is changed by its owner, its subject's coordinator and the officers: the owner depends on
+# the item, so the handler checks, not the router. A1 (in cop) belongs to the member.
+ACTION_CHANGERS = OFFICERS | {"member", "coordinator of this subject"}
+ACTION_REFUSAL = (
+    "Only A1's owner, its subject's coordinator, the secretariat, the Chair or the management team may "
+    "run !{}."
+)
+ACTION_COMMANDS = [
+    "!action done A1",
+    "!action drop A1",
+    "!action reopen A1",
+    "!action assign A1 @new:example.org",
+    "!action due A1 2026-12-15",
+]
+
+
+async def action_state(chat: Chat) -> tuple:
+    async with UnitOfWork(chat.database.sessions) as uow:
+        item = await uow.actions.get(1)
+        return item.owner, item.status, item.due, item.closed_by, item.updated_at
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("command", ACTION_COMMANDS)
+async def test_action_items_are_changed_by_their_owner_coordinator_and_officers(
+    seeded_db, tmp_path, command, persona
+):
+    chat = await chat_on(seeded_db, tmp_path)
+    try:
+        async with UnitOfWork(chat.database.sessions) as uow:
+            subject = await uow.subjects.by_room(COP_ROOM)
+            item = await uow.actions.create(
+                subject_id=subject.id,
+                room_id=COP_ROOM,
+                owner=PERSONAS["member"],
+                text="Draft the agenda",
+                due=None,
+                created_by=ADMIN,
+                at=START,
+            )
+            if "reopen" in command:
+                await uow.actions.update(item, at=START, status="done", closed_at=START, closed_by=ADMIN)
+            await uow.commit()
+        chat.clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+        before = await action_state(chat)
+        [reply] = await chat.say(command, sender=PERSONAS[persona], room=COP_ROOM)
+        after = await action_state(chat)
+        if persona in ACTION_CHANGERS:
+            assert not reply.startswith("Only"), reply
+            assert after != before, f"{persona} was allowed but nothing changed: {reply}"
+        else:
+            assert reply == ACTION_REFUSAL.format(command.split(" A1")[0].removeprefix("!"))
+            assert after == before, "a refused command changed something"
+    finally:
+        await chat.close()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+async def test_minutes_are_reopened_by_the_meetings_chairs_the_coordinator_and_officers(
+    seeded_db, tmp_path, persona
+):
+    chat = await chat_on(seeded_db, tmp_path)
+    try:
+        async with UnitOfWork(chat.database.sessions) as uow:
+            session = await uow.minutes.get(1)
+            session.minutes_status, session.approved_by, session.approved_at = "approved", ADMIN, START
+            await uow.commit()
+        before = await snapshot(chat)
+        [reply] = await chat.say("!minutes reopen M1", sender=PERSONAS[persona], room=COP_ROOM)
+        if persona in SUBJECT_MANAGERS | {"member"}:  # the member chaired M1
+            assert reply == "The minutes of M1 are a draft again."
+        else:
+            assert (
+                reply == "Only the meeting's chairs, the coordinator or the officers may reopen its minutes."
+            )
+            assert await snapshot(chat) == before
+    finally:
+        await chat.close()
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("command", OPEN_TO_ALL)
 async def test_reading_is_open_to_everyone(seeded_db, tmp_path, command, persona):
     chat = await chat_on(seeded_db, tmp_path)
     try:
-        [reply] = await chat.say(command, sender=PERSONAS[persona], room=COP_ROOM)
+        reply, *_files = await chat.say(command, sender=PERSONAS[persona], room=COP_ROOM)  # !minutes adds one
         assert not reply.startswith("Only"), reply
     finally:
         await chat.close()
@@ -281,6 +376,7 @@ async def test_help_lists_exactly_what_each_person_may_run(seeded_db, tmp_path, 
             "!meeting agenda": persona in SUBJECT_MANAGERS,
             "!meeting suggest": persona in SUBJECT_MANAGERS,
             "!calendar resync": persona == "admin",
+            "!minutes approve": persona in SUBJECT_MANAGERS,
         }
         for command, expected in may.items():
             assert (command in listed) == expected, (command, persona, listing)

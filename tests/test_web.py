@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from iscg_bot.app import BotApp
 from iscg_bot.config import Settings
 from iscg_bot.events import MembershipChange
-from iscg_bot.web import FeedCache, Health, WebServer, build_application, webcal
+from iscg_bot.web import FeedCache, Health, MinutesPages, WebServer, build_application, webcal
 from storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, settings
 from tests.chat import said as said_by
@@ -71,7 +71,8 @@ async def site(chat: Chat) -> AsyncIterator[Site]:
     feeds = FeedCache(chat.database.sessions, chat.clock, BASE)
     chat.dispatcher.on_committed = feeds.invalidate  # as BotApp._committed does
     chat.gateway.last_sync_at = chat.clock.now()
-    app = build_application(feeds, Health(chat.gateway, chat.clock, sync_timeout_seconds=30))
+    minutes = MinutesPages(chat.database.sessions, BASE, "Europe/Zurich")
+    app = build_application(feeds, Health(chat.gateway, chat.clock, sync_timeout_seconds=30), minutes)
     async with TestClient(TestServer(app)) as client:
         yield Site(chat, feeds, client)
 
@@ -267,3 +268,44 @@ def test_the_app_drops_its_feeds_after_every_committed_change(tmp_path):
     app._committed()
     assert app.feeds._feeds == {}
     assert app.services.web_base_url == "http://localhost:8080"
+
+
+async def minuted_meeting(site: Site) -> None:
+    """M1 held (early, bound by its ID), with a line that tries to run a script."""
+    await said(site.chat, "!startmeeting M1", by=COORD)
+    await site.chat.say("<script>alert(1)</script> & more", sender=MEMBER, room=COP)
+    await site.chat.say("!endmeeting", sender=COORD, room=COP)
+
+
+async def test_the_minutes_page_escapes_what_people_wrote(site):
+    assert (await site.get("/meetings/M1")).status == 404  # no minutes yet
+    await minuted_meeting(site)
+    for path in ("/meetings/M1", "/minutes/S1"):
+        response = await site.get(path)
+        assert response.status == 200
+        assert response.content_type == "text/html"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        page = await response.text()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
+        assert "<script" not in page
+        assert "COP call" in page and "Draft" in page
+
+
+@pytest.mark.parametrize(
+    "path", ["/meetings/M9", "/minutes/S9", "/meetings/S1", "/minutes/M1", "/meetings/x"]
+)
+async def test_unknown_minutes_are_404(site, path):
+    await minuted_meeting(site)
+    assert (await site.get(path)).status == 404
+
+
+async def test_the_feed_links_the_minutes_once_they_exist(site):
+    def description(body: bytes) -> str:
+        unfolded = body.decode("utf-8").replace("\r\n ", "")
+        [cop] = [e for e in unfolded.split("BEGIN:VEVENT")[1:] if "SUMMARY:M1 " in e]
+        found = re.search(r"^DESCRIPTION:(.*)$", cop, re.M)
+        return found.group(1) if found else ""
+
+    assert "Minutes:" not in description(await (await site.get("/calendar/cop.ics")).read())
+    await minuted_meeting(site)
+    assert f"Minutes: {BASE}/meetings/M1" in description(await (await site.get("/calendar/cop.ics")).read())

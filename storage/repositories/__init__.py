@@ -12,9 +12,10 @@ A repository gets an AsyncSession and only flushes; the caller owns the transact
 `bot` holds the bot's own bookkeeping (event ledger, state, outbox), `people` who people are (preferences,
 room membership), `groups` how the ISCG is organised (subjects, roles), `meetings` the meetings (agenda,
 moved or cancelled occurrences, answers, reminders sent), `calendar` personal calendar feed tokens,
-`mail` the iMIP mail outbox, `minutes` meeting sessions and their logged lines.
+`mail` the iMIP mail outbox, `minutes` meeting sessions and their logged lines, `actions` the action items.
 """
 
+from storage.repositories.actions import Actions
 from storage.repositories.bot import BotStateRepository, DuplicateEvent, Outbox, ProcessedEvents
 from storage.repositories.calendar import CalendarTokens
 from storage.repositories.groups import AlreadyExists, Roles, Subjects
@@ -25,6 +26,7 @@ from storage.repositories.people import People, RoomMembers
 from storage.repositories.unit_of_work import UnitOfWork
 
 __all__ = [
+    "Actions",
     "AlreadyExists",
     "BotStateRepository",
     "CalendarTokens",

@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BotState, OutboxMessage, ProcessedEvent
+from storage.models import BotState, OutboxFile, OutboxMessage, ProcessedEvent
 from storage.repositories._sql import upsert
 
 
@@ -75,8 +75,10 @@ class Outbox:
         content: dict[str, Any],
         at: datetime,
         purpose: str | None = None,
+        attachment_id: int | None = None,
     ) -> int:
-        """Queue a message; `purpose` (e.g. "announcement:M12") lets it be found again once sent."""
+        """Queue a message; `purpose` (e.g. "announcement:M12") lets it be found again once sent;
+        `attachment_id` (see `add_file`) is a file uploaded before the message goes."""
         message = OutboxMessage(
             txn_id=txn_id,
             room_id=room_id,
@@ -84,10 +86,23 @@ class Outbox:
             content=content,
             created_at=at,
             purpose=purpose,
+            attachment_id=attachment_id,
         )
         self._session.add(message)
         await self._session.flush()
         return message.id
+
+    async def add_file(self, *, filename: str, mimetype: str, data: bytes, at: datetime) -> int:
+        row = OutboxFile(filename=filename, mimetype=mimetype, data=data, created_at=at)
+        self._session.add(row)
+        await self._session.flush()
+        return row.id
+
+    async def file(self, file_id: int) -> OutboxFile | None:
+        return await self._session.get(OutboxFile, file_id)
+
+    async def mark_uploaded(self, file_id: int, fields: dict[str, Any]) -> None:
+        await self._session.execute(update(OutboxFile).filter_by(id=file_id).values(uploaded=fields))
 
     async def by_remote_event(self, event_id: str) -> OutboxMessage | None:
         """The message we sent that became `event_id` on the homeserver; None if it is not ours (or

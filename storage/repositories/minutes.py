@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import MeetingSession, MinuteLine, MinuteLineEdit, SessionChair
+from storage.models import MeetingSession, MinuteLine, MinuteLineEdit, MinuteTag, SessionChair
 
 
 class Minutes:
@@ -71,6 +71,9 @@ class Minutes:
         )
         return bool(result.rowcount)
 
+    async def line(self, line_id: int) -> MinuteLine | None:
+        return await self._session.get(MinuteLine, line_id)
+
     async def line_by_event(self, event_id: str) -> MinuteLine | None:
         return await self._session.scalar(select(MinuteLine).filter_by(event_id=event_id))
 
@@ -89,20 +92,80 @@ class Minutes:
         )
         return list(await self._session.scalars(query))
 
-    async def last_tagged(self, session_id: int) -> MinuteLine | None:
-        """The latest tagged line still counting (not undone, not redacted)."""
+    async def add_tag(self, line: MinuteLine, tag: str, args: dict[str, Any] | None) -> MinuteTag:
+        """One more tag on the line, after those it has."""
+        count = await self._session.scalar(
+            select(func.count()).select_from(MinuteTag).filter_by(line_id=line.id)
+        )
+        row = MinuteTag(line_id=line.id, position=count or 0, tag=tag, args=args)
+        self._session.add(row)
+        await self._session.flush()
+        return row
+
+    async def tags_of_line(self, line_id: int) -> list[MinuteTag]:
+        query = select(MinuteTag).filter_by(line_id=line_id).order_by(MinuteTag.position)
+        return list(await self._session.scalars(query))
+
+    async def tags(self, session_id: int) -> dict[int, list[MinuteTag]]:
+        """The session's tags by line ID, undone ones included, each line's in position order."""
         query = (
-            select(MinuteLine)
+            select(MinuteTag)
+            .join(MinuteLine, MinuteLine.id == MinuteTag.line_id)
+            .where(MinuteLine.session_id == session_id)
+            .order_by(MinuteTag.line_id, MinuteTag.position)
+        )
+        found: dict[int, list[MinuteTag]] = {}
+        for tag in await self._session.scalars(query):
+            found.setdefault(tag.line_id, []).append(tag)
+        return found
+
+    async def last_tag(self, session_id: int) -> MinuteTag | None:
+        """The latest tag still counting (not undone, on a line not redacted)."""
+        query = (
+            select(MinuteTag)
+            .join(MinuteLine, MinuteLine.id == MinuteTag.line_id)
             .where(
                 MinuteLine.session_id == session_id,
-                MinuteLine.tag.is_not(None),
-                MinuteLine.undone.is_(False),
-                MinuteLine.redacted.is_(False),
+                MinuteTag.undone.is_(False),
+                MinuteLine.redacted_at.is_(None),
             )
-            .order_by(MinuteLine.id.desc())
+            .order_by(MinuteLine.server_time.desc(), MinuteLine.id.desc(), MinuteTag.position.desc())
             .limit(1)
         )
         return await self._session.scalar(query)
+
+    async def edits_of_session(self, session_id: int) -> dict[int, list[MinuteLineEdit]]:
+        """Every edit of the session's lines by line ID, oldest first."""
+        query = (
+            select(MinuteLineEdit)
+            .join(MinuteLine, MinuteLine.id == MinuteLineEdit.line_id)
+            .where(MinuteLine.session_id == session_id)
+            .order_by(MinuteLineEdit.line_id, MinuteLineEdit.at)
+        )
+        found: dict[int, list[MinuteLineEdit]] = {}
+        for edit in await self._session.scalars(query):
+            found.setdefault(edit.line_id, []).append(edit)
+        return found
+
+    async def sessions_of_meeting(self, meeting_id: int) -> list[MeetingSession]:
+        """The meeting's sessions, latest first."""
+        query = select(MeetingSession).filter_by(meeting_id=meeting_id).order_by(MeetingSession.id.desc())
+        return list(await self._session.scalars(query))
+
+    async def latest_of_room(self, room_id: str) -> MeetingSession | None:
+        query = select(MeetingSession).filter_by(room_id=room_id).order_by(MeetingSession.id.desc()).limit(1)
+        return await self._session.scalar(query)
+
+    async def with_minutes(self, meeting_ids: list[int]) -> dict[int, MeetingSession]:
+        """For each meeting that has ended sessions, its latest one."""
+        if not meeting_ids:
+            return {}
+        query = (
+            select(MeetingSession)
+            .where(MeetingSession.meeting_id.in_(meeting_ids), MeetingSession.ended_at.is_not(None))
+            .order_by(MeetingSession.id)
+        )
+        return {row.meeting_id: row for row in await self._session.scalars(query)}
 
     async def replace_text(self, line: MinuteLine, *, text: str, edit_event_id: str, at: datetime) -> bool:
         """Keep the old text in the history and put the new one in; False if this edit was applied."""

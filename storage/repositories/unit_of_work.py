@@ -8,6 +8,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 
+from storage.repositories.actions import Actions
 from storage.repositories.bot import BotStateRepository, Outbox, ProcessedEvents
 from storage.repositories.calendar import CalendarTokens
 from storage.repositories.groups import Roles, Subjects
@@ -39,6 +40,7 @@ class UnitOfWork:
     calendar_tokens: CalendarTokens
     mail: MailOutbox
     minutes: Minutes
+    actions: Actions
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -59,6 +61,7 @@ class UnitOfWork:
         self.calendar_tokens = CalendarTokens(self.session)
         self.mail = MailOutbox(self.session)
         self.minutes = Minutes(self.session)
+        self.actions = Actions(self.session)
         return self
 
     async def __aexit__(
