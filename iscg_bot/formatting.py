@@ -104,3 +104,8 @@ def single_line(value: str, *, what: str, limit: int, error: type[Exception] = V
     if len(line) > limit:
         raise error(f"A {what} holds at most {limit} characters.")
     return line
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 meeting`, `3 meetings`, `2 key issues`: a count with its noun in the right number."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"

@@ -133,6 +133,14 @@ class MatrixGateway:
     # ---- connection ---------------------------------------------------------------------------
 
     async def connect(self) -> None:
+        """Log in, then publish the device's keys before anything is handled: a room joined before they
+        are published gets messages the bot cannot decrypt (senders encrypt only for devices they find)."""
+        await self._login()
+        client = self.client
+        if client is not None and client.olm is not None and client.should_upload_keys:
+            await self._retry(client.keys_upload, "keys upload")
+
+    async def _login(self) -> None:
         """Log in, keeping the device: an access token from config, else the stored one, else a password."""
         self.settings.store_path.mkdir(parents=True, exist_ok=True)
         config = AsyncClientConfig(
@@ -423,8 +431,13 @@ class MatrixGateway:
         keys: dict[str, Any] = {}
 
         async def attempt() -> Any:
+            # In an encrypted room the name travels only inside the encrypted event, not to the media store.
             response, decryption = await client.upload(
-                lambda *_: io.BytesIO(data), mimetype, filename, encrypt=encrypt, filesize=len(data)
+                lambda *_: io.BytesIO(data),
+                mimetype,
+                None if encrypt else filename,
+                encrypt=encrypt,
+                filesize=len(data),
             )
             keys.update(decryption or {})
             return response

@@ -23,9 +23,17 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import NamedTuple
-from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+from iscg_bot.markup import (
+    Piece,
+    html_text,
+    link_piece,
+    one_line,
+    pieces_html,
+    pieces_md,
+    web_url,
+)
 from iscg_bot.timeshow import SEPARATOR, UTC_NAMES, clock, day_label, moment, span
 
 
@@ -43,11 +51,6 @@ class Person:
     def short(self) -> str:
         """The name alone, for the log and the summary where the full label would be noise."""
         return self.name or self.user_id
-
-
-def _one_line(text: str) -> str:
-    """Names and headings stay on one line, whatever a display name contains."""
-    return " ".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -122,29 +125,21 @@ STATUS_LINES = {"running": "In progress", "draft": "Draft — not yet approved"}
 # ---- the neutral form both formats are written from -------------------------------------------------------
 
 
-class _Piece(NamedTuple):
-    """A run of inline content. `text` is always escaped by the writer, whoever wrote it."""
-
-    kind: str  # "text" | "strong" | "em" | "link" (url already checked) | "time" (url holds the ISO instant)
-    text: str
-    url: str = ""
-
-
 class _Block(NamedTuple):
     kind: str  # "h" | "p" | "ul" | "ol"
-    pieces: tuple[_Piece, ...] = ()  # for "h" and "p"
-    items: tuple[tuple[_Piece, ...], ...] = ()  # for lists
+    pieces: tuple[Piece, ...] = ()  # for "h" and "p"
+    items: tuple[tuple[Piece, ...], ...] = ()  # for lists
     level: int = 0  # heading level
     css: str = ""  # a class for the HTML element
     markdown_only: bool = False
 
 
-def _t(text: str) -> _Piece:
-    return _Piece("text", text)
+def _t(text: str) -> Piece:
+    return Piece("text", text)
 
 
 def _h(level: int, text: str) -> _Block:
-    return _Block("h", (_t(_one_line(text)),), level=level)  # a heading cannot span lines
+    return _Block("h", (_t(one_line(text)),), level=level)  # a heading cannot span lines
 
 
 def _blocks(doc: MinutesDocument) -> list[_Block]:
@@ -153,12 +148,12 @@ def _blocks(doc: MinutesDocument) -> list[_Block]:
     out.append(_Block("p", (_t(f"Minutes {doc.reference}" + (f" · {doc.subject}" if doc.subject else "")),)))
     out.append(_Block("p", _status(doc), css=f"status status-{doc.status}"))
     out.append(_Block("p", (_t(_when(doc)),), css="when"))
-    if doc.page_url and _web_url(doc.page_url):  # the HTML page is that copy; say so only in the Markdown
-        web_copy = (_t("Web copy: "), _Piece("link", doc.page_url, doc.page_url))
+    if doc.page_url and web_url(doc.page_url):  # the HTML page is that copy; say so only in the Markdown
+        web_copy = (_t("Web copy: "), Piece("link", doc.page_url, doc.page_url))
         out.append(_Block("p", web_copy, markdown_only=True))
 
     def people(title: str, who: tuple[Person, ...]) -> None:
-        out.extend((_h(2, title), _Block("ul", items=tuple((_t(_one_line(p.label)),) for p in who))))
+        out.extend((_h(2, title), _Block("ul", items=tuple((_t(one_line(p.label)),) for p in who))))
 
     if doc.chairs:
         people("Chairs", doc.chairs)
@@ -166,7 +161,7 @@ def _blocks(doc: MinutesDocument) -> list[_Block]:
         f"Attendance ({len(doc.attendance)})", doc.attendance
     )  # always shown: an empty list says something
     if not doc.attendance:
-        out[-1] = _Block("p", (_Piece("em", "Nobody was recorded present."),))
+        out[-1] = _Block("p", (Piece("em", "Nobody was recorded present."),))
     if doc.regrets:
         people("Regrets", doc.regrets)
     if doc.agenda:
@@ -187,12 +182,14 @@ def _blocks(doc: MinutesDocument) -> list[_Block]:
             by_owner.setdefault(action.owner.user_id, []).append(action)
         for owned in by_owner.values():
             out.extend(
-                (_h(3, _one_line(owned[0].owner.label)), _Block("ul", items=tuple(map(_action, owned))))
+                (_h(3, one_line(owned[0].owner.label)), _Block("ul", items=tuple(map(_action, owned))))
             )
     if doc.key_issues:
         out.extend((_h(2, "Key issues"), _Block("ul", items=tuple((_t(k),) for k in doc.key_issues))))
     if doc.links:
-        out.extend((_h(2, "Links"), _Block("ul", items=tuple((_link(x.url, x.text),) for x in doc.links))))
+        out.extend(
+            (_h(2, "Links"), _Block("ul", items=tuple((link_piece(x.url, x.text),) for x in doc.links)))
+        )
     if doc.log:
         first_day = _local(doc.started_at, zone).date()
         out.append(_h(2, "Log"))
@@ -200,13 +197,13 @@ def _blocks(doc: MinutesDocument) -> list[_Block]:
     return out
 
 
-def _status(doc: MinutesDocument) -> tuple[_Piece, ...]:
+def _status(doc: MinutesDocument) -> tuple[Piece, ...]:
     """The fixed words in bold; the approver's name stays plain text, never inside Markdown emphasis."""
     if doc.status != "approved":
-        return (_Piece("strong", STATUS_LINES.get(doc.status, doc.status.capitalize())),)
-    by = f" by {_one_line(doc.approved_by.label)}" if doc.approved_by else ""
+        return (Piece("strong", STATUS_LINES.get(doc.status, doc.status.capitalize())),)
+    by = f" by {one_line(doc.approved_by.label)}" if doc.approved_by else ""
     on = f" on {day_label(_local(doc.approved_at, doc.zone).date())}" if doc.approved_at else ""
-    return (_Piece("strong", "Approved"), _t(f"{by}{on}"))
+    return (Piece("strong", "Approved"), _t(f"{by}{on}"))
 
 
 def _when(doc: MinutesDocument) -> str:
@@ -221,103 +218,58 @@ def _when(doc: MinutesDocument) -> str:
     return f"{started}{SEPARATOR}{day}{clock(utc)} UTC"
 
 
-def _item(item: Item, zone: str) -> tuple[_Piece, ...]:
-    word = _Piece("strong", TAG_WORDS.get(item.tag, item.tag.upper()))
+def _item(item: Item, zone: str) -> tuple[Piece, ...]:
+    word = Piece("strong", TAG_WORDS.get(item.tag, item.tag.upper()))
     if item.url is not None:
-        body = (_t(" "), _link(item.url, item.text))
+        body = (_t(" "), link_piece(item.url, item.text))
     else:
         body = (_t(f" {item.text}"),)
-    return (word, *body, _t(f" — {_one_line(item.who.short)}, {_local(item.time, zone):%H:%M}"))
+    return (word, *body, _t(f" — {one_line(item.who.short)}, {_local(item.time, zone):%H:%M}"))
 
 
-def _action(action: Action) -> tuple[_Piece, ...]:
+def _action(action: Action) -> tuple[Piece, ...]:
     due = f" — due {day_label(action.due)}" if action.due else ""
-    return (_Piece("strong", action.label), _t(f" {action.text}{due} "), _Piece("em", f"({action.status})"))
+    return (Piece("strong", action.label), _t(f" {action.text}{due} "), Piece("em", f"({action.status})"))
 
 
-def _link(url: str, text: str) -> _Piece:
-    if _web_url(url):
-        return _Piece("link", text or url, url)
-    return _t(f"{text} ({url})" if text and text != url else url)  # javascript:, data:, … stay text
-
-
-def _log_line(line: LogLine, zone: str, first_day: date) -> tuple[_Piece, ...]:
+def _log_line(line: LogLine, zone: str, first_day: date) -> tuple[Piece, ...]:
     local = _local(line.time, zone)
     # HH:MM alone is ambiguous once the log runs past midnight in the subject's zone.
     day = "" if local.date() == first_day else day_label(local.date(), year=False) + " "
     shown = f"{day}{local:%H:%M}"
-    pieces = [_Piece("time", shown, line.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")), _t(" ")]
-    name = _one_line(line.who.short)
+    pieces = [Piece("time", shown, line.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")), _t(" ")]
+    name = one_line(line.who.short)
     if line.kind == "m.emote":
         pieces.append(_t(f"* {name} "))
     else:
         pieces.append(_t(name + (" (notice)" if line.kind == "m.notice" else "") + ": "))
-    pieces += [p for tag in line.tags for p in (_Piece("strong", TAG_WORDS.get(tag, tag.upper())), _t(" "))]
+    pieces += [p for tag in line.tags for p in (Piece("strong", TAG_WORDS.get(tag, tag.upper())), _t(" "))]
     if line.kind == "m.undecryptable":
-        pieces.append(_Piece("em", "(message could not be decrypted)"))
+        pieces.append(Piece("em", "(message could not be decrypted)"))
     else:
         pieces.append(_t(line.text))
     if line.edited:
-        pieces += [_t(" "), _Piece("em", "(edited)")]
+        pieces += [_t(" "), Piece("em", "(edited)")]
     return tuple(pieces)
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------------
-
-# Always escaped. `. ) - + = :` only matter at the start of a line, `(` and `!` only next to a `[` or `]`,
-# which is always escaped: escaped everywhere they would fill the raw file (which people read as is) with
-# backslashes, so only line starts get them.
-_MD_ESCAPES = {ord(c): "\\" + c for c in "\\`*_[]#|~{}"} | {ord("<"): "&lt;", ord(">"): "&gt;"}
-_MD_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")  # "&lt;" typed by a user must stay "&lt;", not become "<"
-_MD_LINE_START = re.compile(r"^(\d+(?=[.)])|(?=[-+=:]))")  # a backslash goes after group 1
 
 
 def render_markdown(doc: MinutesDocument) -> str:
     chunks = []
     for block in _blocks(doc):
         if block.kind == "h":
-            chunks.append(f"{'#' * block.level} {_pieces_md(block.pieces, '')}")
+            chunks.append(f"{'#' * block.level} {pieces_md(block.pieces, '')}")
         elif block.kind == "p":
-            chunks.append(_pieces_md(block.pieces, ""))
+            chunks.append(pieces_md(block.pieces, ""))
         else:
             lines = []
             for n, item in enumerate(block.items, start=1):
                 marker = f"{n}. " if block.kind == "ol" else "- "
-                lines.append(marker + _pieces_md(item, " " * len(marker)))
+                lines.append(marker + pieces_md(item, " " * len(marker)))
             chunks.append("\n".join(lines))
     return "\n\n".join(chunks) + "\n"
-
-
-def _pieces_md(pieces: tuple[_Piece, ...], indent: str) -> str:
-    out = []
-    for piece in pieces:
-        if piece.kind == "strong":
-            out.append(f"**{_md_text(piece.text, indent)}**")
-        elif piece.kind == "em":
-            out.append(f"*{_md_text(piece.text, indent)}*")
-        elif piece.kind == "link":
-            out.append(f"[{_md_text(piece.text, indent)}]({_md_url(piece.url)})")
-        else:
-            out.append(_md_text(piece.text, indent))
-    return "".join(out)
-
-
-def _md_text(text: str, indent: str) -> str:
-    """Escaped text; continuation lines become hard breaks indented to stay inside the current block."""
-    first, *rest = _clean(text).split("\n")
-    rest = [line.lstrip() for line in rest if line.strip()]  # realigned under the item; blank lines dropped
-    return ("  \n" + indent).join(_md_line(line) for line in [first, *rest])
-
-
-def _md_line(line: str) -> str:
-    line = _MD_ENTITY.sub("&amp;", line).translate(_MD_ESCAPES)
-    # A leading "1." / "1)" / "-" / "+" / "=" / ":" could start a list, a setext underline or a definition.
-    return _MD_LINE_START.sub(r"\1\\", line, count=1)
-
-
-def _md_url(url: str) -> str:
-    # Percent-encode whatever could end the destination or be read as Markdown: spaces, ( ) < > \ and quotes.
-    return quote(url, safe="/:?#[]@!$&'*+,;=%-._~")
 
 
 # ---- HTML -------------------------------------------------------------------------------------------------
@@ -341,14 +293,14 @@ def render_html(doc: MinutesDocument) -> str:
             continue
         css = f' class="{html.escape(block.css)}"' if block.css else ""
         if block.kind == "h":
-            body.append(f"<h{block.level}>{_pieces_html(block.pieces)}</h{block.level}>")
+            body.append(f"<h{block.level}>{pieces_html(block.pieces)}</h{block.level}>")
         elif block.kind == "p":
-            body.append(f"<p{css}>{_pieces_html(block.pieces)}</p>")
+            body.append(f"<p{css}>{pieces_html(block.pieces)}</p>")
         else:
-            items = "".join(f"<li>{_pieces_html(item)}</li>\n" for item in block.items)
+            items = "".join(f"<li>{pieces_html(item)}</li>\n" for item in block.items)
             body.append(f"<{block.kind}{css}>\n{items}</{block.kind}>")
     state = {"draft": " (draft)", "running": " (in progress)"}.get(doc.status, "")
-    title = _html_text(_one_line(f"{doc.title} — minutes {doc.reference}{state}"))
+    title = html_text(one_line(f"{doc.title} — minutes {doc.reference}{state}"))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -359,43 +311,7 @@ def render_html(doc: MinutesDocument) -> str:
     )
 
 
-def _pieces_html(pieces: tuple[_Piece, ...]) -> str:
-    out = []
-    for piece in pieces:
-        text = _html_text(piece.text)
-        if piece.kind == "strong":
-            out.append(f"<strong>{text}</strong>")
-        elif piece.kind == "em":
-            out.append(f"<em>{text}</em>")
-        elif piece.kind == "link":
-            out.append(f'<a href="{html.escape(piece.url, quote=True)}" rel="nofollow noopener">{text}</a>')
-        elif piece.kind == "time":
-            out.append(f'<time datetime="{html.escape(piece.url, quote=True)}">{text}</time>')
-        else:
-            out.append(text)
-    return "".join(out)
-
-
-def _html_text(text: str) -> str:
-    return html.escape(_clean(text), quote=True).replace("\n", "<br>")
-
-
 # ---- shared helpers ---------------------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _clean(text: str) -> str:
-    """One kind of line break (splitlines knows them all: CR LF, CR, U+2028, …) and no control characters."""
-    return _CONTROL.sub("", "\n".join(text.splitlines()))
-
-
-def _web_url(url: str) -> bool:
-    """Only plain http(s) URLs become links; whitespace or controls anywhere could hide another scheme."""
-    if not url or any(c <= " " or c == "\x7f" for c in url):
-        return False
-    parts = urlsplit(url)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _local(instant: datetime, zone: str) -> datetime:

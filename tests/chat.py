@@ -7,7 +7,11 @@ assert await chat.say("!ping") == ["pong"]
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,3 +185,22 @@ async def said(chat: Chat, body: str, *, by: str = COORD, room: str = COP) -> st
     replies = await chat.say(body, sender=by, room=room)
     assert len(replies) == 1, replies
     return replies[0]
+
+
+async def run_cli(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`iscg-bot <arguments>` as its own process on the chat's database (`Chat.open(tmp_path)`), configured
+    from the environment only."""
+    (tmp_path / "none.toml").write_text("")
+    env = {
+        **os.environ,
+        "ISCG_CONFIG": str(tmp_path / "none.toml"),
+        "ISCG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
+        "ISCG_MATRIX_HOMESERVER": "http://127.0.0.1:1",
+        "ISCG_MATRIX_USER_ID": BOT,
+        "ISCG_MATRIX_PASSWORD": "x",
+    }
+    command = [sys.executable, "-m", "iscg_bot", *arguments]
+    run = functools.partial(
+        subprocess.run, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path
+    )
+    return await asyncio.to_thread(run, command)

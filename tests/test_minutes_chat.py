@@ -5,11 +5,6 @@ The clock stands at Wed 25 Nov 2026 09:00 UTC (tests.chat.START).
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -17,7 +12,7 @@ from sqlalchemy import select
 
 from iscg_bot.events import Message, Redaction, Undecryptable
 from storage import MeetingSession, MinuteLine, OutboxFile, UnitOfWork
-from tests.chat import ADMIN, BOT, COORD, COP, Chat, said
+from tests.chat import ADMIN, BOT, COORD, COP, Chat, run_cli, said
 
 AI = "!ai:example.org"
 MEMBER = "@member:example.org"
@@ -363,20 +358,10 @@ async def test_regenerate_rebuilds_the_stored_minutes_from_the_log(cop, tmp_path
         [session] = await uow.minutes.sessions_of_meeting(1)
         session.minutes_markdown = session.minutes_html = "damaged"
         await uow.commit()
-    env = {
-        **os.environ,
-        "ISCG_CONFIG": str(tmp_path / "none.toml"),
-        "ISCG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}",
-        "ISCG_MATRIX_HOMESERVER": "http://127.0.0.1:1",
-        "ISCG_MATRIX_USER_ID": BOT,
-        "ISCG_MATRIX_PASSWORD": "x",
-    }
-    (tmp_path / "none.toml").write_text("")
-    run = functools.partial(subprocess.run, capture_output=True, text=True, env=env, timeout=60)
-    done = await asyncio.to_thread(run, [sys.executable, "-m", "iscg_bot", "minutes", "regenerate", "M1"])
+    done = await run_cli(tmp_path, "minutes", "regenerate", "M1")
     assert (done.returncode, done.stdout) == (0, "S1 (M1, draft): 3 lines\n"), done.stderr
     assert await minutes_markdown(cop) == rendered
-    refused = await asyncio.to_thread(run, [sys.executable, "-m", "iscg_bot", "minutes", "regenerate", "M7"])
+    refused = await run_cli(tmp_path, "minutes", "regenerate", "M7")
     assert (refused.returncode, refused.stderr.strip()) == (1, "error: M7 has no minutes yet.")
 
 
