@@ -29,6 +29,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/ping_roundtrip.py
 	$(BIN)/python bench/feed_render.py
+	$(BIN)/python bench/report_compile.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

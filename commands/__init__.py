@@ -20,6 +20,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "commands.calendar",
     "commands.minutes",
     "commands.actions",
+    "commands.reports",
 )
 
 

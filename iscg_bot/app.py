@@ -19,7 +19,7 @@ from iscg_bot.mail import MailSender
 from iscg_bot.matrix import Backoff, MatrixGateway, SyncBatch
 from iscg_bot.outbox import OutboxSender
 from iscg_bot.reminders import ReminderService
-from iscg_bot.web import FeedCache, Health, MinutesPages, WebServer, build_application
+from iscg_bot.web import FeedCache, Health, MinutesPages, ReportPages, WebServer, build_application
 from storage import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,9 @@ class BotApp:
             default_zone=settings.bot.default_timezone,
         )
         self.feeds = FeedCache(self.database.sessions, self.clock, settings.web.public_base_url)
+        self.report_pages = ReportPages(
+            self.database.sessions, self.clock, settings.web.public_base_url, settings.bot.default_timezone
+        )
         self.web = WebServer(
             build_application(
                 self.feeds,
@@ -138,6 +141,7 @@ class BotApp:
                     settings.bot.default_timezone,
                     settings.bot.command_prefix,
                 ),
+                self.report_pages,
             ),
             settings.web.listen_host,
             settings.web.listen_port,
@@ -160,6 +164,7 @@ class BotApp:
             self.caldav.wake()
         self.reminders.changed()
         self.feeds.invalidate()
+        self.report_pages.invalidate()
 
     def stop(self) -> None:
         self.stopping.set()

@@ -1,4 +1,4 @@
-"""`iscg-bot`: run, demo, migrate, check-config, minutes regenerate."""
+"""`iscg-bot`: run, demo, migrate, check-config, minutes regenerate, report."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     regenerate.add_argument("reference", help="M12 or S7")
     regenerate.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
+    report = sub.add_parser("report", help="compile the report to the advisory groups into a file")
+    report.add_argument("--year", type=int, required=True, help="the calendar year reported on")
+    scope = report.add_mutually_exclusive_group()
+    scope.add_argument("--subject", help="one subject, by its slug (default: every subject)")
+    scope.add_argument("--advisory-group", choices=["TSAG", "RAG", "TDAG"], help="that group's subjects")
+    report.add_argument("--format", choices=["md", "html", "docx"], default="docx")
+    report.add_argument("-o", "--output", type=Path, help="the file to write (default: a name here)")
+    report.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
     demo = sub.add_parser(
         "demo", help="a throwaway local homeserver, the bot, a demo Chair and subject rooms"
     )
@@ -73,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate(settings))
     if args.command == "minutes":
         return asyncio.run(_regenerate(settings, args.reference))
+    if args.command == "report":
+        return asyncio.run(_report(settings, args))
     return asyncio.run(_run(settings, migrate_first=args.migrate, test_clock_file=args.test_clock_file))
 
 
@@ -145,6 +155,46 @@ async def _regenerate(settings: Settings, reference: str) -> int:
         return EXIT_NOT_MIGRATED
     finally:
         await database.dispose()
+    return 0
+
+
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    """Compile and write a report, with a progress bar on a terminal (one step per subject)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from iscg_bot import report_render, reports
+    from iscg_bot.clock import SystemClock
+    from storage import Database, NotMigratedError, UnitOfWork
+
+    database = Database(settings.database.url.get_secret_value())
+    console = Console(stderr=True)
+    try:
+        await database.check_migrated()
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+            task = progress.add_task("compiling", total=None)
+            async with UnitOfWork(database.sessions) as uow:
+                compiled = await reports.compile_report(
+                    uow,
+                    period=reports.year(args.year),
+                    subject_slug=args.subject,
+                    advisory_group=args.advisory_group,
+                    now=SystemClock().now(),
+                    base_url=settings.web.public_base_url,
+                    default_zone=settings.bot.default_timezone,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+    except reports.ReportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except NotMigratedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_NOT_MIGRATED
+    finally:
+        await database.dispose()
+    output = args.output or Path(report_render.filename(compiled, args.format))
+    output.write_bytes(report_render.render_as(compiled, args.format))
+    print(f"{output}: {report_render.headline(compiled)}")
     return 0
 
 

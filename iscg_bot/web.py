@@ -6,6 +6,7 @@
     GET /calendar/personal/<token>.ics    the meetings of the subjects the token's owner belongs to
     GET /meetings/M12                     the minutes of meeting 12 (its latest session)
     GET /minutes/S7                       the minutes of session 7 (of a meeting, or an unscheduled one)
+    GET /reports/2026[/cop|/TSAG]         the report on a year: every subject, one, or an advisory group's
 
 Feeds are rendered once per feed and kept until the data changes (`FeedCache.invalidate`, called after
 every committed change); requests answer from the cache, with a strong ETag and Last-Modified, and 304
@@ -24,8 +25,9 @@ from typing import Any
 from aiohttp import web
 
 from iscg_bot import feeds as ical
-from iscg_bot import minutes_document
+from iscg_bot import minutes_document, report_render, reports
 from iscg_bot.clock import Clock
+from iscg_bot.policy import AdvisoryGroup
 from storage import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,11 @@ def group_feed_path() -> str:
 
 def personal_feed_path(token: str) -> str:
     return f"/calendar/personal/{token}.ics"
+
+
+def report_path(year: int, scope: str | None = None) -> str:
+    """A report's web copy: `/reports/2026` (all subjects), `/reports/2026/cop`, `/reports/2026/TSAG`."""
+    return f"/reports/{year}" + (f"/{scope}" if scope else "")
 
 
 def minutes_path(meeting_id: int) -> str:
@@ -214,6 +221,47 @@ class MinutesPages:
             )
 
 
+class ReportPages:
+    """The reports' web copies, compiled on request and kept until the data changes (`invalidate`, called
+    after every committed change, as for the feeds)."""
+
+    def __init__(self, sessions: Any, clock: Clock, base_url: str, default_zone: str) -> None:
+        self.sessions, self.clock = sessions, clock
+        self.base_url, self.default_zone = base_url, default_zone
+        self._pages: dict[tuple[int, str | None], str] = {}
+        self._generation = 0
+
+    def invalidate(self) -> None:
+        self._pages.clear()
+        self._generation += 1
+
+    async def page(self, year: int, scope: str | None) -> str | None:
+        """The HTML report on `year` for every subject (`scope` None), a subject's slug or an advisory group
+        (TSAG, RAG, TDAG); None when the scope names nothing."""
+        key = (year, scope)
+        if key in self._pages:
+            return self._pages[key]
+        generation = self._generation
+        group = scope if scope in AdvisoryGroup.__members__ else None
+        async with UnitOfWork(self.sessions) as uow:
+            try:
+                compiled = await reports.compile_report(
+                    uow,
+                    period=reports.year(year),
+                    subject_slug=None if group else scope,
+                    advisory_group=group,
+                    now=self.clock.now(),
+                    base_url=self.base_url,
+                    default_zone=self.default_zone,
+                )
+            except reports.ReportError:
+                return None
+        page = report_render.render_html(compiled)
+        if generation == self._generation:
+            self._pages[key] = page
+        return page
+
+
 async def _meetings_of(uow: Any, subject_ids: list[int | None]) -> list[Any]:
     """Every meeting of these subjects (None: group-wide), cancelled ones included, by start then ID."""
     meetings = []
@@ -300,9 +348,13 @@ class Health:
 
 
 def build_application(
-    feeds: FeedCache, health: Health, minutes: MinutesPages | None = None
+    feeds: FeedCache,
+    health: Health,
+    minutes: MinutesPages | None = None,
+    reports_pages: ReportPages | None = None,
 ) -> web.Application:
-    """The aiohttp application: feeds from `feeds`, /healthz from `health`, the minutes from `minutes`."""
+    """The aiohttp application: feeds from `feeds`, /healthz from `health`, the minutes and the reports'
+    pages from `minutes` and `reports_pages`."""
 
     async def healthz(request: web.Request) -> web.Response:
         ok, report = health.report()
@@ -326,6 +378,13 @@ def build_application(
             return _not_found()
         return web.Response(text=page, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
 
+    async def report_page(request: web.Request) -> web.Response:
+        year, scope = int(request.match_info["year"]), request.match_info.get("scope")
+        page = await reports_pages.page(year, scope) if reports_pages is not None else None
+        if page is None:
+            return _not_found()
+        return web.Response(text=page, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
     async def personal_feed(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         feed = await feeds.personal(name.removesuffix(".ics")) if name.endswith(".ics") else None
@@ -338,6 +397,8 @@ def build_application(
     app.router.add_get("/calendar/{name}", subject_feed)
     app.router.add_get("/meetings/{reference:M[0-9]{1,9}}", minutes_page)
     app.router.add_get("/minutes/{reference:S[0-9]{1,9}}", minutes_page)
+    app.router.add_get("/reports/{year:[12][0-9]{3}}", report_page)
+    app.router.add_get("/reports/{year:[12][0-9]{3}}/{scope:[A-Za-z][A-Za-z0-9-]{0,31}}", report_page)
     return app
 
 

@@ -109,9 +109,10 @@ MATRIX = [
     ("!meeting suggest 60m", COP_ROOM, SUBJECT_MANAGERS, BY_SUBJECT_MANAGERS.format("meeting suggest")),
     ("!calendar resync", COP_ROOM, {"admin"}, "Only a bot administrator may run !calendar resync."),
     ("!minutes approve M1", COP_ROOM, SUBJECT_MANAGERS, BY_SUBJECT_MANAGERS.format("minutes approve")),
+    ("!summary", COP_ROOM, OFFICERS, BY_OFFICERS.format("summary")),
 ]
 # privileged, yet only answer (CalDAV is off in these tests, and its state is not in the snapshot)
-READ_ONLY = {"!meeting suggest 60m", "!calendar resync"}
+READ_ONLY = {"!meeting suggest 60m", "!calendar resync", "!summary"}
 OPEN_TO_ALL = [
     "!subject",
     "!subject list",
@@ -339,6 +340,31 @@ async def test_minutes_are_reopened_by_the_meetings_chairs_the_coordinator_and_o
         await chat.close()
 
 
+# A report on one subject is for its coordinator too; on everything, for the officers only (the handler
+# checks: the subject named decides).
+REPORTS = [("!report cop", SUBJECT_MANAGERS), ("!report all", OFFICERS), ("!report TSAG", OFFICERS)]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(("command", "allowed"), REPORTS)
+async def test_reports_are_for_the_officers_and_a_coordinator_on_their_subject(
+    seeded_db, tmp_path, command, allowed, persona
+):
+    chat = await chat_on(seeded_db, tmp_path)
+    try:
+        reply, *file = await chat.say(command, sender=PERSONAS[persona], room=COP_ROOM)
+        if persona in allowed:
+            assert reply.startswith("ISCG report") and len(file) == 1, reply
+        else:
+            assert reply == (
+                "Only the Chair, the management team or the secretariat may run !report; a coordinator, "
+                "for their own subject."
+            )
+            assert file == []
+    finally:
+        await chat.close()
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("command", OPEN_TO_ALL)
 async def test_reading_is_open_to_everyone(seeded_db, tmp_path, command, persona):
@@ -377,6 +403,7 @@ async def test_help_lists_exactly_what_each_person_may_run(seeded_db, tmp_path, 
             "!meeting suggest": persona in SUBJECT_MANAGERS,
             "!calendar resync": persona == "admin",
             "!minutes approve": persona in SUBJECT_MANAGERS,
+            "!summary": persona in OFFICERS,
         }
         for command, expected in may.items():
             assert (command in listed) == expected, (command, persona, listing)

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from iscg_bot.app import BotApp
 from iscg_bot.config import Settings
 from iscg_bot.events import MembershipChange
-from iscg_bot.web import FeedCache, Health, MinutesPages, WebServer, build_application, webcal
+from iscg_bot.web import FeedCache, Health, MinutesPages, ReportPages, WebServer, build_application, webcal
 from storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, settings
 from tests.chat import said as said_by
@@ -69,10 +69,12 @@ async def site(chat: Chat) -> AsyncIterator[Site]:
     )
     await chat.deliver(joined)
     feeds = FeedCache(chat.database.sessions, chat.clock, BASE)
-    chat.dispatcher.on_committed = feeds.invalidate  # as BotApp._committed does
+    reports = ReportPages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich")
+    chat.dispatcher.on_committed = lambda: (feeds.invalidate(), reports.invalidate())  # as BotApp._committed
     chat.gateway.last_sync_at = chat.clock.now()
     minutes = MinutesPages(chat.database.sessions, BASE, "Europe/Zurich")
-    app = build_application(feeds, Health(chat.gateway, chat.clock, sync_timeout_seconds=30), minutes)
+    health = Health(chat.gateway, chat.clock, sync_timeout_seconds=30)
+    app = build_application(feeds, health, minutes, reports)
     async with TestClient(TestServer(app)) as client:
         yield Site(chat, feeds, client)
 
@@ -309,3 +311,24 @@ async def test_the_feed_links_the_minutes_once_they_exist(site):
     assert "Minutes:" not in description(await (await site.get("/calendar/cop.ics")).read())
     await minuted_meeting(site)
     assert f"Minutes: {BASE}/meetings/M1" in description(await (await site.get("/calendar/cop.ics")).read())
+
+
+async def test_the_reports_web_copies(site):
+    await minuted_meeting(site)
+    page = await (await site.get("/reports/2026")).text()
+    assert "ISCG report to TSAG, RAG and TDAG — 2026" in page
+    assert "Child Online Protection" in page and "AI for Good" in page
+    one = await site.get("/reports/2026/cop")
+    assert one.status == 200 and "default-src 'none'" in one.headers["Content-Security-Policy"]
+    text = await one.text()
+    assert "Child Online Protection" in text and "AI for Good" not in text
+    assert (await site.get("/reports/2026/TSAG")).status == 200
+    for missing in ("/reports/2026/nosuch", "/reports/20x6", "/reports/2026/cop/more"):
+        assert (await site.get(missing)).status == 404, missing
+
+
+async def test_a_report_page_follows_the_data(site):
+    before = await (await site.get("/reports/2026")).text()
+    assert "Environment" not in before
+    await said(site.chat, "!subject create env Environment", room="!env:example.org")
+    assert "Environment" in await (await site.get("/reports/2026")).text()

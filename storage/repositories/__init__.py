@@ -12,7 +12,8 @@ A repository gets an AsyncSession and only flushes; the caller owns the transact
 `bot` holds the bot's own bookkeeping (event ledger, state, outbox), `people` who people are (preferences,
 room membership), `groups` how the ISCG is organised (subjects, roles), `meetings` the meetings (agenda,
 moved or cancelled occurrences, answers, reminders sent), `calendar` personal calendar feed tokens,
-`mail` the iMIP mail outbox, `minutes` meeting sessions and their logged lines, `actions` the action items.
+`mail` the iMIP mail outbox, `minutes` meeting sessions and their logged lines, `actions` the action items,
+`reports` the read-only queries of the reports to the advisory groups.
 """
 
 from storage.repositories.actions import Actions
@@ -23,6 +24,7 @@ from storage.repositories.mail import MailOutbox
 from storage.repositories.meetings import Meetings, Reminders, Rsvps
 from storage.repositories.minutes import Minutes
 from storage.repositories.people import People, RoomMembers
+from storage.repositories.reports import Reports
 from storage.repositories.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "People",
     "ProcessedEvents",
     "Reminders",
+    "Reports",
     "Roles",
     "RoomMembers",
     "Rsvps",

@@ -16,6 +16,7 @@ from storage.repositories.mail import MailOutbox
 from storage.repositories.meetings import Meetings, Reminders, Rsvps
 from storage.repositories.minutes import Minutes
 from storage.repositories.people import People, RoomMembers
+from storage.repositories.reports import Reports
 
 
 class UnitOfWork:
@@ -41,6 +42,7 @@ class UnitOfWork:
     mail: MailOutbox
     minutes: Minutes
     actions: Actions
+    reports: Reports
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -62,6 +64,7 @@ class UnitOfWork:
         self.mail = MailOutbox(self.session)
         self.minutes = Minutes(self.session)
         self.actions = Actions(self.session)
+        self.reports = Reports(self.session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,176 @@
+"""Reports to the advisory groups and the Chair's digest: `!report` and `!summary`.
+
+Both read what the bot recorded (`iscg_bot.reports` compiles, `iscg_bot.report_render` renders); nothing
+here changes data. The Chair, the management team and the secretariat report on anything; a coordinator on
+their own subject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from iscg_bot import report_render, reports
+from iscg_bot.actions import today_in
+from iscg_bot.formatting import Rich, bullets, counted, lines, link, text
+from iscg_bot.policy import OFFICERS, AdvisoryGroup, subject_here
+from iscg_bot.report_model import Period, Report
+from iscg_bot.reports import ReportError
+from iscg_bot.router import Context, Rest, Router, UsageError
+from iscg_bot.timeshow import moment
+from iscg_bot.web import report_path
+
+router = Router()
+SUMMARY_DAYS = 7
+LONGEST_SUMMARY_DAYS = 366
+SUMMARY_LIST_LIMIT = 10  # per list in the digest: it is a chat message, the report has the rest
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What `!report 2026 cop docx` asks for; `subject` and `group` both None: every subject."""
+
+    year: int
+    subject: str | None
+    group: str | None
+    format: str
+
+    @property
+    def scope(self) -> str | None:
+        return self.subject or self.group
+
+
+async def _request(ctx: Context, words: str | None) -> ReportRequest:
+    """Read the words in any order: a year, a subject slug, `all` or an advisory group, a format."""
+    subject = await subject_here(ctx)
+    zone = subject.timezone if subject is not None else ctx.services.config.bot.default_timezone
+    year, scope, chosen_format = today_in(zone, ctx.now).year, None, "docx"
+    for word in (words or "").split():
+        lowered = word.lower()
+        if word.isdigit() and len(word) == 4:
+            year = int(word)
+        elif lowered in report_render.MIME_TYPES:
+            chosen_format = lowered
+        elif scope is None:
+            scope = word
+        else:
+            raise UsageError(f'"{word[:30]}" is one word too many: give a year, a subject or all, a format.')
+    if scope is None:
+        scope = subject.slug if subject is not None else "all"
+    if scope.upper() in AdvisoryGroup.__members__:
+        return ReportRequest(year, None, scope.upper(), chosen_format)
+    return ReportRequest(year, None if scope.lower() == "all" else scope.lower(), None, chosen_format)
+
+
+async def _may_report(ctx: Context, request: ReportRequest) -> None:
+    """Officers report on anything; a coordinator on their own subject only."""
+    if await OFFICERS.allows(ctx):
+        return
+    if request.subject is not None:
+        roles = await ctx.uow.roles.active(matrix_id=ctx.sender, at=ctx.now, role="coordinator")
+        subject = await ctx.uow.subjects.by_slug(request.subject)
+        if subject is not None and any(r.subject_id == subject.id for r in roles):
+            return
+    raise UsageError(
+        "Only the Chair, the management team or the secretariat may run !report; a coordinator, for their "
+        "own subject.",
+        show_usage=False,
+    )
+
+
+async def compile_for(ctx: Context, period: Period, **scope: Any) -> Report:
+    try:
+        return await reports.compile_report(
+            ctx.uow,
+            period=period,
+            now=ctx.now,
+            base_url=ctx.services.web_base_url,
+            default_zone=ctx.services.config.bot.default_timezone,
+            **scope,
+        )
+    except ReportError as error:
+        raise UsageError(str(error), show_usage=False) from None
+
+
+@router.command("report")
+async def report(ctx: Context, words: Rest | None = None) -> None:
+    """Compile the report on a year — this room's subject, another one, `all`, or TSAG/RAG/TDAG's subjects —
+    and post it as a file (md, html or docx, the default), with the link to the web copy.
+
+    Example: !report 2026 all docx
+    """
+    request = await _request(ctx, words)
+    await _may_report(ctx, request)
+    compiled = await compile_for(
+        ctx, reports.year(request.year), subject_slug=request.subject, advisory_group=request.group
+    )
+    body = report_render.render_as(compiled, request.format)
+    web_copy = ctx.services.web_base_url + report_path(request.year, request.scope)
+    await ctx.reply(
+        lines(
+            [
+                text(report_render.headline(compiled)),
+                text("Web copy: ") + link(web_copy),
+            ]
+        )
+    )
+    await ctx.attach(
+        report_render.filename(compiled, request.format), report_render.MIME_TYPES[request.format], body
+    )
+
+
+@router.command("summary", roles=OFFICERS)
+async def summary(ctx: Context, days: int | None = None) -> None:
+    """A digest of the last N days across all subjects (7 unless told): meetings held and coming, decisions,
+    key issues, action items opened, closed and overdue.
+
+    Example: !summary 14
+    """
+    days = SUMMARY_DAYS if days is None else days
+    if not 1 <= days <= LONGEST_SUMMARY_DAYS:
+        raise UsageError(f"Give a number of days from 1 to {LONGEST_SUMMARY_DAYS}.")
+    zone = ctx.services.config.bot.default_timezone
+    today = today_in(zone, ctx.now)
+    compiled = await compile_for(ctx, Period(today - timedelta(days=days - 1), today))
+    await ctx.reply(digest(compiled, days=days, until=ctx.now + timedelta(days=days)))
+
+
+def digest(compiled: Report, *, days: int, until: datetime) -> Rich:
+    """The compact form of a report, for the chat."""
+    totals = compiled.totals
+    held = [(s, m) for s in compiled.subjects for m in s.held]
+    coming = sorted(
+        ((s, m) for s in compiled.subjects for m in s.planned if m.start <= until), key=lambda sm: sm[1].start
+    )
+    decisions = [d for s in compiled.subjects for d in s.decisions]
+    rows: list[Rich | str] = [
+        text(
+            f"The last {counted(days, 'day')} ({compiled.period.label}), "
+            f"{counted(totals.subjects, 'subject')}:"
+        ),
+        text(
+            f"{counted(totals.meetings_held, 'meeting')} held · {len(coming)} coming in the next "
+            f"{counted(days, 'day')} · {counted(totals.decisions, 'decision')} · "
+            f"{counted(totals.key_issues, 'key issue')} · actions: {totals.actions_opened} opened, "
+            f"{totals.actions_closed} closed, {totals.actions_overdue} overdue"
+        ),
+    ]
+    sections = [
+        ("Held", [f"{s.title}: {m.reference} {m.title} ({moment(m.started_at, s.zone)})" for s, m in held]),
+        ("Coming", [f"{s.title}: {m.reference} {m.title} ({moment(m.start, m.zone)})" for s, m in coming]),
+        ("Decisions", [f"{d.subject_title}: {d.text}" for d in decisions]),
+        ("Key issues", [f"{k.subject_title}: {k.text}" for k in compiled.key_issues]),
+        (
+            "Overdue actions",
+            [f"{a.label} {a.owner.user_id}: {a.text}" for s in compiled.subjects for a in s.actions_overdue],
+        ),
+    ]
+    for heading, items in sections:
+        if items:
+            more = len(items) - SUMMARY_LIST_LIMIT
+            shown = [text(item) for item in items[:SUMMARY_LIST_LIMIT]]
+            if more > 0:
+                shown.append(text(f"… and {more} more (see !report)"))
+            rows.append(lines([text(f"{heading}:"), bullets(shown)]))
+    return lines(rows)

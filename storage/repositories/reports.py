@@ -1,0 +1,191 @@
+"""Read-only queries for the reports to the advisory groups (`iscg_bot.reports`): a period's sessions,
+role history, action items and names, each in one query for many subjects rather than one per row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import (
+    ActionItem,
+    Meeting,
+    MeetingSession,
+    MinuteLine,
+    MinuteLineEdit,
+    MinuteTag,
+    Person,
+    RoleAssignment,
+    RoomMember,
+    Rsvp,
+    SessionChair,
+)
+
+
+class Reports:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def ended_sessions(
+        self, *, subject_id: int, room_id: str, started_from: datetime, started_before: datetime
+    ) -> list[MeetingSession]:
+        """The subject's ended sessions started in [started_from, started_before), by start: those bound to
+        one of its meetings, and the unscheduled ones held in its room."""
+        query = (
+            select(MeetingSession)
+            .outerjoin(Meeting, Meeting.id == MeetingSession.meeting_id)
+            .where(
+                MeetingSession.ended_at.is_not(None),
+                MeetingSession.started_at >= started_from,
+                MeetingSession.started_at < started_before,
+                or_(
+                    Meeting.subject_id == subject_id,
+                    and_(MeetingSession.meeting_id.is_(None), MeetingSession.room_id == room_id),
+                ),
+            )
+            .order_by(MeetingSession.started_at, MeetingSession.id)
+        )
+        return list(await self._session.scalars(query))
+
+    async def sessions(self, session_ids: Iterable[int]) -> dict[int, MeetingSession]:
+        wanted = set(session_ids)
+        if not wanted:
+            return {}
+        found = await self._session.scalars(select(MeetingSession).where(MeetingSession.id.in_(wanted)))
+        return {row.id: row for row in found}
+
+    async def meetings(self, meeting_ids: Iterable[int]) -> dict[int, Meeting]:
+        """Meetings by ID, with their agenda and overrides loaded."""
+        wanted = set(meeting_ids)
+        if not wanted:
+            return {}
+        query = (
+            select(Meeting)
+            .options(selectinload(Meeting.agenda), selectinload(Meeting.overrides))
+            .where(Meeting.id.in_(wanted))
+        )
+        return {row.id: row for row in await self._session.scalars(query)}
+
+    async def subject_roles(
+        self, subject_ids: Sequence[int], *, roles: Sequence[str] = ("coordinator", "focal_point")
+    ) -> list[RoleAssignment]:
+        """Every assignment of those roles in those subjects, ended ones included, by assigned_at."""
+        if not subject_ids:
+            return []
+        query = (
+            select(RoleAssignment)
+            .where(RoleAssignment.subject_id.in_(subject_ids), RoleAssignment.role.in_(roles))
+            .order_by(RoleAssignment.assigned_at, RoleAssignment.id)
+        )
+        return list(await self._session.scalars(query))
+
+    async def actions_created_before(self, subject_id: int, before: datetime) -> list[ActionItem]:
+        """The subject's action items created before `before`, by number."""
+        query = (
+            select(ActionItem)
+            .where(ActionItem.subject_id == subject_id, ActionItem.created_at < before)
+            .order_by(ActionItem.id)
+        )
+        return list(await self._session.scalars(query))
+
+    async def names(self, matrix_ids: Iterable[str], room_ids: Iterable[str]) -> dict[str, str]:
+        """Display names by Matrix ID: the one people set with the bot, else the one they use in one of
+        `room_ids` (the first such room by room ID). The nameless are left out."""
+        wanted = {m for m in matrix_ids if m.startswith("@")}
+        if not wanted:
+            return {}
+        found: dict[str, str] = {}
+        rooms = sorted(set(room_ids))
+        if rooms:
+            query = (
+                select(RoomMember.matrix_id, RoomMember.display_name)
+                .where(RoomMember.matrix_id.in_(wanted), RoomMember.room_id.in_(rooms))
+                .order_by(RoomMember.room_id.desc())
+            )
+            for matrix_id, name in await self._session.execute(query):
+                if name:
+                    found[matrix_id] = name  # the last written wins: the first room by ID
+        query = select(Person.matrix_id, Person.display_name).where(Person.matrix_id.in_(wanted))
+        for matrix_id, name in await self._session.execute(query):
+            if name:
+                found[matrix_id] = name
+        return found
+
+    # ---- a period's minutes in a few queries: what `minutes_document.build` reads, for many sessions ----
+
+    async def lines_of_sessions(self, session_ids: Sequence[int]) -> dict[int, list[Any]]:
+        """Every line of those sessions by session ID, redacted ones included, in the order heard
+        (`Minutes.lines` for many sessions). Plain rows with the line's columns as attributes: reading
+        200 lines a meeting as ORM objects would cost more than the rest of the report."""
+        found: dict[int, list[Any]] = {session_id: [] for session_id in session_ids}
+        if not session_ids:
+            return found
+        query = (
+            select(*MinuteLine.__table__.columns)
+            .where(MinuteLine.session_id.in_(session_ids))
+            .order_by(MinuteLine.session_id, MinuteLine.server_time, MinuteLine.id)
+        )
+        for row in await self._session.execute(query):
+            found[row.session_id].append(row)
+        return found
+
+    async def tags_of_sessions(self, session_ids: Sequence[int]) -> dict[int, dict[int, list[MinuteTag]]]:
+        """`Minutes.tags` for many sessions: session ID → line ID → tags in position order, undone ones
+        included."""
+        found: dict[int, dict[int, list[MinuteTag]]] = {session_id: {} for session_id in session_ids}
+        if not session_ids:
+            return found
+        query = (
+            select(MinuteLine.session_id, MinuteTag)
+            .join(MinuteLine, MinuteLine.id == MinuteTag.line_id)
+            .where(MinuteLine.session_id.in_(session_ids))
+            .order_by(MinuteTag.line_id, MinuteTag.position)
+        )
+        for session_id, tag in await self._session.execute(query):
+            found[session_id].setdefault(tag.line_id, []).append(tag)
+        return found
+
+    async def edits_of_sessions(
+        self, session_ids: Sequence[int]
+    ) -> dict[int, dict[int, list[MinuteLineEdit]]]:
+        """`Minutes.edits_of_session` for many sessions: session ID → line ID → edits, oldest first."""
+        found: dict[int, dict[int, list[MinuteLineEdit]]] = {session_id: {} for session_id in session_ids}
+        if not session_ids:
+            return found
+        query = (
+            select(MinuteLine.session_id, MinuteLineEdit)
+            .join(MinuteLine, MinuteLine.id == MinuteLineEdit.line_id)
+            .where(MinuteLine.session_id.in_(session_ids))
+            .order_by(MinuteLineEdit.line_id, MinuteLineEdit.at)
+        )
+        for session_id, edit in await self._session.execute(query):
+            found[session_id].setdefault(edit.line_id, []).append(edit)
+        return found
+
+    async def chairs_of_sessions(self, session_ids: Sequence[int]) -> dict[int, list[str]]:
+        """`Minutes.chairs` for many sessions: session ID → chairs' Matrix IDs, sorted."""
+        found: dict[int, list[str]] = {session_id: [] for session_id in session_ids}
+        if not session_ids:
+            return found
+        query = (
+            select(SessionChair.session_id, SessionChair.matrix_id)
+            .where(SessionChair.session_id.in_(session_ids))
+            .order_by(SessionChair.session_id, SessionChair.matrix_id)
+        )
+        for session_id, matrix_id in await self._session.execute(query):
+            found[session_id].append(matrix_id)
+        return found
+
+    async def rsvps_of_meetings(self, meeting_ids: Sequence[int]) -> dict[int, list[Rsvp]]:
+        """`Rsvps.for_meeting` for many meetings: meeting ID → answers by Matrix ID."""
+        found: dict[int, list[Rsvp]] = {meeting_id: [] for meeting_id in meeting_ids}
+        if not meeting_ids:
+            return found
+        query = select(Rsvp).where(Rsvp.meeting_id.in_(meeting_ids)).order_by(Rsvp.meeting_id, Rsvp.matrix_id)
+        for rsvp in await self._session.scalars(query):
+            found[rsvp.meeting_id].append(rsvp)
+        return found

@@ -1,0 +1,471 @@
+"""The report to the advisory groups, compiled from a year seeded through the chat driver.
+
+The story (period: the year 2027; the report is compiled on 10 Jan 2028):
+
+    cop  Child Online Protection, Europe/Zurich. Coordinator COORD, focal points FP_T (ITU-T), FP_D (ITU-D).
+         M1 one-off at 23:30 UTC on 31 Dec 2026 = 00:30 on 1 Jan 2027 in Zurich: held, in 2027.
+         M3 monthly series from 14 Jan 2027 until 30 Jun 2028: Jan held (approved), Feb moved to the 16th and
+         held, Mar held, Apr cancelled, Feb 2028 cancelled. M4 one-off on 20 May 2027: held.
+    ai   AI for Good, UTC. Coordinator COORD2, focal point FP_R (ITU-R).
+         M2 one-off at 23:30 UTC on 31 Dec 2026: held, in 2026 (outside the period). M5 on 10 Jun 2027: held.
+         M6 planned for 1 Mar 2028.
+    emf  EMF exposure, Europe/Zurich. Coordinator COORD3; focal points FP_T2 (ITU-T, until 15 Dec 2026), FP_GS
+         (GS), FP_D2 (ITU-D, from 1 Jun 2027). One unscheduled meeting on 15 Sep 2027.
+    old  Archived in Dec 2026, no meetings.
+
+Every expected figure below is counted from what the story did, not by the code under test.
+"""
+
+from __future__ import annotations
+
+import time as timer
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from commands import build_router
+from iscg_bot import reports as reports_module
+from iscg_bot.events import Redaction
+from iscg_bot.minutes_document import build
+from iscg_bot.report_model import Period, Report, SubjectReport
+from iscg_bot.reports import Prefetched, ReportError, compile_report, period_bounds, year
+from iscg_bot.similarity import similar
+from storage import MeetingSession, Subject, UnitOfWork
+from tests.chat import ADMIN, COORD, COP, Chat, said, settings
+
+AI = "!ai:example.org"
+EMF = "!emf:example.org"
+OLD = "!old:example.org"
+COORD2, COORD3, COORD4 = "@coord2:example.org", "@coord3:example.org", "@coord4:example.org"
+FP_T, FP_D, FP_R = "@fp-t:itu.int", "@fp-d:itu.int", "@fp-r:itu.int"
+FP_T2, FP_GS, FP_D2 = "@fp-t2:itu.int", "@fp-gs:itu.int", "@fp-d2:itu.int"
+MEMBER, MEMBER2, GUEST, ABSENT = (
+    "@member:example.org",
+    "@member2:example.org",
+    "@guest:example.org",
+    "@absent:example.org",
+)
+BASE = "https://iscg.example.org"
+NOW = datetime(2028, 1, 10, 9, 0, tzinfo=UTC)  # when the report is compiled
+Y2027 = year(2027)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+async def line(chat: Chat, body: str, *, by: str, room: str) -> str:
+    """Say something in a room (a minute line, a tag); returns the event ID."""
+    event = chat.message(body, sender=by, room=room)
+    await chat.deliver(event)
+    return event.event_id
+
+
+async def meeting(
+    chat: Chat, room: str, chair: str, starts: str, minutes: int, lines: list[tuple[str, str]]
+) -> None:
+    """Hold a meeting: the chair starts it at `starts` (UTC), the lines are said, it ends `minutes` later."""
+    chat.clock.set(at(starts))
+    assert (await said(chat, "!startmeeting", by=chair, room=room)).startswith("Meeting started")
+    for sender, body in lines:
+        await line(chat, body, by=sender, room=room)
+    chat.clock.set(at(starts) + timedelta(minutes=minutes))
+    await chat.deliver(chat.message("!endmeeting", sender=chair, room=room))
+
+
+@pytest.fixture
+async def seeded(chat: Chat) -> Chat:
+    return await seed(chat)
+
+
+async def seed(chat: Chat) -> Chat:
+    """Tell the story (see the module's docstring) through the chat driver; the clock ends at NOW."""
+    # -- 25 Nov 2026: subjects, roles, the year's meetings
+    await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
+    await said(chat, "!subject create ai AI for Good", by=ADMIN, room=AI)
+    await said(chat, "!subject create emf EMF exposure", by=ADMIN, room=EMF)
+    await said(chat, "!subject create old Old subject", by=ADMIN, room=OLD)
+    await said(chat, "!subject set timezone UTC", by=ADMIN, room=AI)
+    await said(chat, "!subject set description Protecting children online.", by=ADMIN)
+    for who, role, room in [
+        (COORD, "coordinator", COP),
+        (FP_T, "focal-point ITU-T", COP),
+        (FP_D, "focal-point ITU-D", COP),
+        (COORD2, "coordinator", AI),
+        (FP_R, "focal-point ITU-R", AI),
+        (COORD3, "coordinator", EMF),
+        (FP_T2, "focal-point ITU-T", EMF),
+        (FP_GS, "focal-point GS", EMF),
+        (COORD4, "coordinator", OLD),
+    ]:
+        await said(chat, f"!role add {who} {role}", by=ADMIN, room=room)
+    await said(chat, '!meeting schedule "Year-end check" 2026-12-31 23:30 UTC for 40m')  # M1
+    await said(
+        chat, '!meeting schedule "Year-end check AI" 2026-12-31 23:30 UTC for 40m', by=COORD2, room=AI
+    )  # M2
+    monthly = "2027-01-14 14:00 Europe/Zurich every month until 2028-06-30"
+    await said(chat, f'!meeting schedule "Monthly coordination" {monthly}')  # M3
+    await said(chat, "!meeting move M3 2027-02-16 10:00 occurrence 2027-02-14")
+    await said(chat, "!meeting cancel M3 occurrence 2027-04-14 Easter")
+    await said(chat, "!meeting cancel M3 occurrence 2028-02-14 holidays")
+    await said(chat, '!meeting schedule "Workshop planning" 2027-05-20 10:00 Europe/Zurich for 90m')  # M4
+    await said(
+        chat, '!meeting schedule "Spectrum for AI networks" 2027-06-10 12:00 UTC', by=COORD2, room=AI
+    )  # M5
+    await said(chat, '!meeting schedule "Spring review" 2028-03-01 12:00 UTC', by=COORD2, room=AI)  # M6
+    await said(chat, "!rsvp M4 no", by=MEMBER2)
+    await said(chat, f"!action {MEMBER} Old open task")  # A1: opened in 2026, still open, no due date
+    await said(chat, f"!action {MEMBER} Old task closed in 2027")  # A2
+    chat.clock.set(at("2026-12-01T10:00"))
+    await said(chat, "!subject archive", by=ADMIN, room=OLD)
+    chat.clock.set(at("2026-12-15T10:00"))
+    await said(chat, f"!role remove {FP_T2} focal-point ITU-T", by=ADMIN, room=EMF)
+
+    # -- 31 Dec 2026, 23:30 UTC: the same instant is 2027 in Zurich and still 2026 in UTC
+    await meeting(
+        chat,
+        COP,
+        COORD,
+        "2026-12-31T23:30",
+        40,
+        [
+            (MEMBER, "Happy new year"),
+            (COORD, "!agreed Publish the child online safety guidelines"),
+            (COORD, "!keyissue Funding for the 2028 workshop"),
+        ],
+    )
+    await meeting(chat, AI, COORD2, "2026-12-31T23:30", 40, [(COORD2, "!agreed Something decided in 2026")])
+
+    # -- 14 Jan 2027 13:00 UTC (14:00 Zurich): M3's first meeting, approved
+    chat.clock.set(at("2027-01-14T13:00"))
+    await said(chat, "!startmeeting", by=COORD)
+    await line(chat, f"!action {FP_T} Draft the guidelines due 2027-03-01", by=FP_T, room=COP)  # A3
+    await line(chat, f"!action {FP_D} Book the venue due 2027-02-01", by=FP_D, room=COP)  # A4
+    await line(chat, f"!action {MEMBER} Ask about translation", by=MEMBER, room=COP)  # A5
+    await line(chat, "!agreed Hold a joint workshop on child online safety in March", by=COORD, room=COP)
+    await line(chat, "!agreed Withdrawn decision", by=COORD, room=COP)
+    await line(chat, "!undo", by=COORD, room=COP)
+    redacted = await line(chat, "!agreed Redacted decision", by=MEMBER, room=COP)
+    await chat.deliver(Redaction("$redaction", COP, MEMBER, chat.clock.now(), redacts=redacted))
+    await line(chat, f"!regrets {ABSENT}", by=COORD, room=COP)
+    chat.clock.set(at("2027-01-14T14:00"))
+    await chat.deliver(chat.message("!endmeeting", sender=COORD, room=COP))
+    await said(chat, "!minutes approve")
+    chat.clock.set(at("2027-01-20T10:00"))
+    await said(chat, "!action done A4", by=FP_D)
+    chat.clock.set(at("2027-02-01T10:00"))
+    await said(chat, "!action done A2", by=MEMBER)
+
+    # -- the moved February meeting, March, (April cancelled), the May workshop planning
+    await meeting(
+        chat,
+        COP,
+        COORD,
+        "2027-02-16T09:00",
+        60,
+        [(FP_T, "!keyissue Overlap with the ITU-D child protection programme")],
+    )
+    await meeting(
+        chat,
+        COP,
+        COORD,
+        "2027-03-14T13:00",
+        45,
+        [(MEMBER, "Nothing new"), (COORD, "!agreed Publish the child online safety guidelines in June")],
+    )
+    await meeting(
+        chat, COP, COORD, "2027-05-20T08:00", 90, [(FP_D, "Venue is booked"), (COORD, f"!present {GUEST}")]
+    )
+    chat.clock.set(at("2027-06-01T10:00"))
+    await said(chat, "!action drop A5")
+    await said(chat, f"!role add {FP_D2} focal-point ITU-D", by=ADMIN, room=EMF)
+
+    # -- ai in June, emf's unscheduled meeting in September
+    await meeting(
+        chat,
+        AI,
+        COORD2,
+        "2027-06-10T12:00",
+        60,
+        [
+            (FP_R, "!agreed Joint workshop on child online safety with ITU-D in May"),
+            (FP_R, "!keyissue Spectrum needs of AI-driven networks"),
+            (FP_R, f"!action {FP_R} Survey spectrum needs due 2027-09-30"),  # A6
+        ],
+    )
+    chat.clock.set(at("2027-07-01T10:00"))
+    await said(chat, f"!action {MEMBER} Late task due 2027-09-01")  # A7, done only in 2028
+    await said(chat, f"!action {MEMBER} Year-end task due 2027-12-31")  # A8
+    await meeting(
+        chat,
+        EMF,
+        COORD3,
+        "2027-09-15T08:00",
+        30,
+        [
+            (COORD3, "!agreed Measure exposure near base stations"),
+            (FP_GS, "!keyissue Public concern about EMF exposure"),
+        ],
+    )
+    chat.clock.set(at("2028-01-05T10:00"))
+    await said(chat, "!action done A7", by=MEMBER)
+    chat.clock.set(NOW)
+    return chat
+
+
+@dataclass(frozen=True)
+class Expected:
+    held: int
+    minutes: int  # the held meetings' total length
+    attendance: int  # summed over the held meetings
+    regrets: int
+    decisions: int
+    key_issues: int
+    opened: int
+    closed: int
+    overdue: int
+
+
+EXPECTED = {
+    # M1: COORD, MEMBER · Jan: COORD, FP_T, FP_D, MEMBER (regrets: ABSENT) · Feb: COORD, FP_T · Mar: COORD,
+    # MEMBER · May: COORD, FP_D, GUEST (regrets: MEMBER2's "no")
+    # decisions: M1's, January's (the withdrawn and the redacted ones left out), March's
+    # opened A3 A4 A5 A7 A8 · closed A2 A4 A5 · overdue A3 (due 1 Mar) and A7 (open at the year's end)
+    "cop": Expected(5, 40 + 60 + 60 + 45 + 90, 2 + 4 + 2 + 2 + 3, 1 + 1, 3, 2, 5, 3, 2),
+    "ai": Expected(1, 60, 2, 0, 1, 1, 1, 0, 1),  # M5: COORD2, FP_R · A6 open, due 30 Sep
+    "emf": Expected(1, 30, 2, 0, 1, 1, 0, 0, 0),  # COORD3, FP_GS
+}
+
+
+def figures(subject: SubjectReport) -> Expected:
+    return Expected(
+        held=len(subject.held),
+        minutes=sum(h.duration_minutes for h in subject.held),
+        attendance=sum(h.attendance for h in subject.held),
+        regrets=sum(h.regrets for h in subject.held),
+        decisions=len(subject.decisions),
+        key_issues=len(subject.key_issues),
+        opened=len(subject.actions_opened),
+        closed=len(subject.actions_closed),
+        overdue=len(subject.actions_overdue),
+    )
+
+
+async def compiled(chat: Chat, period: Period = Y2027, **scope: str) -> Report:
+    async with UnitOfWork(chat.database.sessions) as uow:
+        return await compile_report(uow, period=period, now=chat.clock.now(), base_url=BASE, **scope)
+
+
+async def test_the_years_figures_equal_what_the_story_did(seeded):
+    calls: list[tuple[int, int]] = []
+    started = timer.perf_counter()
+    async with UnitOfWork(seeded.database.sessions) as uow:
+        report = await compile_report(
+            uow,
+            period=Y2027,
+            now=NOW,
+            base_url=BASE,
+            progress=lambda done, total: calls.append((done, total)),
+        )
+    print(f"compiled in {timer.perf_counter() - started:.3f} s")
+    assert report.title == "ISCG report to TSAG, RAG and TDAG — 2027"
+    assert report.scope == "all subjects" and report.generated_at == NOW
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]  # ai, cop, emf, old (archived, no meeting: left out)
+    assert [s.slug for s in report.subjects] == ["ai", "cop", "emf"]
+    assert {s.slug: figures(s) for s in report.subjects} == EXPECTED
+    totals = report.totals
+    assert totals.subjects == 3
+    assert totals.meetings_held == sum(e.held for e in EXPECTED.values()) == 7
+    assert totals.meeting_hours == round(sum(e.minutes for e in EXPECTED.values()) / 60, 2)
+    assert totals.attendance == sum(e.attendance for e in EXPECTED.values())
+    assert (totals.decisions, totals.key_issues) == (5, 4)
+    assert (totals.actions_opened, totals.actions_closed, totals.actions_overdue) == (6, 3, 3)
+
+
+async def test_meetings_held_are_counted_in_the_subjects_zone(seeded):
+    """Cross-check with the table: sessions whose start falls in 2027 in their subject's zone."""
+    async with UnitOfWork(seeded.database.sessions) as uow:
+        rooms = {s.room_id: s for s in await uow.session.scalars(select(Subject))}
+        in_2027: dict[str, int] = {}
+        for session in await uow.session.scalars(select(MeetingSession)):
+            subject = rooms[session.room_id]
+            if session.started_at.astimezone(ZoneInfo(subject.timezone)).year == 2027:
+                in_2027[subject.slug] = in_2027.get(subject.slug, 0) + 1
+    assert in_2027 == {slug: e.held for slug, e in EXPECTED.items()}
+    report = await compiled(seeded)
+    cop = next(s for s in report.subjects if s.slug == "cop")
+    first = cop.held[0]
+    assert (first.reference, first.title, first.started_at) == (
+        "M1",
+        "Year-end check",
+        at("2026-12-31T23:30"),
+    )
+    ai_2026 = await compiled(seeded, year(2026), subject_slug="ai")
+    assert [(h.reference, h.started_at) for h in ai_2026.subjects[0].held] == [("M2", at("2026-12-31T23:30"))]
+    assert [d.text for d in ai_2026.subjects[0].decisions] == ["Something decided in 2026"]
+
+
+async def test_one_subject_in_detail(seeded):
+    report = await compiled(seeded, subject_slug="cop")
+    assert report.title == "ISCG report — Child Online Protection — 2027"
+    assert report.scope == "Child Online Protection"
+    [cop] = report.subjects
+    assert (cop.title, cop.description, cop.zone) == (
+        "Child Online Protection",
+        "Protecting children online.",
+        "Europe/Zurich",
+    )
+    assert [w.user_id for w in cop.coordinators] == [COORD]
+    assert [(f.sector, f.who.user_id) for f in cop.focal_points] == [("ITU-T", FP_T), ("ITU-D", FP_D)]
+    assert [
+        (h.reference, h.started_at, h.duration_minutes, h.attendance, h.regrets, h.minutes_status)
+        for h in cop.held
+    ] == [
+        ("M1", at("2026-12-31T23:30"), 40, 2, 0, "draft"),
+        ("M3", at("2027-01-14T13:00"), 60, 4, 1, "approved"),
+        ("M3", at("2027-02-16T09:00"), 60, 2, 0, "draft"),  # the moved occurrence
+        ("M3", at("2027-03-14T13:00"), 45, 2, 0, "draft"),
+        ("M4", at("2027-05-20T08:00"), 90, 3, 1, "draft"),
+    ]
+    async with UnitOfWork(seeded.database.sessions) as uow:
+        session_ids = list(await uow.session.scalars(select(MeetingSession.id).order_by(MeetingSession.id)))
+    # a one-off meeting's minutes are on its page, a series' on the session's
+    assert [h.minutes_url for h in cop.held] == [
+        f"{BASE}/meetings/M1",
+        f"{BASE}/minutes/S{session_ids[2]}",
+        f"{BASE}/minutes/S{session_ids[3]}",
+        f"{BASE}/minutes/S{session_ids[4]}",
+        f"{BASE}/meetings/M4",
+    ]
+    assert [(d.text, d.meeting) for d in cop.decisions] == [
+        ("Publish the child online safety guidelines", "M1"),
+        ("Hold a joint workshop on child online safety in March", "M3"),
+        ("Publish the child online safety guidelines in June", "M3"),
+    ]
+    assert [k.text for k in cop.key_issues] == [
+        "Funding for the 2028 workshop",
+        "Overlap with the ITU-D child protection programme",
+    ]
+    # planned: after 10 Jan 2028 (later than the year's end); February 2028 is cancelled
+    assert [(p.reference, p.start.date()) for p in cop.planned] == [
+        ("M3", date(2028, 1, 14)),
+        ("M3", date(2028, 3, 14)),
+        ("M3", date(2028, 4, 14)),
+        ("M3", date(2028, 5, 14)),
+        ("M3", date(2028, 6, 14)),
+    ]
+    assert [(a.label, a.status, a.closed_on) for a in cop.actions_closed] == [
+        ("A2", "done", date(2027, 2, 1)),
+        ("A4", "done", date(2027, 1, 20)),
+        ("A5", "dropped", date(2027, 6, 1)),
+    ]
+    assert [a.label for a in cop.actions_opened] == ["A3", "A4", "A5", "A7", "A8"]
+    overdue = [(a.label, a.owner.user_id, a.due, a.status, a.origin) for a in cop.actions_overdue]
+    assert overdue == [
+        ("A3", FP_T, date(2027, 3, 1), "open", "M3"),
+        ("A7", MEMBER, date(2027, 9, 1), "open", None),  # done on 5 Jan 2028: open at the year's end
+    ]
+
+
+async def test_an_archived_subject_is_reported_when_asked_by_name(seeded):
+    report = await compiled(seeded, subject_slug="old")
+    [old] = report.subjects
+    assert (old.slug, old.held, [c.user_id for c in old.coordinators]) == ("old", (), [COORD4])
+
+
+async def test_scope_by_advisory_group_follows_the_sectors_focal_points(seeded):
+    """TSAG ↔ ITU-T, RAG ↔ ITU-R, TDAG ↔ ITU-D: a subject counts when it had a focal point of that Sector
+    during the year. emf's ITU-T focal point left in Dec 2026; its ITU-D one came in June 2027."""
+    scopes = {}
+    for group in ("TSAG", "RAG", "tdag"):
+        report = await compiled(seeded, advisory_group=group)
+        scopes[report.scope] = ([s.slug for s in report.subjects], report.title)
+    assert scopes == {
+        "TSAG": (["cop"], "ISCG report to TSAG — 2027"),
+        "RAG": (["ai"], "ISCG report to RAG — 2027"),
+        "TDAG": (["cop", "emf"], "ISCG report to TDAG — 2027"),
+    }
+    tdag = await compiled(seeded, advisory_group="TDAG")
+    assert tdag.totals.meetings_held == EXPECTED["cop"].held + EXPECTED["emf"].held
+    emf = next(s for s in tdag.subjects if s.slug == "emf")
+    assert [(f.sector, f.who.user_id) for f in emf.focal_points] == [("ITU-D", FP_D2), ("GS", FP_GS)]
+
+
+async def test_key_issues_across_subjects_by_subject_then_time(seeded):
+    report = await compiled(seeded)
+    assert [(k.subject_slug, k.meeting, k.text) for k in report.key_issues] == [
+        ("ai", "M5", "Spectrum needs of AI-driven networks"),
+        ("cop", "M1", "Funding for the 2028 workshop"),
+        ("cop", "M3", "Overlap with the ITU-D child protection programme"),
+        ("emf", report.subjects[2].held[0].reference, "Public concern about EMF exposure"),
+    ]
+    assert report.subjects[2].held[0].reference.startswith("S")  # unscheduled
+
+
+async def test_similar_decisions_of_two_subjects_are_a_possible_duplication(seeded):
+    report = await compiled(seeded)
+    [overlap] = report.overlaps
+    assert (overlap.first.subject_slug, overlap.first.kind, overlap.first.reference) == (
+        "ai",
+        "decision",
+        "M5",
+    )
+    assert overlap.first.text == "Joint workshop on child online safety with ITU-D in May"
+    assert (overlap.second.subject_slug, overlap.second.reference) == ("cop", "M3")
+    assert overlap.second.text == "Hold a joint workshop on child online safety in March"
+    assert overlap.shared == ("child", "joint", "online", "safety", "workshop")
+    assert overlap.score == 5 / 8
+    # cop's two guidelines decisions are as close, but one subject repeating itself is no duplication
+    assert similar(
+        "Publish the child online safety guidelines", "Publish the child online safety guidelines in June"
+    )
+
+
+async def test_only_the_closest_overlaps_are_kept_and_the_rest_counted(seeded, monkeypatch):
+    assert (await compiled(seeded)).overlaps_found == 1
+    monkeypatch.setattr(reports_module, "MOST_OVERLAPS", 0)
+    report = await compiled(seeded)
+    assert (report.overlaps, report.overlaps_found) == ((), 1)
+
+
+async def test_unknown_scope_is_refused_in_a_sentence(seeded):
+    for scope, sentence in [
+        ({"subject_slug": "nope"}, 'There is no subject "nope".'),
+        ({"advisory_group": "ITU"}, '"ITU" is not an advisory group: use TSAG, RAG or TDAG.'),
+        (
+            {"subject_slug": "cop", "advisory_group": "TSAG"},
+            "Report on one subject or on one advisory group's subjects, not both.",
+        ),
+        (
+            {"period": Period(date(2027, 2, 1), date(2027, 1, 1))},
+            "The period ends (2027-01-01) before it starts (2027-02-01).",
+        ),
+    ]:
+        with pytest.raises(ReportError) as refused:
+            await compiled(seeded, **scope)
+        assert str(refused.value) == sentence
+
+
+async def test_the_same_figures_on_sqlite_and_postgresql(database):
+    chat = await seed(Chat(database, build_router("!"), settings()))
+    report = await compiled(chat)
+    assert {s.slug: figures(s) for s in report.subjects} == EXPECTED
+    assert len(report.overlaps) == 1
+
+
+async def test_minutes_read_ahead_are_the_minutes_document(seeded):
+    """The report reads a subject's minutes in a few queries (`Prefetched`): `build` must see the same."""
+    async with UnitOfWork(seeded.database.sessions) as uow:
+        for subject in await uow.subjects.list(include_archived=True):
+            start, end = period_bounds(Period(date(2026, 1, 1), date(2027, 12, 31)), subject.timezone)
+            sessions = await uow.reports.ended_sessions(
+                subject_id=subject.id, room_id=subject.room_id, started_from=start, started_before=end
+            )
+            meetings = await uow.reports.meetings(s.meeting_id for s in sessions if s.meeting_id is not None)
+            read_ahead = await Prefetched.load(uow, subject, sessions, meetings)
+            for session in sessions:
+                direct = await build(uow, session, zone=subject.timezone, base_url=BASE)
+                assert await build(read_ahead, session, zone=subject.timezone, base_url=BASE) == direct
