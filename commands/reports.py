@@ -7,6 +7,7 @@ their own subject.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,7 +106,9 @@ async def report(ctx: Context, words: Rest | None = None) -> None:
     compiled = await compile_for(
         ctx, reports.year(request.year), subject_slug=request.subject, advisory_group=request.group
     )
-    body = report_render.render_as(compiled, request.format)
+    # Rendering is plain computation (a Word file of a big year takes seconds): off the event loop, which
+    # must keep syncing meanwhile.
+    body = await asyncio.to_thread(report_render.render_as, compiled, request.format)
     web_copy = ctx.services.web_base_url + report_path(request.year, request.scope)
     await ctx.reply(
         lines(

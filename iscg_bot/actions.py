@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from iscg_bot.formatting import Rich, bullets, join, lines, mention, person, single_line, text
+from iscg_bot.metrics import Metrics
 from iscg_bot.outbox import notice_content, txn_id
 from iscg_bot.timeshow import MONTHS, day_label, zone_label
 from storage import UnitOfWork
@@ -238,7 +239,9 @@ def reminder_message(item: Any) -> Rich:
     )
 
 
-async def run_due_actions(sessions: Any, now: datetime, *, default_zone: str = DEFAULT_ZONE) -> int:
+async def run_due_actions(
+    sessions: Any, now: datetime, *, default_zone: str = DEFAULT_ZONE, metrics: Metrics | None = None
+) -> int:
     """Remind the owners of the open actions due today whose reminder has not gone out; how many were queued.
 
     An action is reminded once per due day, from REMINDER_TIME in its subject's zone: on time, or late (the
@@ -246,6 +249,7 @@ async def run_due_actions(sessions: Any, now: datetime, *, default_zone: str = D
     REMINDER_TIME on the day itself (whoever did so knows), it is skipped: recorded as reminded, never sent.
     Each claim and its message are one transaction, the message's Matrix transaction ID derived from the
     action and day (`reminder_key`), so neither a second run nor a retried send posts it twice.
+    Each claim is counted in `metrics` when given.
     """
     latest = (now.astimezone(UTC) + timedelta(days=1)).date()  # no zone is a day or more ahead of UTC
     async with UnitOfWork(sessions) as uow:
@@ -262,12 +266,14 @@ async def run_due_actions(sessions: Any, now: datetime, *, default_zone: str = D
         if item.due > today or now < remind_at:
             continue
         skipped = item.due < today or item.updated_at > remind_at
-        if await _claim(sessions, item.id, item.due, now=now, skipped=skipped):
+        if await _claim(sessions, item.id, item.due, now=now, skipped=skipped, metrics=metrics):
             queued += 1
     return queued
 
 
-async def _claim(sessions: Any, action_id: int, due: date, *, now: datetime, skipped: bool) -> bool:
+async def _claim(
+    sessions: Any, action_id: int, due: date, *, now: datetime, skipped: bool, metrics: Metrics | None = None
+) -> bool:
     """Claim the action's reminder for `due` and (unless skipped) queue it, in one transaction."""
     key = reminder_key(action_id, due)
     async with UnitOfWork(sessions) as uow:
@@ -285,6 +291,8 @@ async def _claim(sessions: Any, action_id: int, due: date, *, now: datetime, ski
             )
         await uow.commit()
     if claimed:
+        if metrics is not None:
+            metrics.reminder_claimed("action", "skipped" if skipped else "sent")
         if skipped:
             log.warning("skipping the reminder %s: its day is over, or it was set after the time", key)
         else:

@@ -14,12 +14,15 @@ from iscg_bot.caldav import CalDavPublisher
 from iscg_bot.clock import Clock, SystemClock
 from iscg_bot.config import Settings
 from iscg_bot.dispatcher import Dispatcher
+from iscg_bot.health import SyncHealth
 from iscg_bot.imported import ImportedCalendars
 from iscg_bot.mail import MailSender
 from iscg_bot.matrix import Backoff, MatrixGateway, SyncBatch
+from iscg_bot.metrics import Metrics
 from iscg_bot.outbox import OutboxSender
 from iscg_bot.reminders import ReminderService
-from iscg_bot.web import FeedCache, Health, MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.site import SitePages
+from iscg_bot.web import FeedCache, MinutesPages, ReportPages, WebServer, build_application
 from storage import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,15 @@ class BotApp:
         self.gateway = MatrixGateway(
             settings.matrix, DatabaseSessionStore(self.database, self.clock), self.stopping, self.clock
         )
+        self.metrics = Metrics()  # what /metrics shows; its own registry
+        self.metrics.watch_sync(self.gateway, self.clock)
+        # What /healthz answers: a sync attempt may take a long-poll plus the request timeout before it fails.
+        self.health = SyncHealth(
+            self.gateway,
+            self.clock,
+            settings.matrix.sync_timeout_seconds,
+            margin_seconds=settings.matrix.request_timeout_seconds,
+        )
         self.imported = (
             ImportedCalendars(settings.calendars.imported, clock=self.clock)
             if settings.calendars.imported
@@ -126,15 +138,23 @@ class BotApp:
             on_queued=self.outbox.wake,
             tick_seconds=reminder_tick_seconds,
             default_zone=settings.bot.default_timezone,
+            metrics=self.metrics,
         )
         self.feeds = FeedCache(self.database.sessions, self.clock, settings.web.public_base_url)
         self.report_pages = ReportPages(
             self.database.sessions, self.clock, settings.web.public_base_url, settings.bot.default_timezone
         )
+        self.site = SitePages(
+            self.database.sessions,
+            self.clock,
+            settings.web.public_base_url,
+            settings.bot.default_timezone,
+            settings.bot.command_prefix,
+        )
         self.web = WebServer(
             build_application(
                 self.feeds,
-                Health(self.gateway, self.clock, settings.matrix.sync_timeout_seconds),
+                self.health,
                 MinutesPages(
                     self.database.sessions,
                     settings.web.public_base_url,
@@ -142,6 +162,8 @@ class BotApp:
                     settings.bot.command_prefix,
                 ),
                 self.report_pages,
+                self.site,
+                metrics=self.metrics,
             ),
             settings.web.listen_host,
             settings.web.listen_port,
@@ -154,6 +176,7 @@ class BotApp:
             clock=self.clock,
             bot_user_id=settings.matrix.user_id,
             on_committed=self._committed,
+            metrics=self.metrics,
         )
 
     def _committed(self) -> None:
@@ -165,6 +188,7 @@ class BotApp:
         self.reminders.changed()
         self.feeds.invalidate()
         self.report_pages.invalidate()
+        self.site.invalidate()
 
     def stop(self) -> None:
         self.stopping.set()

@@ -22,6 +22,7 @@ from iscg_bot.clock import Clock
 from iscg_bot.config import Settings
 from iscg_bot.events import IncomingEvent, Invite, MembershipChange, Message, Undecryptable
 from iscg_bot.formatting import code, text
+from iscg_bot.metrics import Metrics, command_label
 from iscg_bot.outbox import direct_target, file_content, notice_content, reaction_content, txn_id
 from iscg_bot.router import Context, Router
 from storage import DuplicateEvent, UnitOfWork
@@ -56,6 +57,7 @@ class Dispatcher:
         clock: Clock,
         bot_user_id: str,
         on_committed: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -64,24 +66,33 @@ class Dispatcher:
         self.clock = clock
         self.bot_user_id = bot_user_id
         self.on_committed = on_committed
+        self.metrics = metrics or Metrics()
 
     async def handle_batch(self, events: list[IncomingEvent]) -> None:
+        received = self.metrics.timer()  # the reply latency counts the wait behind a room's earlier events
         rooms: dict[str, list[IncomingEvent]] = defaultdict(list)
         for event in events:
             rooms[event.room_id].append(event)
-        await asyncio.gather(*(self._handle_room(room_events) for room_events in rooms.values()))
+        await asyncio.gather(*(self._handle_room(room_events, received) for room_events in rooms.values()))
 
-    async def _handle_room(self, events: list[IncomingEvent]) -> None:
+    async def _handle_room(self, events: list[IncomingEvent], received: float) -> None:
         for event in events:
-            await self.handle(event)
+            await self.handle(event, received=received)
 
-    async def handle(self, event: IncomingEvent) -> None:
+    async def handle(self, event: IncomingEvent, *, received: float | None = None) -> None:
+        """Handle one event; `received` is the `metrics.timer()` reading when it arrived (default: now)."""
         if event.sender == self.bot_user_id and not isinstance(event, MembershipChange):
             return  # our own messages and reactions
         if isinstance(event, Message):
             invocations = self._commands_in(event)
             if invocations:
-                await self._in_transaction(event, lambda uow: self._run_commands(uow, event, invocations))
+                since = self.metrics.timer() if received is None else received
+                outcomes: list[tuple[str, str]] = []  # counted only once committed: a rerun counts once
+                committed = await self._in_transaction(
+                    event, lambda uow: self._run_commands(uow, event, invocations, outcomes)
+                )
+                if committed:
+                    self.metrics.commands_handled(outcomes, since=since)
                 return
         if isinstance(event, Undecryptable):
             await self._in_transaction(event, lambda uow: self._undecryptable(uow, event))
@@ -137,23 +148,30 @@ class Dispatcher:
             *await self._run_passive(uow, event),
         ]
 
-    async def _run_commands(self, uow: Any, event: Message, invocations: list[Any]) -> list[Queued]:
+    async def _run_commands(
+        self, uow: Any, event: Message, invocations: list[Any], outcomes: list[tuple[str, str]]
+    ) -> list[Queued]:
         # What listens to every message (the minutes) hears a command first, outside the commands' savepoints:
         # a refused or failing command is still on the record, verbatim.
         outgoing: list[Queued] = await self._run_passive(uow, event) if self.router.has_passive(event) else []
         for invocation in invocations:
             ctx = self._context(uow, event)
+            outcome = "refused"
             try:
                 async with uow.savepoint() as savepoint:
-                    if not await self.router.execute(ctx, invocation):
+                    if await self.router.execute(ctx, invocation):
+                        outcome = "ok"
+                    else:
                         await savepoint.rollback()  # a usage error or refusal leaves nothing behind
             except Exception:
+                outcome = "error"
                 log.exception("command failed in %s: %r", event.room_id, event.body[:200])
                 ctx.replies[:] = [text(APOLOGY)]
                 ctx.purposes.clear()
                 ctx.reactions[:] = []
                 ctx.direct[:] = []
                 ctx.files[:] = []
+            outcomes.append((command_label(invocation), outcome))
             outgoing.extend(self._outgoing(ctx, event))
         return outgoing
 
@@ -194,12 +212,13 @@ class Dispatcher:
         ]
         return replies
 
-    async def _in_transaction(self, event: IncomingEvent, work: Callable[[Any], Any]) -> None:
-        """Ledger row, effects and outgoing events commit together, or not at all."""
+    async def _in_transaction(self, event: IncomingEvent, work: Callable[[Any], Any]) -> bool:
+        """Ledger row, effects and outgoing events commit together, or not at all. True when committed
+        (False: the event was handled before)."""
         try:
             async with UnitOfWork(self.sessions) as uow:
                 if await uow.events.seen(event.event_id):
-                    return
+                    return False
                 await uow.events.record(event.event_id, event.room_id, self.clock.now())
                 outgoing = await work(uow)
                 for index, queued in enumerate(outgoing):
@@ -220,8 +239,9 @@ class Dispatcher:
                     )
                 await uow.commit()
         except DuplicateEvent:
-            return  # another worker handled it first
+            return False  # another worker handled it first
         self.on_committed()
+        return True
 
 
 PILL = re.compile(r'<a href="https://matrix\.to/#/(@[^"?]+)"[^>]*>(.*?)</a>', re.DOTALL)

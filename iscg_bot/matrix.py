@@ -125,7 +125,10 @@ class MatrixGateway:
         # nio's key bookkeeping (query, claim, share) is not safe to run from two tasks at once: the sync
         # loop's housekeeping and a send into an encrypted room take turns.
         self._crypto_lock = asyncio.Lock()
-        # Counters for tests, benchmarks and (later) /metrics.
+        # Counters for tests, benchmarks and /metrics (read at scrape time by iscg_bot.metrics.SyncCollector).
+        self.syncs = 0  # completed and handled
+        self.sync_failures = 0  # failed attempts: they never move last_sync_at
+        self.last_sync_error: str | None = None  # why the latest attempt failed, until a sync succeeds
         self.limited_timelines = 0
         self.backfilled_events = 0
         self.rate_limited = 0
@@ -218,6 +221,7 @@ class MatrixGateway:
                 batch.events = await self._room_events(response, since, history=not initial)
                 yield batch
                 self.last_sync_at = self.clock.now()
+                self.syncs, self.last_sync_error = self.syncs + 1, None
                 self.ready.set()
                 await self._crypto_housekeeping()
                 since, initial, full_state = response.next_batch, False, False
@@ -228,9 +232,15 @@ class MatrixGateway:
         assert self.client is not None
         wait_ms = int((self.settings.sync_timeout_seconds if timeout is None else timeout) * 1000)
         response = await self._retry(
-            lambda: self.client.sync(timeout=wait_ms, since=since, full_state=full_state or None), "sync"
+            lambda: self.client.sync(timeout=wait_ms, since=since, full_state=full_state or None),
+            "sync",
+            on_failure=self._sync_failed,
         )
         return response if isinstance(response, SyncResponse) else None
+
+    def _sync_failed(self, why: str) -> None:
+        self.sync_failures += 1
+        self.last_sync_error = why
 
     def _invites(self, response: SyncResponse) -> list[Invite]:
         invites = []
@@ -521,10 +531,17 @@ class MatrixGateway:
         if await self.wait_stopping(seconds):
             raise Stopping
 
-    async def _retry(self, request: Callable[[], Awaitable[Any]], what: str) -> Any:
+    async def _retry(
+        self,
+        request: Callable[[], Awaitable[Any]],
+        what: str,
+        *,
+        on_failure: Callable[[str], None] = lambda why: None,
+    ) -> Any:
         """Run a request until it succeeds or fails for good; wait out rate limits and outages.
 
-        Raises `Stopping` as soon as the bot stops, even in the middle of a long-polling sync.
+        Raises `Stopping` as soon as the bot stops, even in the middle of a long-polling sync. `on_failure`
+        hears why each failed attempt (an outage, not a rate limit) failed, e.g. "ClientConnectorError".
         """
         backoff = Backoff()
         # A paused homeserver accepts the connection and never answers: bound every request.
@@ -542,6 +559,7 @@ class MatrixGateway:
             try:
                 response = attempt.result()
             except TRANSIENT_ERRORS as error:
+                on_failure(type(error).__name__)
                 await self._pause(backoff.next_delay(), f"{what} failed ({error!r})")
                 continue
             if isinstance(response, ErrorResponse):
@@ -550,6 +568,7 @@ class MatrixGateway:
                     await self._pause((response.retry_after_ms or 1000) / 1000, f"{what} rate limited")
                     continue
                 if _is_transient(response):
+                    on_failure(f"{response.status_code or 'HTTP error'}: {response.message}")
                     await self._pause(backoff.next_delay(), f"{what}: {response.message}")
                     continue
             return response

@@ -35,6 +35,7 @@ from iscg_bot.clock import Clock
 from iscg_bot.config import RemindersSettings
 from iscg_bot.formatting import Rich, join, lines, link, mention, text
 from iscg_bot.meetings import expand, meeting_label
+from iscg_bot.metrics import Metrics
 from iscg_bot.outbox import notice_content, txn_id
 from iscg_bot.timeshow import span
 from storage import UnitOfWork
@@ -139,8 +140,10 @@ class ReminderService:
         debounce_seconds: float = 0.2,
         horizon: timedelta = HORIZON,
         default_zone: str = DEFAULT_ZONE,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics or Metrics()
         self.default_zone = default_zone  # for the action items of rooms with no subject
         self.clock = clock
         self.offsets = list(settings.offsets_minutes)
@@ -305,7 +308,9 @@ class ReminderService:
                     queued += 1
             self._forget_before(now - LOOKBACK - self.grace)
             try:  # the action items' due-day reminders ride on the same passes (see iscg_bot.actions)
-                queued += await run_due_actions(self.sessions, now, default_zone=self.default_zone)
+                queued += await run_due_actions(
+                    self.sessions, now, default_zone=self.default_zone, metrics=self.metrics
+                )
             except Exception:
                 log.exception("the action items' reminders failed; the next pass tries again")
         if queued:
@@ -361,6 +366,8 @@ class ReminderService:
                 )
             await uow.commit()
         self._settled[reminder.key] = reminder.due
+        if claimed:
+            self.metrics.reminder_claimed("meeting", "skipped" if skipped else "late" if late else "sent")
         if claimed and not skipped:
             log.info("reminder %s queued%s", reminder.key, " (late)" if late else "")
         return claimed and not skipped

@@ -6,9 +6,12 @@
     filename(report, "md")  → "iscg-report-2026-all-subjects.md"
 
 All three are written from the same list of blocks (`blocks`), so they carry the same content in the same
-order: title, period, scope, totals; per subject its coordination, meetings held, decisions, key issues,
-actions opened / closed / overdue and meetings planned; then the cross-subject key issues and the possible
-duplications. A section with nothing in it says so, so a reader sees it was checked.
+order: title, period, scope, totals, a chart of the meetings held per subject per month; per subject its
+coordination, meetings held, decisions, key issues, actions opened / closed / overdue and meetings planned;
+then the cross-subject key issues and the possible duplications. A section with nothing in it says so, so a
+reader sees it was checked. The chart (`iscg_bot.chart`) is an inline <svg> in HTML and a picture in Word,
+each with its caption; Markdown gives the caption and says where the chart is (its figures are the meetings
+held listed under each subject).
 
 User text is escaped as the minutes are (`iscg_bot.minutes_render`): never a tag or an attribute in HTML,
 never structure in Markdown; only http(s) URLs become links. Table cells and headings are one line.
@@ -25,6 +28,8 @@ from datetime import UTC, date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from iscg_bot import chart  # light: matplotlib loads only when a chart is drawn
+from iscg_bot.chart import ChartData
 from iscg_bot.formatting import counted
 from iscg_bot.markup import (
     Piece,
@@ -53,6 +58,7 @@ SECTOR_ORDER = ("ITU-R", "ITU-T", "ITU-D", "GS")
 CROSS_SUBJECT = "Key issues for the Bureau Directors and the ISC-TF"
 DUPLICATION = "Possible duplication of activities"
 NONE = "—"  # an empty table cell
+CHART_ELSEWHERE = "The chart is in the HTML and Word versions of this report."  # what Markdown says of it
 
 Cell = tuple[Piece, ...]
 
@@ -60,15 +66,16 @@ Cell = tuple[Piece, ...]
 class Block(NamedTuple):
     """One block of the report, in the order shown. Pieces hold raw user text: each writer escapes it."""
 
-    kind: str  # "h" | "p" | "ul" | "table"
+    kind: str  # "h" | "p" | "ul" | "table" | "chart"
     pieces: Cell = ()  # for "h" and "p"
     items: tuple[Cell, ...] = ()  # for "ul"
     level: int = 0  # for "h": 1 the report's title, 2 a subject or a section, 3 a part of a subject
     header: tuple[str, ...] = ()  # for "table": the column names (fixed words)
     rows: tuple[tuple[Cell, ...], ...] = ()  # for "table": the first cell names the row
-    caption: str = ""  # for "table"
+    caption: str = ""  # for "table" and "chart"
     css: str = ""  # a class for the HTML element
     front: bool = False  # on the Word title page
+    chart: ChartData | None = None  # for "chart": what iscg_bot.chart draws
 
 
 def _t(text: str) -> Piece:
@@ -110,6 +117,7 @@ def blocks(report: Report) -> list[Block]:
         front.append(Block("p", (_t("Web copy: "), Piece("link", report.base_url, report.base_url))))
     out = [block._replace(front=True) for block in front]
     out += _totals(report)
+    out.append(_chart(report))
     zones = {subject.slug: subject.zone for subject in report.subjects}
     titles = {subject.slug: subject.title for subject in report.subjects}
     for subject in report.subjects:
@@ -149,6 +157,11 @@ def _totals(report: Report) -> list[Block]:
         ("Actions overdue", t.actions_overdue),
     )
     return [_h(2, "Totals"), Block("ul", items=tuple((_t(f"{name}: {value}"),) for name, value in figures))]
+
+
+def _chart(report: Report) -> Block:
+    data = chart.meetings_per_month(report)
+    return Block("chart", caption=f"{data.title} (in each subject's time zone)", chart=data)
 
 
 def _subject(subject: SubjectReport) -> list[Block]:
@@ -288,6 +301,8 @@ def render_markdown(report: Report) -> str:
             chunks.append(pieces_md(block.pieces, ""))
         elif block.kind == "ul":
             chunks.append("\n".join("- " + pieces_md(item, "  ") for item in block.items))
+        elif block.kind == "chart":  # a picture has no place in the text file uploaded to the room
+            chunks += [md_text(block.caption, ""), md_text(CHART_ELSEWHERE, "")]
         else:  # the caption as a paragraph, then a GitHub table (cells are one line; "|" is escaped)
             lines = [
                 md_text(block.caption, ""),
@@ -311,6 +326,8 @@ h3{font-size:1.05rem;margin-bottom:.25rem}li{overflow-wrap:anywhere}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
 th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 thead th{background:#eef2f7}.empty{color:#555;font-style:italic}
+figure.chart{margin:1rem 0;overflow-x:auto}figcaption{color:#555;font-size:.9rem;padding-top:.25rem}
+figure.chart svg{display:block;width:100%;min-width:36rem;height:auto}
 """.strip()
 
 
@@ -325,6 +342,11 @@ def render_html(report: Report) -> str:
         elif block.kind == "ul":
             items = "".join(f"<li>{pieces_html(item)}</li>\n" for item in block.items)
             body.append(f"<ul{css}>\n{items}</ul>")
+        elif block.kind == "chart":
+            body.append(
+                f'<figure class="chart">\n{chart.svg(block.chart)}\n'
+                f"<figcaption>{html_text(block.caption)}</figcaption>\n</figure>"
+            )
         else:
             head = "".join(f'<th scope="col">{html_text(name)}</th>' for name in block.header)
             rows = "".join(

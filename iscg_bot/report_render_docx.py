@@ -6,6 +6,7 @@ styles of python-docx's default template, so a secretariat can restyle the file 
     Heading 1 / Heading 2 a subject or a report section / a part of a subject
     List Bullet           totals, focal points, decisions, key issues
     Caption + TABLE_STYLE meetings held, actions, meetings planned, possible duplications (header row repeats)
+    picture + Caption     the chart of meetings held per subject per month (iscg_bot.chart's PNG; alt text)
 
 Text goes in as runs (never parsed as markup); control characters XML cannot hold are dropped. Core
 properties and the zip entries' dates come from the report, so the same report gives the same bytes.
@@ -14,6 +15,7 @@ properties and the zip entries' dates come from the report, so the same report g
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Sequence
 from datetime import UTC
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
@@ -24,10 +26,11 @@ from docx.enum.text import WD_BREAK
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import RGBColor
+from docx.shared import Inches, RGBColor
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
+from iscg_bot import chart
 from iscg_bot.markup import Piece, clean, one_line
 from iscg_bot.report_model import Report
 from iscg_bot.report_render import Block
@@ -36,6 +39,8 @@ TABLE_STYLE = "Light Grid Accent 1"
 AUTHOR = "ISCG bot"
 LINK_COLOUR = RGBColor(0x05, 0x63, 0xC1)
 CORE_LIMIT = 255  # python-docx refuses longer core property strings
+# The default template's page (Letter) inside its margins: 6.5 × 9 inches; a little is left for the caption.
+CHART_WIDTH, CHART_HEIGHT = 6.0, 8.0
 
 
 def write_docx(report: Report, blocks: Sequence[Block]) -> bytes:
@@ -66,6 +71,8 @@ def write_docx(report: Report, blocks: Sequence[Block]) -> bytes:
         elif block.kind == "ul":
             for item in block.items:
                 _pieces(_styled(document, "List Bullet"), item)
+        elif block.kind == "chart":
+            _chart(document, block)
         else:
             _table(document, block)
     buffer = io.BytesIO()
@@ -116,6 +123,20 @@ def _table(document: WordDocument, block: Block) -> None:
         added = table.add_row()
         for tc, pieces in zip(added._tr.tc_lst, row, strict=True):
             _pieces(_Cell(tc, table).paragraphs[0], pieces)
+
+
+def _chart(document: WordDocument, block: Block) -> None:
+    """The chart's PNG, as wide as CHART_WIDTH or as tall as CHART_HEIGHT (many subjects), then its caption
+    (a figure's caption goes under it). The picture's alt text is the chart's one-sentence summary."""
+    if block.chart is None:
+        return
+    image = chart.png(block.chart)
+    width, height = struct.unpack(">II", image[16:24])  # the PNG's IHDR: its size in pixels
+    picture = document.add_picture(
+        io.BytesIO(image), width=Inches(min(CHART_WIDTH, CHART_HEIGHT * width / height))
+    )
+    picture._inline.docPr.set("descr", _text(block.chart.description()))
+    _styled(document, "Caption").add_run(_text(block.caption))
 
 
 def _pieces(paragraph: Paragraph, pieces: Sequence[Piece]) -> Paragraph:

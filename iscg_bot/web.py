@@ -1,10 +1,16 @@
-"""The embedded web server: calendar feeds and /healthz.
+"""The embedded web server: the group's pages (`iscg_bot.site`), calendar feeds, /healthz and /metrics.
 
+    GET /                                 the group: subjects, next meetings, chart, subscribe buttons
+    GET /subjects/<slug>                  a subject's page
+    GET /calendar[?month=2026-12|?week=2026-W49]   every meeting by month or week
+    GET /charts/meetings.svg              meetings held per subject per month, last twelve (the chart on /)
+    GET /static/site.css, /static/local-time.js
     GET /healthz                          200 while the sync loop is alive, 503 otherwise (JSON either way)
+    GET /metrics                          Prometheus: commands, reply latency, reminders, feed requests, sync
     GET /calendar/iscg.ics                every meeting: all subjects and the group-wide ones
     GET /calendar/<slug>.ics              one subject's meetings
     GET /calendar/personal/<token>.ics    the meetings of the subjects the token's owner belongs to
-    GET /meetings/M12                     the minutes of meeting 12 (its latest session)
+    GET /meetings/M12                     meeting 12: time, join link, agenda, RSVPs, its latest minutes
     GET /minutes/S7                       the minutes of session 7 (of a meeting, or an unscheduled one)
     GET /reports/2026[/cop|/TSAG]         the report on a year: every subject, one, or an advisory group's
 
@@ -15,7 +21,9 @@ when the client already has the current version.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import importlib.resources
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,20 +35,35 @@ from aiohttp import web
 from iscg_bot import feeds as ical
 from iscg_bot import minutes_document, report_render, reports
 from iscg_bot.clock import Clock
+from iscg_bot.health import SyncHealth as Health
+from iscg_bot.metrics import Metrics, metrics_route
 from iscg_bot.policy import AdvisoryGroup
+from iscg_bot.site import BadRequest, SitePages
 from storage import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-# Pages carry user-written text: no script, no plugin, nothing from elsewhere; only the inline stylesheet.
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'",
+# Pages carry user-written text: no script, no plugin, nothing from elsewhere. The stand-alone documents
+# (minutes, reports: also saved as files) carry their stylesheet inline and run no script at all; the site's
+# pages take their stylesheet, their one script and the chart from this server only, nothing inline.
+_PAGE_COMMON = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+    **_PAGE_COMMON,
+}
+SITE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    **_PAGE_COMMON,
+}
+STATIC = importlib.resources.files("iscg_bot") / "static"
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 CACHE_CONTROL = "max-age=300"  # calendar clients poll; five minutes keeps proxies from hiding a change long
 FEED_REFRESH = timedelta(hours=1)
 GROUP_FEED = "iscg"
@@ -256,7 +279,7 @@ class ReportPages:
                 )
             except reports.ReportError:
                 return None
-        page = report_render.render_html(compiled)
+        page = await asyncio.to_thread(report_render.render_html, compiled)  # seconds for a big year
         if generation == self._generation:
             self._pages[key] = page
         return page
@@ -304,11 +327,17 @@ def _not_modified(request: web.Request, feed: RenderedFeed) -> bool:
     return feed.last_modified <= when
 
 
-def _feed_response(request: web.Request, feed: RenderedFeed) -> web.Response:
+def _feed_response(
+    request: web.Request, feed: RenderedFeed, kind: str, metrics: Metrics | None
+) -> web.Response:
     headers = {"ETag": feed.etag, "Last-Modified": feed.http_date, "Cache-Control": CACHE_CONTROL}
     if _not_modified(request, feed):
-        return web.Response(status=304, headers=headers)
-    return web.Response(body=feed.body, headers={**headers, "Content-Type": CALENDAR_TYPE})
+        response = web.Response(status=304, headers=headers)
+    else:
+        response = web.Response(body=feed.body, headers={**headers, "Content-Type": CALENDAR_TYPE})
+    if metrics is not None:
+        metrics.feed_served(kind, response.status)
+    return response
 
 
 def _not_found() -> web.Response:
@@ -324,44 +353,66 @@ async def _plain_404(request: web.Request, handler: Callable[[web.Request], Any]
         return _not_found()
 
 
-class Health:
-    """The sync loop is alive when its last sync is no older than two long-polls plus a margin."""
-
-    def __init__(self, gateway: Any, clock: Clock, sync_timeout_seconds: float) -> None:
-        self.gateway, self.clock = gateway, clock
-        self.allowed_lag = timedelta(seconds=2 * sync_timeout_seconds + 30)
-
-    def report(self) -> tuple[bool, dict[str, Any]]:
-        last = getattr(self.gateway, "last_sync_at", None)
-        if last is None:
-            return False, {"ok": False, "last_sync_at": None, "lag_seconds": None, "reason": "no sync yet"}
-        lag = self.clock.now() - last
-        ok = lag <= self.allowed_lag
-        report = {
-            "ok": ok,
-            "last_sync_at": last.astimezone(UTC).isoformat(),
-            "lag_seconds": lag.total_seconds(),
-        }
-        if not ok:
-            report["reason"] = f"no sync for more than {self.allowed_lag.total_seconds():.0f} s"
-        return ok, report
-
-
 def build_application(
     feeds: FeedCache,
     health: Health,
     minutes: MinutesPages | None = None,
     reports_pages: ReportPages | None = None,
+    site: SitePages | None = None,
+    metrics: Metrics | None = None,
 ) -> web.Application:
     """The aiohttp application: feeds from `feeds`, /healthz from `health`, the minutes and the reports'
-    pages from `minutes` and `reports_pages`."""
+    pages from `minutes` and `reports_pages`, the group's pages from `site`, /metrics from `metrics`."""
+
+    def html(page: str | None, headers: dict[str, str] = SITE_HEADERS) -> web.Response:
+        if page is None:
+            return _not_found()
+        return web.Response(text=page, content_type="text/html", charset="utf-8", headers=headers)
+
+    async def index(request: web.Request) -> web.Response:
+        return html(await site.index() if site is not None else None)
+
+    async def subject_page(request: web.Request) -> web.Response:
+        return html(await site.subject(request.match_info["slug"]) if site is not None else None)
+
+    async def meeting_page(request: web.Request) -> web.Response:
+        if site is None:  # the minutes alone, as before the site existed
+            return await minutes_page(request)
+        return html(await site.meeting(int(request.match_info["reference"][1:])))
+
+    async def calendar_page(request: web.Request) -> web.Response:
+        if site is None:
+            return _not_found()
+        try:
+            page = await site.calendar(month=request.query.get("month"), week=request.query.get("week"))
+        except BadRequest as error:
+            return web.Response(status=400, text=f"{error}\n", content_type="text/plain")
+        return html(page)
+
+    async def chart_image(request: web.Request) -> web.Response:
+        if site is None:
+            return _not_found()
+        drawn = await site.chart_svg()
+        return web.Response(text=drawn, content_type="image/svg+xml", charset="utf-8", headers=PAGE_HEADERS)
+
+    async def favicon(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/static/favicon.svg")  # browsers ask for /favicon.ico whatever the page says
+
+    async def static_file(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        kind = STATIC_TYPES.get(name[name.rfind(".") :]) if "." in name else None
+        resource = STATIC / name
+        if kind is None or "/" in name or not resource.is_file():
+            return _not_found()
+        headers = {"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"}
+        return web.Response(body=resource.read_bytes(), content_type=kind, charset="utf-8", headers=headers)
 
     async def healthz(request: web.Request) -> web.Response:
         ok, report = health.report()
         return web.json_response(report, status=200 if ok else 503)
 
     async def group_feed(request: web.Request) -> web.Response:
-        return _feed_response(request, await feeds.group())
+        return _feed_response(request, await feeds.group(), "group", metrics)
 
     async def subject_feed(request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -369,33 +420,37 @@ def build_application(
             return _not_found()
         slug = name.removesuffix(".ics")
         feed = await feeds.group() if slug == GROUP_FEED else await feeds.subject(slug)
-        return _not_found() if feed is None else _feed_response(request, feed)
+        kind = "group" if slug == GROUP_FEED else "subject"
+        return _not_found() if feed is None else _feed_response(request, feed, kind, metrics)
 
     async def minutes_page(request: web.Request) -> web.Response:
         reference = request.match_info["reference"]
-        page = await minutes.page(reference) if minutes is not None else None
-        if page is None:
-            return _not_found()
-        return web.Response(text=page, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+        return html(await minutes.page(reference) if minutes is not None else None, PAGE_HEADERS)
 
     async def report_page(request: web.Request) -> web.Response:
         year, scope = int(request.match_info["year"]), request.match_info.get("scope")
         page = await reports_pages.page(year, scope) if reports_pages is not None else None
-        if page is None:
-            return _not_found()
-        return web.Response(text=page, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+        return html(page, PAGE_HEADERS)
 
     async def personal_feed(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         feed = await feeds.personal(name.removesuffix(".ics")) if name.endswith(".ics") else None
-        return _not_found() if feed is None else _feed_response(request, feed)
+        return _not_found() if feed is None else _feed_response(request, feed, "personal", metrics)
 
     app = web.Application(middlewares=[_plain_404])
     app.router.add_get("/healthz", healthz)
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics_route(metrics))
     app.router.add_get(group_feed_path(), group_feed)
     app.router.add_get("/calendar/personal/{name}", personal_feed)
     app.router.add_get("/calendar/{name}", subject_feed)
-    app.router.add_get("/meetings/{reference:M[0-9]{1,9}}", minutes_page)
+    app.router.add_get("/", index)
+    app.router.add_get("/subjects/{slug:[a-z][a-z0-9-]{1,31}}", subject_page)
+    app.router.add_get("/calendar", calendar_page)
+    app.router.add_get("/charts/meetings.svg", chart_image)
+    app.router.add_get("/static/{name}", static_file)
+    app.router.add_get("/favicon.ico", favicon)
+    app.router.add_get("/meetings/{reference:M[0-9]{1,9}}", meeting_page)
     app.router.add_get("/minutes/{reference:S[0-9]{1,9}}", minutes_page)
     app.router.add_get("/reports/{year:[12][0-9]{3}}", report_page)
     app.router.add_get("/reports/{year:[12][0-9]{3}}/{scope:[A-Za-z][A-Za-z0-9-]{0,31}}", report_page)

@@ -198,15 +198,15 @@ async def run_outbox_until_empty(chat: Chat) -> None:
 async def test_a_file_is_uploaded_once_then_sent_with_its_url(tmp_path):
     router = build_router()
 
-    @router.command("report")
-    async def report(ctx: Context) -> None:
+    @router.command("handout")
+    async def handout(ctx: Context) -> None:
         """Post a file."""
         await ctx.reply("Here it is.")
         await ctx.attach("report.md", "text/markdown", b"# Report\n")
 
     chat = await Chat.open(tmp_path, router=router)
     try:
-        await chat.dispatcher.handle(chat.message("!report"))
+        await chat.dispatcher.handle(chat.message("!handout"))
         async with UnitOfWork(chat.database.sessions) as uow:  # a crash after the upload, before the send
             [_, row] = await uow.outbox.pending()
             await uow.outbox.mark_uploaded(row.attachment_id, {"url": "mxc://example.org/earlier"})
@@ -223,7 +223,7 @@ async def test_a_file_is_uploaded_once_then_sent_with_its_url(tmp_path):
         }
         assert chat.gateway.uploads == []  # not uploaded a second time
 
-        await chat.dispatcher.handle(chat.message("!report"))
+        await chat.dispatcher.handle(chat.message("!handout"))
         await run_outbox_until_empty(chat)
         assert chat.gateway.uploads == [("report.md", "text/markdown", b"# Report\n")]
         assert chat.gateway.sent[-1].content["url"] == "mxc://example.org/upload1"

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from iscg_bot.site import minutes_fragment
 from iscg_bot.timeshow import day_label, span
 from storage import Database, MeetingSession, MinuteLine, UnitOfWork
 from tests.support.conversation import say
@@ -302,7 +303,9 @@ async def test_a_whole_meeting_every_tag_edits_and_redactions_in_summary_file_an
         assert file["content"]["body"] == f"minutes-M1-{started.astimezone(ZoneInfo(ZONE)).date()}.md"
         assert file["content"]["info"]["mimetype"] == "text/markdown; charset=utf-8"
         markdown = await download(synapse, carol, file)
-        html = await page(page_url)  # the link in the summary works
+        meeting_page = await page(page_url, site=True)  # the link in the summary works: the meeting's page
+        html = await page(f"{bot.web}/minutes/S1")  # the minutes alone, as the meeting's page holds them
+        assert "Draft:" in meeting_page and minutes_fragment(html) in meeting_page
         md, web = markdown_sections(markdown), PageText(html).sections
 
         assert (md["Log"], web["Log"]) == minutes.log(carol, started)

@@ -204,6 +204,7 @@ class Meetings:
         subject_ids: Sequence[int] | None = None,
         include_group_wide: bool = True,
         exclude_meeting_id: int | None = None,
+        include_cancelled: bool = False,
     ) -> list[Meeting]:
         """Scheduled meetings that MAY have an occurrence overlapping [start_utc, end_utc), by first start.
 
@@ -211,8 +212,11 @@ class Meetings:
         overrides) to see whether an occurrence really overlaps. Touching is not overlapping: a meeting
         that ends at `start_utc` or starts at `end_utc` is left out. `subject_ids` narrows to those
         subjects (None: every subject); group-wide meetings come too unless `include_group_wide` is false.
+        Cancelled meetings only when `include_cancelled` (the web calendar strikes them through).
         """
-        query = self._candidates(ending_after=start_utc, starting_before=end_utc)
+        query = self._candidates(
+            ending_after=start_utc, starting_before=end_utc, include_cancelled=include_cancelled
+        )
         if subject_ids is not None:
             in_subjects = Meeting.subject_id.in_(subject_ids)
             query = query.where(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -23,6 +23,7 @@ from storage.models import (
     RoomMember,
     Rsvp,
     SessionChair,
+    Subject,
 )
 
 
@@ -50,6 +51,26 @@ class Reports:
             .order_by(MeetingSession.started_at, MeetingSession.id)
         )
         return list(await self._session.scalars(query))
+
+    async def held_by_subject(
+        self, *, started_from: datetime, started_before: datetime
+    ) -> list[tuple[int | None, datetime]]:
+        """(subject ID, start) of every ended session started in [started_from, started_before), by the rule
+        of `ended_sessions`; None for a group-wide meeting or an unscheduled one in a room with no subject."""
+        query = (
+            select(func.coalesce(Meeting.subject_id, Subject.id), MeetingSession.started_at)
+            .outerjoin(Meeting, Meeting.id == MeetingSession.meeting_id)
+            .outerjoin(
+                Subject, and_(MeetingSession.meeting_id.is_(None), Subject.room_id == MeetingSession.room_id)
+            )
+            .where(
+                MeetingSession.ended_at.is_not(None),
+                MeetingSession.started_at >= started_from,
+                MeetingSession.started_at < started_before,
+            )
+            .order_by(MeetingSession.started_at, MeetingSession.id)
+        )
+        return [(subject_id, started) for subject_id, started in await self._session.execute(query)]
 
     async def sessions(self, session_ids: Iterable[int]) -> dict[int, MeetingSession]:
         wanted = set(session_ids)

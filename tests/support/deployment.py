@@ -154,9 +154,15 @@ async def fetch(url: str) -> tuple[int, dict[str, str], str]:
         return response.status, dict(response.headers), await response.text()
 
 
-async def page(url: str) -> str:
+async def page(url: str, *, site: bool = False) -> str:
+    """A page's HTML: a stand-alone document (minutes, report) runs no script at all; one of the site's
+    pages (`site`) runs only the server's own script, nothing inline."""
     status, headers, text = await fetch(url)
     assert status == 200, (url, status, text)
     assert headers["Content-Type"] == "text/html; charset=utf-8"
-    assert "script-src" not in headers["Content-Security-Policy"]  # default-src 'none': no script at all
+    policy = headers["Content-Security-Policy"]
+    if site:
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy, policy
+    else:
+        assert "script-src" not in policy, policy  # default-src 'none': no script at all
     return text
