@@ -150,6 +150,7 @@ class BotApp:
             settings.web.public_base_url,
             settings.bot.default_timezone,
             settings.bot.command_prefix,
+            imported=self.imported,
         )
         self.web = WebServer(
             build_application(

@@ -99,7 +99,8 @@ def html_text(text: str) -> str:
     return html.escape(clean(text), quote=True).replace("\n", "<br>")
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Control characters, and what XML 1.0 cannot hold at all (lone surrogates, U+FFFE, U+FFFF).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean(text: str) -> str:

@@ -8,7 +8,7 @@
     /meetings/M12          a meeting: its time in its zone, UTC and the viewer's own (the script), join link,
                            agenda, RSVPs, occurrences, and its minutes (a draft marked as draft)
     /calendar              every meeting by month (?month=2026-12) or by week (?week=2026-W49), in the group's
-                           zone; cancelled ones struck through
+                           zone; cancelled ones struck through; the imported calendars' events beside them
 
 Read-only and public: nothing here needs a login, so nothing here shows what only members may see (personal
 feed tokens, e-mail addresses). Everything user-written goes through Jinja2's autoescaping; the one piece of
@@ -23,6 +23,7 @@ from calendar import Calendar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -73,6 +74,7 @@ class Entry:
     zone: str  # the zone the page shows it in
     cancelled: bool = False
     moved: bool = False
+    imported_from: str | None = None  # the host of the imported calendar it comes from (not the bot's own)
 
     @property
     def when(self) -> str:
@@ -87,8 +89,8 @@ class Entry:
         return self.end.astimezone(ZoneInfo(self.zone))
 
     @property
-    def href(self) -> str:
-        return f"/meetings/{self.reference}"
+    def href(self) -> str | None:
+        return None if self.imported_from else f"/meetings/{self.reference}"
 
 
 @dataclass
@@ -104,9 +106,16 @@ class SitePages:
     calendar programs poll, are the cached part)."""
 
     def __init__(
-        self, sessions: Any, clock: Any, base_url: str, default_zone: str, prefix: str = "!"
+        self,
+        sessions: Any,
+        clock: Any,
+        base_url: str,
+        default_zone: str,
+        prefix: str = "!",
+        imported: Any = None,
     ) -> None:
         self.sessions, self.clock = sessions, clock
+        self.imported = imported  # iscg_bot.imported.ImportedCalendars: other bodies' meetings
         self.base_url, self.default_zone, self.prefix = base_url.rstrip("/"), default_zone, prefix
         self.templates = Environment(
             loader=PackageLoader("iscg_bot", "templates"),
@@ -306,12 +315,27 @@ class SitePages:
                 day = entry.local_start.date()
                 if day in grid:
                     grid[day].entries.append(entry)
+        for event in self.imported.events_between(start, end) if self.imported is not None else ():
+            entry = Entry(
+                reference=event.uid,
+                title=event.summary,
+                subject=None,
+                start=event.start,
+                end=event.end,
+                zone=self.default_zone,
+                # The host, never the URL: a calendar's address may carry its owner's secret token.
+                imported_from=urlsplit(event.source).hostname or "imported calendar",
+            )
+            for day in _days_touched(entry):
+                if day in grid:
+                    grid[day].entries.append(entry)
         for day in grid.values():
             day.entries.sort(key=lambda e: (e.start, e.reference))
         weeks = [[grid[d] for d in days[n : n + 7]] for n in range(0, len(days), 7)]
         previous, following = _add_months(shown_month, -1), _add_months(shown_month, 1)
         return self._render(
             "calendar.html",
+            imported=self.imported is not None,
             view="week" if week is not None else "month",
             month=shown_month,
             weeks=weeks,
@@ -380,6 +404,12 @@ def _entry(meeting: Any, occurrence: Any, zone: str, subject: str | None) -> Ent
         cancelled=occurrence.cancelled or meeting.status == "cancelled",
         moved=occurrence.moved,
     )
+
+
+def _days_touched(entry: Entry) -> list[date]:
+    """The local days an entry covers: an imported all-day or multi-day event shows on each of them."""
+    first, last = entry.local_start.date(), (entry.local_end - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=n) for n in range(max(0, (last - first).days) + 1)][:62]
 
 
 def _first(entries: list[Entry]) -> Entry | None:

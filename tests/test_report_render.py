@@ -523,10 +523,13 @@ def test_the_docx_core_properties_come_from_the_report() -> None:
 
 def test_the_docx_drops_control_characters_xml_cannot_hold() -> None:
     odd = subject(
-        "odd", "Odd\x00 title\x0b", decisions=(noted("a\x01b\r\nc", ("odd", "Odd"), "M1", utc(1, 5, 9)),)
+        "odd",
+        "Odd\x00 title\x0b\ufffe",
+        decisions=(noted("a\x01b\r\nc\ud800 </w:t><w:p> &amp; ]]>", ("odd", "Odd"), "M1", utc(1, 5, 9)),),
     )
     shown = docx_blocks(render_docx(report(subjects=(odd,), key_issues=(), overlaps=())))
-    assert ("h2", "Odd title") in shown and ("li", "ab c — M1, Mon 5 Jan 2026") in shown
+    assert ("h2", "Odd title") in shown
+    assert ("li", "ab c </w:t><w:p> &amp; ]]> — M1, Mon 5 Jan 2026") in shown  # markup-like text stays text
 
 
 # ---- determinism and names --------------------------------------------------------------------------------

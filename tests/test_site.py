@@ -11,12 +11,14 @@ from html.parser import HTMLParser
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from iscg_bot.imported import ImportedCalendars
 from iscg_bot.site import SitePages, minutes_fragment
 from iscg_bot.web import FeedCache, Health, MinutesPages, ReportPages, build_application
 from tests.chat import ADMIN, COORD, COP, Chat, said
-from tests.support.year_story import AI, BASE, FP_D, FP_T, MEMBER2, seed
+from tests.support.year_story import AI, BASE, FP_D, FP_T, MEMBER2, NOW, seed
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -238,3 +240,31 @@ async def test_pages_carry_a_strict_policy_and_their_assets(pages):
 def test_minutes_headings_go_one_level_down_inside_a_meeting_page():
     page = "<html><main>\n<h1>Title</h1><h2>Topic</h2><p>&lt;h1&gt;</p>\n</main></html>"
     assert minutes_fragment(page) == "\n<h2>Title</h2><h3>Topic</h3><p>&lt;h1&gt;</p>\n"
+
+
+async def test_the_calendar_shows_imported_events_with_their_source_not_their_address(chat):
+    """An advisory group's feed on a real server on 127.0.0.1: its events show on the calendar, unlinked,
+    named by host (the configured URL, which may carry a token, never appears)."""
+    feed = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//ITU//TSAG//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:tsag@itu.int\r\nDTSTAMP:20270101T000000Z\r\nSUMMARY:TSAG <b>meeting</b>\r\n"
+        "DTSTART:20280117T080000Z\r\nDTEND:20280117T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=feed.encode(), content_type="text/calendar")
+
+    app = web.Application()
+    app.router.add_get("/tsag.ics", serve)
+    async with TestServer(app, host="127.0.0.1") as server:
+        chat.clock.set(NOW)
+        url = str(server.make_url("/tsag.ics?token=secret"))
+        calendars = ImportedCalendars([url], clock=chat.clock)
+        await calendars.refresh()
+    site = SitePages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich", imported=calendars)
+    page = await site.calendar(month="2028-01")
+    cell = page[page.index("Mon 17 Jan 2028") :]
+    cell = cell[: cell.index("</td>")]
+    assert '<li class="entry imported">' in cell and "09:00" in cell  # 08:00 UTC in Zurich
+    assert "TSAG &lt;b&gt;meeting&lt;/b&gt; <span" in cell and "(127.0.0.1)" in cell
+    assert "<a " not in cell and "secret" not in page and "tsag.ics" not in page
