@@ -35,7 +35,7 @@ from aiohttp import web
 from iscg_bot import feeds as ical
 from iscg_bot import minutes_document, report_render, reports
 from iscg_bot.clock import Clock
-from iscg_bot.health import SyncHealth as Health
+from iscg_bot.health import SyncHealth
 from iscg_bot.metrics import Metrics, metrics_route
 from iscg_bot.policy import AdvisoryGroup
 from iscg_bot.site import BadRequest, SitePages
@@ -355,7 +355,7 @@ async def _plain_404(request: web.Request, handler: Callable[[web.Request], Any]
 
 def build_application(
     feeds: FeedCache,
-    health: Health,
+    health: SyncHealth,
     minutes: MinutesPages | None = None,
     reports_pages: ReportPages | None = None,
     site: SitePages | None = None,

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from iscg_bot.health import SyncHealth
 from iscg_bot.site import SitePages
-from iscg_bot.web import FeedCache, Health, MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.web import FeedCache, MinutesPages, ReportPages, WebServer, build_application
 from tests.chat import ADMIN, COORD, Chat, said
 from tests.support.year_story import AI, seed
 
@@ -62,7 +63,7 @@ async def site(chat: Chat) -> AsyncIterator[str]:
     feeds = FeedCache(chat.database.sessions, chat.clock, "http://127.0.0.1")
     app = build_application(
         feeds,
-        Health(chat.gateway, chat.clock, sync_timeout_seconds=30),
+        SyncHealth(chat.gateway, chat.clock, sync_timeout_seconds=30),
         MinutesPages(chat.database.sessions, "http://127.0.0.1", "Europe/Zurich"),
         ReportPages(chat.database.sessions, chat.clock, "http://127.0.0.1", "Europe/Zurich"),
         pages,

@@ -14,9 +14,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from iscg_bot.health import SyncHealth
 from iscg_bot.imported import ImportedCalendars
 from iscg_bot.site import SitePages, minutes_fragment
-from iscg_bot.web import FeedCache, Health, MinutesPages, ReportPages, build_application
+from iscg_bot.web import FeedCache, MinutesPages, ReportPages, build_application
 from tests.chat import ADMIN, COORD, COP, Chat, said
 from tests.support.year_story import AI, BASE, FP_D, FP_T, MEMBER2, NOW, seed
 
@@ -47,7 +48,7 @@ async def pages(chat: Chat) -> AsyncIterator[Pages]:
     chat.dispatcher.on_committed = lambda: (feeds.invalidate(), site.invalidate())
     app = build_application(
         feeds,
-        Health(chat.gateway, chat.clock, sync_timeout_seconds=30),
+        SyncHealth(chat.gateway, chat.clock, sync_timeout_seconds=30),
         MinutesPages(chat.database.sessions, BASE, "Europe/Zurich"),
         ReportPages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich"),
         site,

@@ -15,7 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from iscg_bot.app import BotApp
 from iscg_bot.config import Settings
 from iscg_bot.events import MembershipChange
-from iscg_bot.web import FeedCache, Health, MinutesPages, ReportPages, WebServer, build_application, webcal
+from iscg_bot.health import SyncHealth
+from iscg_bot.web import FeedCache, MinutesPages, ReportPages, WebServer, build_application, webcal
 from storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, settings
 from tests.chat import said as said_by
@@ -73,7 +74,7 @@ async def site(chat: Chat) -> AsyncIterator[Site]:
     chat.dispatcher.on_committed = lambda: (feeds.invalidate(), reports.invalidate())  # as BotApp._committed
     chat.gateway.last_sync_at = chat.clock.now()
     minutes = MinutesPages(chat.database.sessions, BASE, "Europe/Zurich")
-    health = Health(chat.gateway, chat.clock, sync_timeout_seconds=30)
+    health = SyncHealth(chat.gateway, chat.clock, sync_timeout_seconds=30)
     app = build_application(feeds, health, minutes, reports)
     async with TestClient(TestServer(app)) as client:
         yield Site(chat, feeds, client)
@@ -242,7 +243,7 @@ async def test_healthz_before_the_first_sync(site):
 async def test_a_real_server_on_a_free_port(chat):
     await said(chat, "!subject create cop Child Online Protection")
     feeds = FeedCache(chat.database.sessions, chat.clock, BASE)
-    server = WebServer(build_application(feeds, Health(chat.gateway, chat.clock, 30)), "127.0.0.1", 0)
+    server = WebServer(build_application(feeds, SyncHealth(chat.gateway, chat.clock, 30)), "127.0.0.1", 0)
     await server.start()
     try:
         assert server.port != 0
