@@ -136,6 +136,7 @@ def _print_welcome(base_url: str, user_id: str, rooms: list[str], root: Path, we
         f"  Log in as:   {user_id}   password: {DEMO_PASSWORD}",
         "  Rooms (you are in them, with the bot):",
         *(f"    {name}  ({room_id})" for (name, _, _), room_id in zip(ROOMS, rooms, strict=True)),
+        f"  Web pages:   {web}/   (calendar {web}/calendar, metrics {web}/metrics)",
         f"  Calendar:    {web}/calendar/iscg.ics   (health: {web}/healthz)",
         f"  Files:       {root}",
         "",

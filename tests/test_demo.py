@@ -59,6 +59,10 @@ async def test_the_demo_prints_a_working_login_and_stops_on_ctrl_c(tmp_path):
         calendar = re.search(r"Calendar:\s+(\S+)", printed).group(1)
         async with aiohttp.ClientSession() as http, http.get(calendar) as feed:
             assert feed.status == 200 and (await feed.text()).startswith("BEGIN:VCALENDAR")
+        site = re.search(r"Web pages:\s+(\S+)", printed).group(1)
+        async with aiohttp.ClientSession() as http, http.get(site) as page:
+            assert page.status == 200
+            assert "<h1>Inter-Sector Coordination Group (ISCG)</h1>" in await page.text()
 
         user = await MatrixUser.start(
             base_url, await log_in(base_url, login.group(1), login.group(2)), tmp_path / "me", encryption=True
