@@ -30,6 +30,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from iscg_bot import chart, minutes_document, timeshow
+from iscg_bot.kept import Kept
 from iscg_bot.markup import web_url
 from iscg_bot.meetings import expand, meeting_label, next_occurrence
 from iscg_bot.policy import Sector
@@ -124,8 +125,7 @@ class SitePages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._chart: str | None = None
-        self._generation = 0
+        self.charts: Kept[str] = Kept()
         self.templates.filters["day"] = timeshow.day_label
         self.templates.filters["clock"] = timeshow.clock
         self.templates.filters["iso"] = lambda instant: instant.astimezone(UTC).isoformat()
@@ -167,20 +167,17 @@ class SitePages:
     async def chart_svg(self) -> str:
         """The SVG of meetings held per subject per month over the last twelve months (this one included),
         drawn once until the data changes."""
-        if self._chart is None:
-            generation = self._generation
+
+        async def drawn() -> str:
             async with UnitOfWork(self.sessions) as uow:
                 data = await self._chart_data(uow)
-            drawn = await asyncio.to_thread(chart.svg, data)  # matplotlib: off the event loop
-            if generation != self._generation:
-                return drawn
-            self._chart = drawn
-        return self._chart
+            return await asyncio.to_thread(chart.svg, data)  # matplotlib: off the event loop
+
+        return await self.charts.get("meetings", drawn)
 
     def invalidate(self) -> None:
         """Called after every committed change, as for the feeds."""
-        self._chart = None
-        self._generation += 1
+        self.charts.invalidate()
 
     async def _chart_data(self, uow: Any) -> chart.ChartData:
         """Sessions held over the last twelve months, by subject (the rule of the reports) and by month in

@@ -36,6 +36,7 @@ from iscg_bot import feeds as ical
 from iscg_bot import minutes_document, report_render, reports
 from iscg_bot.clock import Clock
 from iscg_bot.health import SyncHealth
+from iscg_bot.kept import Kept
 from iscg_bot.metrics import Metrics, metrics_route
 from iscg_bot.policy import AdvisoryGroup
 from iscg_bot.site import BadRequest, SitePages
@@ -129,13 +130,11 @@ class FeedCache:
         self.clock = clock
         self.base_url = base_url
         self.prodid_domain = prodid_domain
-        self._feeds: dict[str, RenderedFeed] = {}
-        self._generation = 0  # raised by invalidate: a render begun before a change is not kept
+        self.kept: Kept[RenderedFeed] = Kept()
         self.renders = 0  # for tests and /metrics: how many times a feed was actually rendered
 
     def invalidate(self) -> None:
-        self._feeds.clear()
-        self._generation += 1
+        self.kept.invalidate()
 
     async def group(self) -> RenderedFeed:
         return await self._cached(GROUP_FEED, self._group_feed)
@@ -143,8 +142,8 @@ class FeedCache:
     async def subject(self, slug: str) -> RenderedFeed | None:
         """The subject's feed, None when no subject has that slug."""
         key = f"subject:{slug}"
-        if key in self._feeds:
-            return self._feeds[key]
+        if key in self.kept.values:  # no query for the slug when the feed is kept
+            return self.kept.values[key]
         async with UnitOfWork(self.sessions) as uow:
             if await uow.subjects.by_slug(slug) is None:
                 return None
@@ -159,15 +158,11 @@ class FeedCache:
         return await self._cached(f"personal:{matrix_id}", lambda uow: self._personal_feed(uow, matrix_id))
 
     async def _cached(self, key: str, build: Callable[[Any], Any]) -> RenderedFeed:
-        cached = self._feeds.get(key)
-        if cached is not None:
-            return cached
-        generation = self._generation
-        async with UnitOfWork(self.sessions) as uow:
-            feed = await build(uow)
-        if generation == self._generation:
-            self._feeds[key] = feed
-        return feed
+        async def built() -> RenderedFeed:
+            async with UnitOfWork(self.sessions) as uow:
+                return await build(uow)
+
+        return await self.kept.get(key, built)
 
     # ---- which meetings go in which feed ----------------------------------------------------------------
 
@@ -251,23 +246,18 @@ class ReportPages:
     def __init__(self, sessions: Any, clock: Clock, base_url: str, default_zone: str) -> None:
         self.sessions, self.clock = sessions, clock
         self.base_url, self.default_zone = base_url, default_zone
-        self._pages: dict[tuple[int, str | None], str] = {}
-        self._generation = 0
+        self.kept: Kept[str] = Kept()
 
     def invalidate(self) -> None:
-        self._pages.clear()
-        self._generation += 1
+        self.kept.invalidate()
 
     async def page(self, year: int, scope: str | None) -> str | None:
         """The HTML report on `year` for every subject (`scope` None), a subject's slug or an advisory group
         (TSAG, RAG, TDAG); None when the scope names nothing."""
-        key = (year, scope)
-        if key in self._pages:
-            return self._pages[key]
-        generation = self._generation
         group = scope if scope in AdvisoryGroup.__members__ else None
-        async with UnitOfWork(self.sessions) as uow:
-            try:
+
+        async def compiled_page() -> str:
+            async with UnitOfWork(self.sessions) as uow:
                 compiled = await reports.compile_report(
                     uow,
                     period=reports.year(year),
@@ -277,12 +267,12 @@ class ReportPages:
                     base_url=self.base_url,
                     default_zone=self.default_zone,
                 )
-            except reports.ReportError:
-                return None
-        page = await asyncio.to_thread(report_render.render_html, compiled)  # seconds for a big year
-        if generation == self._generation:
-            self._pages[key] = page
-        return page
+            return await asyncio.to_thread(report_render.render_html, compiled)  # seconds for a big year
+
+        try:
+            return await self.kept.get((year, scope), compiled_page)
+        except reports.ReportError:
+            return None
 
 
 async def _meetings_of(uow: Any, subject_ids: list[int | None]) -> list[Any]:

@@ -267,9 +267,9 @@ def test_the_app_drops_its_feeds_after_every_committed_change(tmp_path):
     config["database"] = {"url": f"sqlite+aiosqlite:///{tmp_path}/bot.db"}
     config["matrix"] = {**config["matrix"], "password": "x", "store_path": str(tmp_path / "store")}
     app = BotApp(Settings.model_validate(config))
-    app.feeds._feeds["iscg"] = object()  # type: ignore[assignment]
+    app.feeds.kept.values["iscg"] = object()  # type: ignore[assignment]
     app._committed()
-    assert app.feeds._feeds == {}
+    assert app.feeds.kept.values == {}
     assert app.services.web_base_url == "http://localhost:8080"
 
 
