@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from iscg_bot.config import ConfigError, Settings, describe_settings, load_settings
+from iscg_bot.policy import AdvisoryGroup
 
 EXIT_USAGE = 1
 EXIT_CONFIG = 2
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--year", type=int, required=True, help="the calendar year reported on")
     scope = report.add_mutually_exclusive_group()
     scope.add_argument("--subject", help="one subject, by its slug (default: every subject)")
-    scope.add_argument("--advisory-group", choices=["TSAG", "RAG", "TDAG"], help="that group's subjects")
+    groups = [group.value for group in AdvisoryGroup]
+    scope.add_argument("--advisory-group", choices=groups, help="that group's subjects")
     report.add_argument("--format", choices=["md", "html", "docx"], default="docx")
     report.add_argument("-o", "--output", type=Path, help="the file to write (default: a name here)")
     report.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
