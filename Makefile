@@ -5,23 +5,33 @@ BIN    := $(VENV)/bin
 
 .PHONY: run test lint bench venv clean browser
 
+# pip says nothing unless something fails (-qq keeps its errors, drops its warnings and notices).
+PIP := $(BIN)/python -m pip -qq --disable-pip-version-check
+
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (set PYTHON=python3.11)" if sys.version_info < (3, 11) else 0)'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "creating $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
 
 # One stamp per set of extras, redone when pyproject.toml changes.
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[$*]'
+	@echo "installing the bot with its $* extra into $(VENV) (a minute or two the first time)"
+	@$(PIP) install -e '.[$*]'
 	@touch $@
 
 venv: $(VENV)/.installed-dev
 
+# The demo. Fixed ports keep a Matrix client pointed at the same homeserver from run to run, and a WORKDIR
+# keeps the demo's users, rooms and data for the next run: make run PORT=8008 WEB_PORT=8080 WORKDIR=demo
 run: $(VENV)/.installed-demo
-	$(BIN)/iscg-bot demo
+	@$(BIN)/iscg-bot demo $(if $(PORT),--port $(PORT)) $(if $(WEB_PORT),--web-port $(WEB_PORT)) \
+	  $(if $(WORKDIR),--workdir $(WORKDIR))
 
+# ARGS go to pytest as they are: make test ARGS='-k feeds', make test ARGS='tests/test_web.py -x'.
+# The suite includes every bench in its --quick mode (tests/test_benches.py), so a bench cannot rot.
 test: $(VENV)/.installed-test browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(ARGS)
 
 # The web pages' browser tests drive Debian's chromium (never a downloaded browser). Installed here where the
 # machine lets us (apt as root, or sudo without a password); otherwise those tests are skipped, saying why.
@@ -40,10 +50,9 @@ browser:
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
+# Every bench in full (minutes; the figures quoted in the README come from here), stopping at the first that fails.
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/ping_roundtrip.py
-	$(BIN)/python bench/feed_render.py
-	$(BIN)/python bench/report_compile.py
+	@set -e; for bench in bench/*.py; do echo "== $$bench"; $(BIN)/python $$bench; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,6 +1,9 @@
 """`!ping` round trip through a local Synapse: the ISCG bot against a bare nio echo bot, in the same run.
 
-    python bench/ping_roundtrip.py [--rounds 60]
+    python bench/ping_roundtrip.py [--rounds 60] [--quick]
+
+--quick: a handful of pings after one warm-up (seconds: `make test` runs it so the bench cannot rot); its
+figures show the bench works, not how fast the bot is.
 
 Starts its own Synapse on 127.0.0.1, runs the ISCG bot as its own process (as in production), and measures
 send → reply-seen as a person's client sees it. The baseline is the thinnest possible bot (nio's
@@ -54,8 +57,8 @@ async def echo_bot(server: LocalSynapse, workdir: Path) -> tuple[str, asyncio.Ta
     return registered.user_id, task, client
 
 
-async def measure(user: MatrixUser, room_id: str, bot_id: str, rounds: int) -> list[float]:
-    for _ in range(5):  # warm-up: first sends share keys, fill caches
+async def measure(user: MatrixUser, room_id: str, bot_id: str, rounds: int, warm_up: int) -> list[float]:
+    for _ in range(warm_up):  # first sends share keys, fill caches
         event_id = await user.send_text(room_id, "!ping")
         await user.wait_for(is_reply_to(event_id, sender=bot_id), room_id=room_id, timeout=30)
     times = []
@@ -75,7 +78,7 @@ def summary(name: str, times: list[float]) -> str:
     )
 
 
-async def main(rounds: int) -> None:
+async def main(rounds: int, warm_up: int) -> None:
     with tempfile.TemporaryDirectory(prefix="iscg-bench-") as tmp:
         root = Path(tmp)
         server = LocalSynapse(root / "synapse")
@@ -89,7 +92,7 @@ async def main(rounds: int) -> None:
             echo_id, echo_task, echo_client = await echo_bot(server, root)
             echo_room = await alice.create_room(invite=[echo_id])
             await alice.wait_joined(echo_room, echo_id, timeout=30)
-            baseline = await measure(alice, echo_room, echo_id, rounds)
+            baseline = await measure(alice, echo_room, echo_id, rounds, warm_up)
 
             account = await register_bot(server, root / "iscg")
             settings = account.settings(server, admins=[alice.user_id])
@@ -100,9 +103,9 @@ async def main(rounds: int) -> None:
             process.start()
             room = await alice.create_room(invite=[account.user_id])
             await alice.wait_joined(room, account.user_id, timeout=60)
-            ours = await measure(alice, room, account.user_id, rounds)
+            ours = await measure(alice, room, account.user_id, rounds, warm_up)
 
-            print(f"!ping round trip through a local Synapse, {rounds} rounds each (after 5 warm-up)")
+            print(f"!ping round trip through a local Synapse, {rounds} rounds each (after {warm_up} warm-up)")
             print(summary("baseline (bare nio)", baseline))
             print(summary("ISCG bot", ours))
             print(
@@ -121,5 +124,10 @@ async def main(rounds: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=60)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--rounds", type=int, help="pings measured per bot (default 60; 5 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a few seconds' run that checks the bench works")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        print("quick run: the figures check that the bench works, they are not a measurement")
+    rounds = arguments.rounds or (5 if arguments.quick else 60)
+    asyncio.run(main(rounds, warm_up=1 if arguments.quick else 5))

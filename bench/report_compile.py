@@ -1,6 +1,6 @@
 """Time and peak memory to compile a synthetic year into the report, in all three formats.
 
-    python bench/report_compile.py [--subjects 50] [--meetings 24] [--lines 200]
+    python bench/report_compile.py [--subjects 50] [--meetings 24] [--lines 200] [--quick]
 
 Seeds a throwaway SQLite database with a year of the group's work: N subjects (a coordinator and focal
 points each), M one-off meetings per subject in 2026, each held and minuted with L logged lines (among them
@@ -8,6 +8,9 @@ decisions, key issues, information and action items, a third of the actions done
 run: compiling the report (every subject, the similarity check included), and rendering it to Markdown, HTML
 and Word. Timings are the median of 3 runs; peak memory is traced (tracemalloc) in a separate run, so the
 tracing does not slow the timings.
+
+--quick: 3 subjects × 4 meetings × 40 lines (seconds: `make test` runs it so the bench cannot rot); its
+figures show the bench works, not how fast the report is.
 """
 
 from __future__ import annotations
@@ -212,8 +215,13 @@ async def main(subjects: int, meetings: int, lines: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--subjects", type=int, default=50)
-    parser.add_argument("--meetings", type=int, default=24)
-    parser.add_argument("--lines", type=int, default=200)
+    parser.add_argument("--subjects", type=int, help="subjects seeded (default 50; 3 with --quick)")
+    parser.add_argument("--meetings", type=int, help="meetings per subject (default 24; 4 with --quick)")
+    parser.add_argument("--lines", type=int, help="logged lines per meeting (default 200; 40 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a few seconds' run that checks the bench works")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.subjects, arguments.meetings, arguments.lines))
+    if arguments.quick:
+        print("quick run: the figures check that the bench works, they are not a measurement")
+    sizes = (3, 4, 40) if arguments.quick else (50, 24, 200)
+    given = (arguments.subjects, arguments.meetings, arguments.lines)
+    asyncio.run(main(*(value or default for value, default in zip(given, sizes, strict=True))))

@@ -18,7 +18,7 @@ from iscg_bot.actions import ActionError, action_label, owner_shown
 from iscg_bot.arguments import MATRIX_TO, UserIdType, WordType, tokenize
 from iscg_bot.formatting import Rich, bullets, code, lines, person, text
 from iscg_bot.policy import ACTION_CHANGERS, may_change_action, subject_here
-from iscg_bot.router import Context, Keyword, Rest, Router, UsageError
+from iscg_bot.router import Context, Keyword, Refusal, Rest, Router, UsageError
 from iscg_bot.timeparse import DateArg, DateType
 from iscg_bot.timeshow import day_label
 
@@ -26,8 +26,8 @@ router = Router()
 FILTERS = ("mine", "all", "overdue")
 
 
-def _refuse(error: ActionError) -> UsageError:
-    return UsageError(str(error), show_usage=False)
+def _refuse(error: ActionError) -> Refusal:
+    return Refusal(str(error))
 
 
 def _user_id(word: str, ctx: Context) -> str:
@@ -69,7 +69,7 @@ class DueType:
     """`2026-12-15`, `15 Dec 2026`, or `none` (no due date)."""
 
     name = "a date like 2026-12-15, or none"
-    usage = "date|none"
+    usage = "<date>|none"
 
     def parse(self, words: Sequence[str], ctx: Context) -> tuple[date | None, int]:
         if words[0].lower() == "none":
@@ -170,22 +170,20 @@ async def action_tag(
     await ctx.reply(text(f"{action_label(item.id)} for ") + owner + text(f": {item.text}{when}"))
 
 
-async def _may_change(ctx: Context, action: Any) -> bool:
-    """Whether the sender may change the action; if not, says who may (and nothing is changed)."""
+async def _may_change(ctx: Context, action: Any) -> None:
+    """Refuse, saying who may, unless the sender may change the action."""
     if await may_change_action(ctx, action.owner, action.subject_id):
-        return True
+        return
     name = ctx.command.name if ctx.command else "action"
-    await ctx.reply(
+    raise Refusal(
         text(f"Only {action_label(action.id)}'s owner, {ACTION_CHANGERS} may run ")
         + code(f"{ctx.prefix}{name}")
         + "."
     )
-    return False
 
 
 async def _set_status(ctx: Context, action: Any, status: str, said: str) -> None:
-    if not await _may_change(ctx, action):
-        return
+    await _may_change(ctx, action)
     try:
         await actions.set_status(ctx.uow, action, status, by=ctx.sender, now=ctx.now)
     except ActionError as error:
@@ -226,8 +224,7 @@ async def action_assign(ctx: Context, action: ActionArg, who: OwnerArg) -> None:
 
     Example: !action assign A3 @carol:example.org
     """
-    if not await _may_change(ctx, action):
-        return
+    await _may_change(ctx, action)
     try:
         await actions.assign(ctx.uow, action, who, now=ctx.now)
     except ActionError as error:
@@ -242,8 +239,7 @@ async def action_due(ctx: Context, action: ActionArg, due: DueArg) -> None:
 
     Example: !action due A3 2026-12-15
     """
-    if not await _may_change(ctx, action):
-        return
+    await _may_change(ctx, action)
     try:
         await actions.set_due(ctx.uow, action, due, now=ctx.now, zone=await _zone(ctx, action.subject_id))
     except ActionError as error:

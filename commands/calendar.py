@@ -11,7 +11,7 @@ from __future__ import annotations
 from iscg_bot.caldav import forget_published
 from iscg_bot.formatting import Rich, as_rich, bold, bullets, code, lines, link, text
 from iscg_bot.policy import subject_here
-from iscg_bot.router import ADMIN, Context, Router
+from iscg_bot.router import ADMIN, Context, Refusal, Router
 from iscg_bot.web import group_feed_path, personal_feed_path, subject_feed_path, webcal
 
 router = Router()
@@ -91,10 +91,9 @@ async def calendar_resync(ctx: Context) -> None:
     Example: !calendar resync
     """
     if not ctx.services.config.caldav.enabled:
-        await ctx.reply(
+        raise Refusal(
             "CalDAV publishing is not enabled (caldav.enabled in the configuration): nothing to resync."
         )
-        return
     queued = await forget_published(ctx.uow, ctx.now)
     # The publisher is woken once this transaction commits and does the network I/O in the background.
     await ctx.reply(

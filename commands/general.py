@@ -1,30 +1,55 @@
-"""General commands: `!help`, `!ping`, `!tz`."""
+"""General commands: `!help`, `!ping`, `!tz`.
+
+The bare `!help` is an index that fits one screen — the commands this person most likely needs in this room
+now, and the areas (one per command module) — because the full list is a wall; `!help <area>`,
+`!help <command>` and `!help all` give the rest. Each lists only what the sender may run here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from commands.place import in_group_room
 from iscg_bot.formatting import Rich, bullets, code, lines, text
+from iscg_bot.policy import SUBJECT_MANAGERS, subject_here
 from iscg_bot.router import ANYONE, Command, Context, Router, TimeZone
 
 router = Router()
+AREA = "basics"  # `!help basics`
+OTHER = "other"  # the area of commands included without one
+# An index that lists everything it could is the wall it replaces: beyond this many commands, the index shows
+# the few likely ones and the areas.
+WHOLE_LIST_AT_MOST = 8
+SHORT_USAGE = 44  # a longer usage line is shortened in the index to its required part and `…`
 
 
 @router.command("help")
-async def help_(ctx: Context, command: list[str] | None = None) -> None:
-    """List the commands you can run here, or explain one.
+async def help_(ctx: Context, topic: list[str] | None = None) -> None:
+    """Show the commands you most likely need here, and the areas to explore.
 
-    With a command's name, shows its usage, what it does, an example and its other names.
+    `!help <area>` lists an area's commands, `!help <command>` explains one (its usage, what it does, an
+    example, its other names) and `!help all` lists every command you can run here. An area named like a
+    command (actions, calendar, minutes, roles) lists the area; put the prefix before the name for the
+    command: !help !actions.
 
     Example: !help meeting schedule
     """
     registry = ctx.router
     assert registry is not None
-    if not command:
-        await ctx.reply(await overview(ctx, registry))
+    if not topic:
+        await ctx.reply(await index(ctx, registry))
         return
-    words = [command[0].removeprefix(registry.prefix), *command[1:]]
+    typed = topic[0]
+    words = [typed.removeprefix(registry.prefix), *topic[1:]]
+    if len(topic) == 1 and not typed.startswith(registry.prefix):
+        if typed.lower() == "all":
+            await ctx.reply(await overview(ctx, registry))
+            return
+        if typed.lower() in {area or OTHER for area in registry.areas}:
+            await ctx.reply(await area_message(ctx, registry, typed.lower()))
+            return
     found = registry.find(words)
     if found is not None:
         await ctx.reply(details(registry, found))
@@ -34,15 +59,78 @@ async def help_(ctx: Context, command: list[str] | None = None) -> None:
         await ctx.reply(registry.unknown_message(words, registry.suggest(words)))
 
 
+async def index(ctx: Context, registry: Router) -> Rich:
+    """The bare `!help`: fits one screen. Everything, when little is open to the sender; otherwise the
+    commands they most likely need in this room now, and the areas that hold the rest."""
+    allowed = await _allowed(ctx, registry.commands, registry)
+    if len(allowed) <= WHOLE_LIST_AT_MOST:
+        return await overview(ctx, registry)
+    by_name = {c.name: c for c in allowed}
+    likely = [by_name[name] for name in await likely_here(ctx) if name in by_name]
+    areas = sorted({c.area or OTHER for c in allowed})
+    prefix = registry.prefix
+    parts: list[Rich | str] = []
+    if likely:
+        parts += [text("Most useful here now:"), bullets(_entry(registry, c, short=True) for c in likely)]
+    parts.append(text(f"Areas: {', '.join(areas)}."))
+    parts.append(
+        code(f"{prefix}help <area>")
+        + " lists an area's commands, "
+        + code(f"{prefix}help <command>")
+        + " explains one, "
+        + code(f"{prefix}help all")
+        + " lists every command you can run here."
+    )
+    return lines(parts)
+
+
+async def likely_here(ctx: Context) -> list[str]:
+    """The names of the commands this person most likely needs in this room now, best first (the caller
+    keeps those they may run). Read from storage; without it (a router tested alone), none."""
+    if not hasattr(ctx.uow, "minutes"):
+        return []
+    if await ctx.uow.minutes.running(ctx.room_id) is not None:
+        return ["agreed", "action", "info", "keyissue", "endmeeting"]
+    manages = await SUBJECT_MANAGERS.allows(ctx) or ctx.is_admin
+    if await subject_here(ctx) is not None:
+        if manages:
+            return ["meeting schedule", "meeting list", "startmeeting", "actions"]
+        return ["rsvp", "calendar", "minutes", "meeting list", "actions"]
+    if await in_group_room(ctx):
+        if manages:
+            return ["meeting schedule", "meeting list", "summary", "report", "subject list"]
+        return ["meeting list", "rsvp", "calendar", "subject list"]
+    return ["subject create", "group bind", "subject list", "calendar", "tz"]
+
+
+async def area_message(ctx: Context, registry: Router, area: str) -> Rich:
+    """`!help meetings`: the area's commands the sender may run here."""
+    allowed = await _allowed(ctx, registry.in_area("" if area == OTHER else area), registry)
+    if not allowed:
+        return text(f"None of the {area} commands is open to you here.")
+    return lines(
+        [text(f"The {area} commands you can run here:"), bullets(_entry(registry, c) for c in allowed)]
+    )
+
+
 async def overview(ctx: Context, registry: Router) -> Rich:
-    """Every visible command the sender may run here, by name, with the first line of its help."""
-    allowed = [c for c in registry.commands if not c.hidden and await registry.permitted(ctx, c)]
-    entries = [
-        code(registry.usage(c)) + (f" — {c.summary}" if c.summary else "")
-        for c in sorted(allowed, key=lambda c: c.name)
-    ]
+    """Every visible command the sender may run here, by name, with its help line."""
+    allowed = await _allowed(ctx, sorted(registry.commands, key=lambda c: c.name), registry)
     hint = text("Type ") + code(f"{registry.prefix}help <command>") + " for details."
-    return lines([text("Commands you can run here:"), bullets(entries), hint])
+    return lines([text("Commands you can run here:"), bullets(_entry(registry, c) for c in allowed), hint])
+
+
+async def _allowed(ctx: Context, commands: Iterable[Command], registry: Router) -> list[Command]:
+    return [c for c in commands if not c.hidden and await registry.permitted(ctx, c)]
+
+
+def _entry(registry: Router, command: Command, *, short: bool = False) -> Rich:
+    """`!tz [zone] — Show your time zone, or set it.`; `short`: a long usage cut to its required part."""
+    usage = registry.usage(command)
+    if short and len(usage) > SHORT_USAGE:
+        required = [p.usage() for p in command.parameters if p.required]
+        usage = " ".join([f"{registry.prefix}{command.name}", *required, "…"])
+    return code(usage) + (f" — {command.summary}" if command.summary else "")
 
 
 def details(registry: Router, command: Command) -> Rich:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
+from commands.place import subject_or_group
 from commands.render import display_names
 from iscg_bot import mail, meetings
 from iscg_bot.arguments import WordType
@@ -19,7 +20,7 @@ from iscg_bot.imported import ImportedEvent
 from iscg_bot.meetings import MeetingError, ScheduleRequest, meeting_label
 from iscg_bot.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
 from iscg_bot.recurrence import RecurrenceError, Repeat, describe, from_rrule, parse_repeat
-from iscg_bot.router import Context, Flag, Keyword, Rest, Router, UsageError
+from iscg_bot.router import Context, Flag, Keyword, Refusal, Rest, Router, UsageError
 from iscg_bot.timeparse import DEFAULT_DURATION, DateArg, DurationArg, WhenArg
 from iscg_bot.timeshow import span
 
@@ -74,10 +75,7 @@ async def _may_change(ctx: Context, meeting: Any) -> None:
         return
     if await OFFICERS.allows(ctx):
         return
-    raise UsageError(
-        f"{meeting_label(meeting.id)} is not this room's meeting; change it in its own room.",
-        show_usage=False,
-    )
+    raise Refusal(f"{meeting_label(meeting.id)} is not this room's meeting; change it in its own room.")
 
 
 async def _reader_zones(ctx: Context) -> list[str]:
@@ -99,13 +97,15 @@ def _conflict(c: meetings.Conflict) -> Rich:
     return code(meeting_label(c.meeting.id)) + text(f" “{c.meeting.title}” {when} — {c.why}")
 
 
-def _refused_for_conflicts(what: str, conflicts: list[meetings.Conflict]) -> Rich:
-    return lines(
-        [
-            text(f"{what} not done: it overlaps"),
-            _conflicts(conflicts),
-            text("Add ") + code("force") + text(" to do it anyway."),
-        ]
+def _refused_for_conflicts(what: str, conflicts: list[meetings.Conflict]) -> Refusal:
+    return Refusal(
+        lines(
+            [
+                text(f"{what} not done: it overlaps"),
+                _conflicts(conflicts),
+                text("Add ") + code("force") + text(" to do it anyway."),
+            ]
+        )
     )
 
 
@@ -150,7 +150,7 @@ async def meeting_schedule(
 
     Example: !meeting schedule "Coordination call" 2026-12-03 14:00 Europe/Zurich for 90m every 2 weeks
     """
-    subject = await subject_here(ctx)
+    subject = await subject_or_group(ctx, "Group-wide meetings are scheduled in the group room.")
     request = ScheduleRequest(
         title=title,
         when=when,
@@ -174,8 +174,7 @@ async def meeting_schedule(
     except (MeetingError, RecurrenceError) as error:
         raise UsageError(str(error)) from None
     if outcome.meeting is None:
-        await ctx.reply(_refused_for_conflicts("Scheduling", outcome.conflicts))
-        return
+        raise _refused_for_conflicts("Scheduling", outcome.conflicts)
     meeting = outcome.meeting
     await mail.queue_invitation(ctx.uow, ctx.services.config.mail, meeting, method="REQUEST", at=ctx.now)
     heading = text("Scheduled ") + code(meeting_label(meeting.id)) + ": " + bold(meeting.title)
@@ -189,12 +188,15 @@ async def meeting_schedule(
 
 @router.command("meeting list")
 async def meeting_list(ctx: Context, which: Literal["past", "all"] | None = None) -> None:
-    """List this subject's meetings to come (in the group room: every subject's); `past` or `all` too.
+    """List this subject's meetings to come (in the group room: every subject's, each named); `past` or
+    `all` too.
 
     Example: !meeting list past
     """
-    subject = await subject_here(ctx)
+    subject = await subject_or_group(ctx, "Group-wide meetings are listed in the group room.")
     subject_id = subject.id if subject is not None else None
+    # The group room lists every subject's meetings: each row says whose it is.
+    whose = await _subject_slugs(ctx) if subject is None else None
     rows: list[Rich] = []
     if which in (None, "all"):
         upcoming_meetings = await ctx.uow.meetings.upcoming_candidates(
@@ -203,7 +205,7 @@ async def meeting_list(ctx: Context, which: Literal["past", "all"] | None = None
         for meeting in upcoming_meetings:
             upcoming = meetings.next_occurrence(meeting, ctx.now)
             if upcoming is not None:
-                rows.append(_row(meeting, upcoming.start, upcoming.end))
+                rows.append(_row(meeting, upcoming.start, upcoming.end, whose=whose))
     if which in ("past", "all"):
         since = ctx.now - timedelta(days=366)
         for meeting in await ctx.uow.meetings.past_candidates(before_utc=ctx.now, subject_id=subject_id):
@@ -213,7 +215,7 @@ async def meeting_list(ctx: Context, which: Literal["past", "all"] | None = None
                 if o.end <= ctx.now
             ]
             if held:
-                rows.append(_row(meeting, held[-1].start, held[-1].end, past=True))
+                rows.append(_row(meeting, held[-1].start, held[-1].end, past=True, whose=whose))
     if not rows:
         await ctx.reply("No meetings " + ("held in the past year." if which == "past" else "to come."))
         return
@@ -221,8 +223,21 @@ async def meeting_list(ctx: Context, which: Literal["past", "all"] | None = None
     await ctx.reply(lines([text(f"{title}:"), bullets(rows)]))
 
 
-def _row(meeting: Any, start: Any, end: Any, *, past: bool = False) -> Rich:
+GROUP_WIDE = "ISCG-wide"  # what the group room's list calls a meeting of no subject
+
+
+async def _subject_slugs(ctx: Context) -> dict[int, str]:
+    """Every subject's slug by ID, archived ones included (their past meetings still list)."""
+    return {s.id: s.slug for s in await ctx.uow.subjects.list(include_archived=True)}
+
+
+def _row(
+    meeting: Any, start: Any, end: Any, *, past: bool = False, whose: dict[int, str] | None = None
+) -> Rich:
+    """`M1 <when> — Call`; with `whose` (the group room's list), `M1 <when> — cop: Call`."""
     row = code(meeting_label(meeting.id)) + " " + text(span(start, end, meeting.timezone)) + " — "
+    if whose is not None:
+        row += text(f"{whose.get(meeting.subject_id, '?') if meeting.subject_id else GROUP_WIDE}: ")
     row += text(meeting.title)
     if meeting.rrule:
         row += italic(" (series" + (", last held" if past else "") + ")")
@@ -271,7 +286,7 @@ async def meeting_move(
     meeting: MeetingArg,
     when: WhenArg,
     duration: Annotated[DurationArg | None, Keyword("for")] = None,
-    occurrence: Annotated[DateArg | None, Keyword("occurrence")] = None,
+    date_: Annotated[DateArg | None, Keyword("occurrence")] = None,
     force: Flag = False,
 ) -> None:
     """Move a meeting, or with `occurrence <date>` just that day's meeting of a series.
@@ -287,20 +302,19 @@ async def meeting_move(
             when,
             subject=subject,
             duration=duration,
-            occurrence=occurrence,
+            occurrence=date_,
             force=force,
             at=ctx.now,
             imported=ctx.services.imported,
         )
     except (MeetingError, RecurrenceError) as error:
-        raise UsageError(str(error), show_usage=False) from None
+        raise Refusal(str(error)) from None
     if outcome.meeting is None:
-        await ctx.reply(_refused_for_conflicts("Moving", outcome.conflicts))
-        return
+        raise _refused_for_conflicts("Moving", outcome.conflicts)
     await mail.queue_invitation(
-        ctx.uow, ctx.services.config.mail, meeting, method="REQUEST", at=ctx.now, occurrence=occurrence
+        ctx.uow, ctx.services.config.mail, meeting, method="REQUEST", at=ctx.now, occurrence=date_
     )
-    what = f"The {occurrence.isoformat()} meeting of " if occurrence else ""
+    what = f"The {date_.isoformat()} meeting of " if date_ else ""
     heading = text(f"{what}") + code(meeting_label(meeting.id)) + text(" moved: ") + bold(meeting.title)
     await ctx.reply(await _summary(ctx, meeting, heading=heading))
 
@@ -309,7 +323,7 @@ async def meeting_move(
 async def meeting_cancel(
     ctx: Context,
     meeting: MeetingArg,
-    occurrence: Annotated[DateArg | None, Keyword("occurrence")] = None,
+    date_: Annotated[DateArg | None, Keyword("occurrence")] = None,
     reason: Rest | None = None,
 ) -> None:
     """Cancel a meeting, or with `occurrence <date>` one meeting of a series; a reason may follow.
@@ -318,13 +332,13 @@ async def meeting_cancel(
     """
     await _may_change(ctx, meeting)
     try:
-        await meetings.cancel(ctx.uow, meeting, occurrence=occurrence, reason=reason, at=ctx.now)
+        await meetings.cancel(ctx.uow, meeting, occurrence=date_, reason=reason, at=ctx.now)
     except (MeetingError, RecurrenceError) as error:
-        raise UsageError(str(error), show_usage=False) from None
+        raise Refusal(str(error)) from None
     await mail.queue_invitation(
-        ctx.uow, ctx.services.config.mail, meeting, method="CANCEL", at=ctx.now, occurrence=occurrence
+        ctx.uow, ctx.services.config.mail, meeting, method="CANCEL", at=ctx.now, occurrence=date_
     )
-    what = f"The {occurrence.isoformat()} meeting of " if occurrence else ""
+    what = f"The {date_.isoformat()} meeting of " if date_ else ""
     message = text(what) + code(meeting_label(meeting.id)) + text(f" “{meeting.title}” is cancelled")
     await ctx.reply(message + (text(f": {' '.join(reason.split())}") if reason else text(".")))
 
@@ -339,7 +353,7 @@ async def meeting_agenda(ctx: Context, meeting: MeetingArg, verb: Literal["add"]
     try:
         await meetings.add_agenda_item(ctx.uow, meeting, item, by=ctx.sender, at=ctx.now)
     except MeetingError as error:
-        raise UsageError(str(error), show_usage=False) from None
+        raise Refusal(str(error)) from None
     fresh = await ctx.uow.meetings.get(meeting.id)
     agenda = bullets(text(i.text) for i in fresh.agenda)
     await ctx.reply(lines([text("Agenda of ") + code(meeting_label(meeting.id)) + ":", agenda]))
@@ -352,7 +366,7 @@ async def rsvp(ctx: Context, meeting: MeetingArg, answer: Literal["yes", "no", "
     Example: !rsvp M12 yes
     """
     if meeting.status == "cancelled":
-        raise UsageError(f"{meeting_label(meeting.id)} was cancelled.", show_usage=False)
+        raise Refusal(f"{meeting_label(meeting.id)} was cancelled.")
     await ctx.uow.rsvps.set(meeting.id, ctx.sender, answer, via="command", at=ctx.now)
     said = {"yes": "you are coming to", "no": "your regrets are noted for", "maybe": "you may come to"}[
         answer

@@ -16,7 +16,7 @@ from iscg_bot.formatting import Rich, bullets, code, lines, link, text
 from iscg_bot.minutes import Heard, MinutesError
 from iscg_bot.minutes_render import MinutesDocument, filename, render_markdown
 from iscg_bot.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
-from iscg_bot.router import Context, Rest, Router, UsageError, UserId
+from iscg_bot.router import Context, Refusal, Rest, Router, UsageError, UserId
 from iscg_bot.timeshow import span
 
 router = Router()
@@ -25,8 +25,8 @@ ACK = "✅"
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 
 
-def _refuse(error: MinutesError) -> UsageError:
-    return UsageError(str(error), show_usage=False)
+def _refuse(error: MinutesError) -> Refusal:
+    return Refusal(str(error))
 
 
 async def _running(ctx: Context) -> Any:
@@ -174,10 +174,7 @@ async def _find(ctx: Context, reference: str | None) -> Any:
 async def _changeable_here(ctx: Context, session: Any) -> None:
     """A coordinator approves or reopens their own subject's minutes, from its room; the officers any."""
     if session.room_id != ctx.room_id and not await OFFICERS.allows(ctx):
-        raise UsageError(
-            f"The minutes of {session.reference} are approved or reopened in their own room.",
-            show_usage=False,
-        )
+        raise Refusal(f"The minutes of {session.reference} are approved or reopened in their own room.")
 
 
 @router.command("minutes")
@@ -221,7 +218,7 @@ async def minutes_reopen(ctx: Context, reference: str | None = None) -> None:
     await _changeable_here(ctx, session)
     if not await minutes.is_chair(ctx.uow, session, ctx.sender) and not await SUBJECT_MANAGERS.allows(ctx):
         refusal = "Only the meeting's chairs, the coordinator or the officers may reopen its minutes."
-        raise UsageError(refusal, show_usage=False)
+        raise Refusal(refusal)
     try:
         await minutes.reopen(ctx.uow, session)
     except MinutesError as error:

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from commands.place import subject_or_group
 from iscg_bot import report_render, reports
 from iscg_bot.actions import today_in
 from iscg_bot.formatting import Rich, bullets, counted, lines, link, text
 from iscg_bot.policy import OFFICERS, AdvisoryGroup, subject_here
 from iscg_bot.report_model import Period, Report
 from iscg_bot.reports import ReportError
-from iscg_bot.router import Context, Rest, Router, UsageError
+from iscg_bot.router import Context, Refusal, Rest, Router, UsageError
 from iscg_bot.timeshow import moment
 from iscg_bot.web import report_path
 
@@ -58,6 +59,8 @@ async def _request(ctx: Context, words: str | None) -> ReportRequest:
         else:
             raise UsageError(f'"{word[:30]}" is one word too many: give a year, a subject or all, a format.')
     if scope is None:
+        # The group room reports on everyone; a room with no subject names what it wants.
+        subject = await subject_or_group(ctx, f"Name a subject or all, e.g. {ctx.prefix}report {year} all.")
         scope = subject.slug if subject is not None else "all"
     if scope.upper() in AdvisoryGroup.__members__:
         return ReportRequest(year, None, scope.upper(), chosen_format)
@@ -73,10 +76,9 @@ async def _may_report(ctx: Context, request: ReportRequest) -> None:
         subject = await ctx.uow.subjects.by_slug(request.subject)
         if subject is not None and any(r.subject_id == subject.id for r in roles):
             return
-    raise UsageError(
+    raise Refusal(
         "Only the Chair, the management team or the secretariat may run !report; a coordinator, for their "
-        "own subject.",
-        show_usage=False,
+        "own subject."
     )
 
 
@@ -91,13 +93,15 @@ async def compile_for(ctx: Context, period: Period, **scope: Any) -> Report:
             **scope,
         )
     except ReportError as error:
-        raise UsageError(str(error), show_usage=False) from None
+        raise Refusal(str(error)) from None
 
 
 @router.command("report")
 async def report(ctx: Context, words: Rest | None = None) -> None:
-    """Compile the report on a year — this room's subject, another one, `all`, or TSAG/RAG/TDAG's subjects —
-    and post it as a file (md, html or docx, the default), with the link to the web copy.
+    """Compile a year's report and post it as a file, with the link to its web copy.
+
+    The report covers this room's subject unless told: another subject, `all`, or an advisory group's
+    subjects (TSAG, RAG, TDAG). The year is this one unless given; the file is md, html or docx (the default).
 
     Example: !report 2026 all docx
     """
@@ -125,8 +129,10 @@ async def report(ctx: Context, words: Rest | None = None) -> None:
 
 @router.command("summary", roles=OFFICERS)
 async def summary(ctx: Context, days: int | None = None) -> None:
-    """A digest of the last N days across all subjects (7 unless told): meetings held and coming, decisions,
-    key issues, action items opened, closed and overdue.
+    """Post a digest of the last days across all subjects (7 unless told).
+
+    It lists the meetings held and coming, decisions, key issues, and the action items opened, closed and
+    overdue.
 
     Example: !summary 14
     """

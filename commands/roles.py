@@ -9,7 +9,7 @@ from iscg_bot import organisation
 from iscg_bot.formatting import Rich, bold, bullets, code, lines, person, text
 from iscg_bot.organisation import OrganisationError
 from iscg_bot.policy import CHAIR, OFFICERS, RoleKind, may_appoint, subject_here
-from iscg_bot.router import Context, Keyword, Router, UsageError, UserId
+from iscg_bot.router import Context, Keyword, Refusal, Router, UsageError, UserId
 from iscg_bot.timeparse import DateArg
 
 router = Router()
@@ -22,7 +22,7 @@ async def _appointment(
 ) -> organisation.Appointment:
     kind = RoleKind(role.replace("-", "_"))
     if not await may_appoint(ctx, kind):
-        raise UsageError(f"Only {CHAIR.name} may appoint or remove the {kind.label}.", show_usage=False)
+        raise Refusal(f"Only {CHAIR.name} may appoint or remove the {kind.label}.")
     try:
         return organisation.appointment(user, kind, group_or_sector, await subject_here(ctx), until)
     except OrganisationError as error:
@@ -35,7 +35,7 @@ async def role_add(
     user: UserId,
     role: RoleName,
     group_or_sector: str | None = None,
-    until: Annotated[DateArg | None, Keyword("until")] = None,
+    date_: Annotated[DateArg | None, Keyword("until")] = None,
 ) -> None:
     """Appoint someone: coordinators and focal points for this room's subject.
 
@@ -44,11 +44,11 @@ async def role_add(
 
     Example: !role add @amina:itu.int focal-point ITU-D
     """
-    wanted = await _appointment(ctx, user, role, group_or_sector, until)
+    wanted = await _appointment(ctx, user, role, group_or_sector, date_)
     try:
         assignment = await organisation.appoint(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
     except OrganisationError as error:
-        raise UsageError(str(error), show_usage=False) from None
+        raise Refusal(str(error)) from None
     names = await display_names(ctx.uow, [user], ctx.room_id)
     message = person(user, names[user]) + f" is now {wanted.describe()}"
     if wanted.role is RoleKind.CHAIR:
@@ -66,7 +66,7 @@ async def role_remove(ctx: Context, user: UserId, role: RoleName, group_or_secto
     try:
         await organisation.dismiss(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
     except OrganisationError as error:
-        raise UsageError(str(error), show_usage=False) from None
+        raise Refusal(str(error)) from None
     names = await display_names(ctx.uow, [user], ctx.room_id)
     await ctx.reply(person(user, names[user]) + f" is no longer {wanted.describe()}.")
 

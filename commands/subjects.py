@@ -9,7 +9,7 @@ from iscg_bot import organisation
 from iscg_bot.formatting import Rich, bold, bullets, code, italic, lines, text
 from iscg_bot.organisation import OrganisationError
 from iscg_bot.policy import CHAIR, OFFICERS, SUBJECT_MANAGERS, subject_here
-from iscg_bot.router import Context, Rest, Router, UsageError
+from iscg_bot.router import Context, Refusal, Rest, Router, UsageError
 from iscg_bot.timeparse import TimeZoneType
 
 router = Router()
@@ -18,10 +18,9 @@ router = Router()
 async def _this_subject(ctx: Context):
     subject = await subject_here(ctx)
     if subject is None:
-        raise UsageError(
+        raise Refusal(
             f"This room has no subject yet; {OFFICERS.name} can bind it with "
-            f"{ctx.prefix}subject create <slug> <title>.",
-            show_usage=False,
+            f"{ctx.prefix}subject create <slug> <title>."
         )
     return subject
 
@@ -35,7 +34,7 @@ async def group_bind(ctx: Context) -> None:
     try:
         await organisation.bind_group_room(ctx.uow, ctx.room_id, ctx.now)
     except OrganisationError as error:
-        raise UsageError(str(error), show_usage=False) from None
+        raise Refusal(str(error)) from None
     await ctx.reply("This room is now the ISCG group room.")
 
 
@@ -147,7 +146,7 @@ async def subject_archive(ctx: Context) -> None:
     """
     subject = await _this_subject(ctx)
     if subject.archived:
-        raise UsageError(f"{subject.slug} is already archived.", show_usage=False)
+        raise Refusal(f"{subject.slug} is already archived.")
     await ctx.uow.subjects.update(subject, at=ctx.now, archived=True)
     await ctx.reply(
         text("Archived ") + code(subject.slug) + text(f"; {ctx.prefix}subject restore undoes it.")
@@ -162,6 +161,6 @@ async def subject_restore(ctx: Context) -> None:
     """
     subject = await _this_subject(ctx)
     if not subject.archived:
-        raise UsageError(f"{subject.slug} is not archived.", show_usage=False)
+        raise Refusal(f"{subject.slug} is not archived.")
     await ctx.uow.subjects.update(subject, at=ctx.now, archived=False)
     await ctx.reply(text("Restored ") + code(subject.slug) + ".")

@@ -6,16 +6,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from commands.place import subject_or_group
 from commands.render import display_names
 from iscg_bot import meetings
 from iscg_bot.formatting import Rich, code, join, lines, person, text
-from iscg_bot.policy import SUBJECT_MANAGERS, RoleKind, subject_here
-from iscg_bot.router import Context, Keyword, Router, UsageError
+from iscg_bot.policy import SUBJECT_MANAGERS, RoleKind
+from iscg_bot.router import Context, Keyword, Refusal, Router, UsageError
 from iscg_bot.suggest import DAY_END, DAY_START, Attendee, Slot, rank_slots
 from iscg_bot.timeparse import DateArg, DurationArg, reading_zone
 from iscg_bot.timeshow import UTC_NAMES, clock, day_label, span
 
 router = Router()
+AREA = "meetings"  # `!help meetings` lists it with the other meeting commands
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 60
@@ -32,8 +34,9 @@ async def meeting_suggest(
 ) -> None:
     """Propose the three best times for a meeting: free, and inside everyone's working hours where possible.
 
-    Counts the room's members who set a time zone (see !tz) and the subject's coordinator and focal points;
-    working hours are 08:00–20:00 in each person's zone, weekdays first. The window is from tomorrow for 14
+    Counts the room's members and the subject's coordinator and focal points, each in their own time zone
+    (see !tz) or, if they set none, in the subject's (in the group room: the group's default zone); working
+    hours are 08:00–20:00 in each person's zone, weekdays first. The window is from tomorrow for 14
     days unless given (dates read in your zone, both days included, at most 60 days).
 
     Example: !meeting suggest 90m between 2026-12-01 and 2026-12-11
@@ -42,11 +45,12 @@ async def meeting_suggest(
         raise UsageError("A suggested meeting lasts at most 12 hours.")
     reader = await reading_zone(ctx)
     window_start, window_end = _window(ctx.now, first, last, reader)
-    subject = await subject_here(ctx)
+    subject = await subject_or_group(ctx, "Group-wide meetings are suggested in the group room.")
     zone = subject.timezone if subject is not None else ctx.services.config.bot.default_timezone
-    attendees = await _attendees(ctx, subject)
+    attendees, unset = await _attendees(ctx, subject, zone)
+    known = unset < len(attendees)  # someone set a zone of their own
     busy = await _busy(ctx, subject, window_start, window_end)
-    counted = attendees or [Attendee("", zone)]  # nobody with a zone: the subject zone's working hours
+    counted = attendees or [Attendee("", zone)]  # nobody at all: the subject zone's working hours
     slots = rank_slots(
         attendees=counted,
         busy=busy,
@@ -67,8 +71,13 @@ async def meeting_suggest(
     if not slots:
         await ctx.reply(f"No free time for a {minutes}-minute meeting {between}: try a wider window.")
         return
-    if attendees:
-        who = f"{len(attendees)} {'person' if len(attendees) == 1 else 'people'} with a time zone"
+    if known:
+        who = f"{len(attendees)} {'person' if len(attendees) == 1 else 'people'}"
+        if unset:
+            whose = "the subject's" if subject is not None else "the group's"
+            who += f": {len(attendees) - unset} with a time zone, {unset} counted in {whose}, {zone}"
+        else:
+            who += " with a time zone"
         heading = text(f"Best times for a {minutes}-minute meeting {between} ({who}):")
     else:
         heading = lines(
@@ -85,7 +94,7 @@ async def meeting_suggest(
     rows: list[Rich | str] = [heading]
     for number, slot in enumerate(slots, 1):
         rows.append(text(f"{number}. {span(slot.start, slot.end, zone, extra_zones=zones)}"))
-        rows.append(text("   ") + _hours_line(slot, names, bool(attendees), zone))
+        rows.append(text("   ") + _hours_line(slot, names, known, zone))
         rows.append(
             text("   ") + code(f'{ctx.prefix}meeting schedule "…" {_when(slot.start, zone)} for {minutes}m')
         )
@@ -107,25 +116,28 @@ def _window(now: datetime, first: date | None, last: date | None, zone: str) -> 
     start = datetime.combine(first, time(0), tzinfo=tz)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
     if end <= now:
-        raise UsageError("That window is over; give dates to come.", show_usage=False)
+        raise Refusal("That window is over; give dates to come.")
     return max(start, now), end
 
 
-async def _attendees(ctx: Context, subject: Any) -> list[Attendee]:
-    """The room's joined members and the subject's coordinator and focal points, those with a usable zone."""
+async def _attendees(ctx: Context, subject: Any, zone: str) -> tuple[list[Attendee], int]:
+    """The room's joined members and the subject's coordinator and focal points, each in their own zone or,
+    without a usable one, in `zone` (the subject's, else the group default); and how many have none."""
     members = await ctx.uow.members.joined(ctx.room_id)
-    ids = [m.matrix_id for m in members]
+    ids = {m.matrix_id for m in members}
     if subject is not None:
         for assignment in await ctx.uow.roles.active(at=ctx.now, subject_id=subject.id):
             if assignment.role in (RoleKind.COORDINATOR, RoleKind.FOCAL_POINT):
-                ids.append(assignment.matrix_id)
-    bot = getattr(getattr(ctx.services.config, "matrix", None), "user_id", None)
-    people = await ctx.uow.people.many(i for i in ids if i != bot)
-    return [
-        Attendee(matrix_id, people[matrix_id].timezone)
-        for matrix_id in sorted(people)
-        if _loadable(people[matrix_id].timezone)
-    ]
+                ids.add(assignment.matrix_id)
+    ids.discard(getattr(getattr(ctx.services.config, "matrix", None), "user_id", None))
+    people = await ctx.uow.people.many(ids)
+    attendees, unset = [], 0
+    for matrix_id in sorted(ids):
+        own = people[matrix_id].timezone if matrix_id in people else None
+        if not _loadable(own):
+            own, unset = zone, unset + 1
+        attendees.append(Attendee(matrix_id, own))
+    return attendees, unset
 
 
 def _loadable(zone: str | None) -> bool:

@@ -17,7 +17,7 @@ from iscg_bot.dispatcher import Dispatcher
 from iscg_bot.health import SyncHealth
 from iscg_bot.imported import ImportedCalendars
 from iscg_bot.mail import MailSender
-from iscg_bot.matrix import Backoff, MatrixGateway, SyncBatch
+from iscg_bot.matrix import Backoff, MatrixGateway, Stopping, SyncBatch
 from iscg_bot.metrics import Metrics
 from iscg_bot.outbox import OutboxSender
 from iscg_bot.reminders import ReminderService
@@ -86,11 +86,17 @@ class DatabaseSessionStore:
 
 class BotApp:
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, reminder_tick_seconds: float = 5.0
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        reminder_tick_seconds: float = 5.0,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.stopping = asyncio.Event()
+        # Set by `stop()`, or by whoever heard the stop signal first (the CLI listens from before migrating).
+        self.stopping = stopping or asyncio.Event()
         self.database = Database(settings.database.url.get_secret_value())
         self.router = build_router(settings.bot.command_prefix, settings.bot.max_message_length)
         self.gateway = MatrixGateway(
@@ -195,44 +201,54 @@ class BotApp:
         self.stopping.set()
 
     async def run(self) -> None:
-        """Run until `stop()`; refuses to start on a database that is not migrated."""
+        """Run until `stop()`; refuses to start on a database that is not migrated.
+
+        A stop may come in any phase (`docker stop` does not wait for the login to succeed): every phase
+        returns as soon as it hears it, and `run()` then returns quietly too."""
         try:
-            await self.database.check_migrated()
-            if self.settings.web.enabled:
-                await self.web.start()
-            await self.gateway.connect()
-            outbox_task = asyncio.create_task(self.outbox.run(), name="outbox")
-            mail_task = asyncio.create_task(self.mail.run(), name="mail") if self.mail is not None else None
-            caldav_task = (
-                asyncio.create_task(self.caldav.run(self.stopping), name="caldav")
-                if self.caldav is not None
-                else None
-            )
-            imported_task = None
-            if self.imported is not None:
-                every = timedelta(minutes=self.settings.calendars.refresh_minutes)
-                imported_task = asyncio.create_task(
-                    self.imported.run(self.stopping, every), name="imported-calendars"
-                )
-            try:
-                # Before the first sync: reminders missed while the bot was down go out (late) or are skipped.
-                await self.reminders.start()
-                await self._sync_loop()
-            finally:
-                self.stopping.set()
-                await self.reminders.stop()
-                await outbox_task
-                if mail_task is not None:
-                    await mail_task  # returns as soon as `stopping` is set
-                if caldav_task is not None:
-                    await caldav_task  # returns as soon as `stopping` is set (after its HTTP call, if any)
-                if imported_task is not None:
-                    await imported_task  # returns as soon as `stopping` is set
+            await self._run_until_stopped()
+        except Stopping:
+            pass  # heard in the middle of a request (logging in, uploading keys): nothing more to undo
         finally:
             await self.web.stop()
             await self.gateway.close()
             await self.database.dispose()
             log.info("stopped")
+
+    async def _run_until_stopped(self) -> None:
+        await self.database.check_migrated()
+        if self.stopping.is_set():
+            return
+        if self.settings.web.enabled:
+            await self.web.start()
+        await self.gateway.connect()
+        outbox_task = asyncio.create_task(self.outbox.run(), name="outbox")
+        mail_task = asyncio.create_task(self.mail.run(), name="mail") if self.mail is not None else None
+        caldav_task = (
+            asyncio.create_task(self.caldav.run(self.stopping), name="caldav")
+            if self.caldav is not None
+            else None
+        )
+        imported_task = None
+        if self.imported is not None:
+            every = timedelta(minutes=self.settings.calendars.refresh_minutes)
+            imported_task = asyncio.create_task(
+                self.imported.run(self.stopping, every), name="imported-calendars"
+            )
+        try:
+            # Before the first sync: reminders missed while the bot was down go out (late) or are skipped.
+            await self.reminders.start()
+            await self._sync_loop()
+        finally:
+            self.stopping.set()
+            await self.reminders.stop()
+            await outbox_task
+            if mail_task is not None:
+                await mail_task  # returns as soon as `stopping` is set
+            if caldav_task is not None:
+                await caldav_task  # returns as soon as `stopping` is set (after its HTTP call, if any)
+            if imported_task is not None:
+                await imported_task  # returns as soon as `stopping` is set
 
     async def _sync_loop(self) -> None:
         since = await self._stored_token()
@@ -252,6 +268,8 @@ class BotApp:
                     await uow.state.set(SYNC_TOKEN, batch.next_batch, self.clock.now())
                     await uow.commit()
                 return
+            except Stopping:
+                return  # the batch is not done: its token stays unstored, and the next start handles it again
             except Exception:
                 # The database may be away: keep the batch and try again; the ledger makes reruns harmless.
                 delay = backoff.next_delay()

@@ -34,7 +34,20 @@ if TYPE_CHECKING:
     from iscg_bot.router import Context
 
 
-class UsageError(Exception):
+class Refusal(Exception):
+    """The command will not do what was asked: `message` (a string or `Rich`) says why, and what instead.
+
+    The one way a command says no — missing permission, a conflict, anything the domain refuses — so the
+    reply, the rollback of what it wrote and the `refused` count on /metrics all follow from raising it:
+    `raise Refusal(lines([...]))`.
+    """
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(str(getattr(message, "plain", message)))
+        self.message = message
+
+
+class UsageError(Refusal):
     """What the user typed cannot be used. The message is one sentence; the router adds the command's usage.
 
     Handlers raise it too, at any point: `raise UsageError("M99 does not exist.")`; the caller undoes what
@@ -120,7 +133,8 @@ class ArgumentType(Protocol):
     the value and how many words it used (1 or more); it may be async (e.g. to look something up through
     `ctx.uow`). It raises `UsageError` with one sentence when the words are not a value.
 
-    Optional: `usage` (str) replaces the parameter name in the usage line (as `<yes|no>` for choices);
+    Optional: `usage` (str) is shown in the usage line instead of `<name>`, as is: words typed as they are
+    stand bare, what stands for a value in brackets (`yes|no` for choices, `<date>|none`);
     `parse_text(text, ctx)` converts a whole form value (default: the words of the value, all of them used).
     """
 
@@ -190,7 +204,10 @@ class Choice(WordType):
 
     def __init__(self, choices: Sequence[str]) -> None:
         self.choices = tuple(choices)
-        self.name = f"one of {or_list(self.choices)}"
+        # One choice is a keyword (`add`); several, a choice of words (`yes|no|maybe`): both typed as shown.
+        self.name = (
+            f"the word {self.choices[0]}" if len(self.choices) == 1 else f"one of {or_list(self.choices)}"
+        )
         self.usage = "|".join(self.choices)
         self._by_lower = {c.lower(): c for c in self.choices}
 
@@ -291,12 +308,14 @@ class Parameter:
 
     @property
     def placeholder(self) -> str:
+        """What the usage line shows for the value: `<label>`, or the type's own `usage`, where words to type
+        as they are stand bare and only what stands for something is in brackets (`yes|no`, `<date>|none`)."""
         shown = getattr(self.type, "usage", None) if self.kind in (Kind.POSITIONAL, Kind.KEYWORD) else None
         if self.kind is Kind.FLAG:
             return self.label
         if self.kind in (Kind.LIST, Kind.REST):
             return f"<{self.label}…>"
-        return f"<{shown or self.label}>"
+        return shown or f"<{self.label}>"
 
     @property
     def stop_words(self) -> tuple[str, ...]:
@@ -316,10 +335,16 @@ class Parameter:
             return clause if self.required else f"[{clause}]"
         if self.required:
             return self.placeholder
-        return f"[{self.placeholder[1:-1]}]"
+        shown = self.placeholder
+        if re.fullmatch(r"<[^<>]*>", shown):
+            shown = shown[1:-1]  # `[zone]`, not `[<zone>]`
+        return f"[{shown}]"
 
     def missing(self) -> UsageError:
-        what = None if getattr(self.type, "usage", None) else getattr(self.type, "name", None)
+        name = getattr(self.type, "name", None)
+        if self.kind is Kind.POSITIONAL and getattr(self.type, "usage", None) and name:
+            return UsageError(f"Missing {name}.")  # `Missing one of yes, no or maybe.`
+        what = None if getattr(self.type, "usage", None) else name
         shown = self.usage() if self.kind is Kind.KEYWORD else self.placeholder
         return UsageError(f"Missing {shown}" + (f" ({what})." if what else "."))
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from iscg_bot.config import ConfigError, Settings, describe_settings, load_settings
 from iscg_bot.policy import AdvisoryGroup
@@ -55,30 +58,41 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("-o", "--output", type=Path, help="the file to write (default: a name here)")
     report.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
     demo = sub.add_parser(
-        "demo", help="a throwaway local homeserver, the bot, a demo Chair and subject rooms"
+        "demo",
+        help="a throwaway local homeserver and the bot, with a seeded group: you as its Chair, two subjects",
     )
-    demo.add_argument("--workdir", type=Path, help="keep the demo's files here (default: a temporary folder)")
     demo.add_argument(
-        "--port", type=int, default=None, help="homeserver port on 127.0.0.1 (default: free port)"
+        "--workdir",
+        type=Path,
+        help="keep the demo's files here, and reuse them when started again (default: a temporary folder)",
+    )
+    demo.add_argument(
+        "--port", type=int, default=None, help="homeserver port on 127.0.0.1 (default: a free port)"
+    )
+    demo.add_argument(
+        "--web-port", type=int, default=None, help="web pages' port on 127.0.0.1 (default: a free port)"
     )
     args = parser.parse_args(argv)
 
     if args.command == "demo":
         from iscg_bot.demo import run_demo
 
-        return run_demo(args.workdir, args.port)
+        return run_demo(args.workdir, args.port, args.web_port)
+    path, named_by = _config_path(args.config)
     try:
-        settings = load_settings(_config_path(args.config))
+        if path is not None and not path.is_file():
+            raise ConfigError([f"config file {path} not found (from {named_by}); copy config.example.toml"])
+        settings = load_settings(path)
     except ConfigError as error:
-        for problem in error.problems:
+        for problem in _explained(error.problems, path):
             print(f"config error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "check-config":
-        print("configuration is valid:")
+        print(f"configuration is valid ({path or 'no config file: from ISCG_* variables and defaults'}):")
         for row in describe_settings(settings):
             print(f"  {row}")
         return 0
-    setup_logging(settings.logging.level)
+    setup_logging(settings.logging.level, settings.logging.format)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     if args.command == "minutes":
@@ -88,22 +102,76 @@ def main(argv: list[str] | None = None) -> int:
     return asyncio.run(_run(settings, migrate_first=args.migrate, test_clock_file=args.test_clock_file))
 
 
-def _config_path(given: Path | None) -> Path | None:
+def _config_path(given: Path | None) -> tuple[Path | None, str]:
+    """The config file and what named it; (None, "") when there is none: the environment must do."""
     if given is not None:
-        return given
+        return given, "--config"
     if os.environ.get("ISCG_CONFIG"):
-        return Path(os.environ["ISCG_CONFIG"])
+        return Path(os.environ["ISCG_CONFIG"]), "$ISCG_CONFIG"
     default = Path("config.toml")
-    return default if default.exists() else None
+    return (default, "./config.toml") if default.exists() else (None, "")
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # nio logs every ignored or malformed event at WARNING; that is noise for an operator.
-    logging.getLogger("nio").setLevel(max(logging.ERROR, logging.getLevelName(level)))
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+def _explained(problems: list[str], path: Path | None) -> list[str]:
+    """With no config file, say so first and how to give one: else "matrix.homeserver: missing" alone
+    leaves a newcomer guessing where the bot looked."""
+    if path is not None:
+        return problems
+    return [
+        f"no config file: ./config.toml was not found (in {Path.cwd()}), "
+        "and neither --config nor $ISCG_CONFIG names one",
+        *problems,
+        "give a file with --config FILE or ISCG_CONFIG=FILE (start from config.example.toml), "
+        "or set the required keys as ISCG_<SECTION>_<KEY> variables (ISCG_MATRIX_HOMESERVER, …)",
+    ]
+
+
+# The bot's own loggers log at the configured level; every other library at WARNING at least (APScheduler
+# alone writes two INFO lines per reminder tick: 35,000 a day). An INFO line is something an operator acts on.
+OWN_LOGGERS = ("iscg_bot", "commands", "storage")
+THIRD_PARTY_FLOOR = {
+    "nio": logging.ERROR,  # logs every ignored or malformed event at WARNING
+    "apscheduler": logging.WARNING,  # "Running job …", "… executed successfully" on every tick
+    "aiohttp": logging.WARNING,
+}
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+HANDLER_NAME = "iscg-bot"
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line, for log shippers: time (UTC, ISO 8601), level, logger, message, and the
+    traceback as one string when there is one (a line break inside a message never splits a record)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry)
+
+
+def setup_logging(level: str, log_format: str = "text", stream: IO[str] | None = None) -> logging.Handler:
+    """Log to `stream` (stderr) as text or JSON lines; called again, it replaces its own handler."""
+    numeric = logging.getLevelName(level.upper())
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(previous)
+    root.addHandler(handler)
+    root.setLevel(max(logging.WARNING, numeric))  # libraries nobody named: WARNING
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(numeric)
+    for name, floor in THIRD_PARTY_FLOOR.items():
+        logging.getLogger(name).setLevel(max(floor, numeric))
+    return handler
 
 
 async def _migrate(settings: Settings) -> int:
@@ -206,15 +274,33 @@ async def _run(settings: Settings, *, migrate_first: bool, test_clock_file: Path
     from iscg_bot.matrix import LoginError
     from storage import NotMigratedError
 
-    if migrate_first:
-        await _migrate(settings)
-    if test_clock_file is None:
-        app = BotApp(settings)
-    else:  # a clock the test moves: check reminders every second, not every few
-        app = BotApp(settings, clock=FileClock(test_clock_file), reminder_tick_seconds=1.0)
+    log = logging.getLogger(__name__)
+    # Listen for a stop before anything else: `docker stop` (SIGTERM) or Ctrl-C (SIGINT) may come while
+    # migrating or logging in, and must end the bot quietly with status 0 whatever it was doing.
+    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, app.stop)
+        loop.add_signal_handler(signum, stopping.set)
+    if migrate_first:
+        log.info("migrating the database")
+        migration = asyncio.create_task(_migrate(settings))
+        heard = asyncio.create_task(stopping.wait())
+        await asyncio.wait({migration, heard}, return_when=asyncio.FIRST_COMPLETED)
+        heard.cancel()
+        if not migration.done():
+            # The migration runs in one transaction: cancelled, it is rolled back.
+            migration.cancel()
+            await asyncio.wait({migration})
+            log.info("stopped before the migration finished: the database is unchanged")
+            return 0
+        migration.result()  # its errors are reported as before
+    if stopping.is_set():
+        log.info("stopped")
+        return 0
+    if test_clock_file is None:
+        app = BotApp(settings, stopping=stopping)
+    else:  # a clock the test moves: check reminders every second, not every few
+        app = BotApp(settings, clock=FileClock(test_clock_file), reminder_tick_seconds=1.0, stopping=stopping)
     try:
         await app.run()
     except NotMigratedError as error:

@@ -14,6 +14,8 @@ import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -136,6 +138,9 @@ class DatabaseSettings(_Section):
 
 class LoggingSettings(_Section):
     level: str = "INFO"
+    # "text": one readable line per event; "json": one JSON object per line (time, level, logger, message)
+    # for log shippers.
+    format: Literal["text", "json"] = "text"
 
     @field_validator("level")
     @classmethod
@@ -190,10 +195,18 @@ class WebSettings(_Section):
         return value.rstrip("/")
 
 
-# A plain mailbox address (no display name, no comments): what MAIL FROM / RCPT TO and a mailto: URI take.
-EMAIL_ADDRESS = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
+def mailbox(value: str) -> str:
+    """A plain mailbox address (no display name), read by the standard library's address parser — the one
+    that writes the invitations' From and To — so `iscg-bot@localhost` passes and garbage, lists and line
+    breaks (header injection) do not. Returns the address as the parser reads it."""
+    value = value.strip()
+    try:
+        address = Address(addr_spec=value)  # refuses CR/LF, trailing text, a missing domain
+    except (ValueError, IndexError, HeaderParseError):
+        address = None
+    if address is None or not address.username or not address.domain or len(value) > 254:
+        raise ValueError(f"{value!r} is not an e-mail address like iscg-bot@itu.int")
+    return address.addr_spec
 
 
 class MailSettings(_Section):
@@ -214,10 +227,7 @@ class MailSettings(_Section):
     @field_validator("from_address", "list_address")
     @classmethod
     def _address(cls, value: str) -> str:
-        value = value.strip()
-        if len(value) > 254 or not EMAIL_ADDRESS.match(value):
-            raise ValueError(f"{value!r} is not an e-mail address like iscg-bot@itu.int")
-        return value
+        return mailbox(value)
 
     @field_validator("smtp_host")
     @classmethod

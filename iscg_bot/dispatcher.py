@@ -162,7 +162,7 @@ class Dispatcher:
                     if await self.router.execute(ctx, invocation):
                         outcome = "ok"
                     else:
-                        await savepoint.rollback()  # a usage error or refusal leaves nothing behind
+                        await savepoint.rollback()  # any refusal leaves nothing behind
             except Exception:
                 outcome = "error"
                 log.exception("command failed in %s: %r", event.room_id, event.body[:200])

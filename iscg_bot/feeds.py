@@ -17,6 +17,12 @@ Choices:
   master's DESCRIPTION. Moved occurrences are VEVENTs with the master's UID and a RECURRENCE-ID. Overrides
   that match no occurrence of the series are left out, as `recurrence.occurrences` ignores them.
 - **VTIMEZONE** components are derived from zoneinfo, see `vtimezone`.
+- **Repeated hours.** On the night clocks go back a local time happens twice, and readers disagree on which
+  pass a local time there means: RFC 5545 §3.3.5 and most clients say the first, Thunderbird (ical.js) the
+  second. So an instant in a repeated hour is never written as a local time: a one-off or moved occurrence
+  that starts or ends in one is written in UTC, and so is every occurrence of a series that starts in one
+  (an override pinning it, see `_pinned_walls`). Its RECURRENCE-ID and EXDATE stay local: each reader reads
+  them the same way as the RRULE's own instances, so they match in every reader whichever pass it picks.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from iscg_bot.meetings import meeting_label
-from iscg_bot.recurrence import OverrideSpec, occurrence_on
+from iscg_bot.recurrence import OverrideSpec, is_repeated, occurrence_on, wall_instant
 
 __all__ = [
     "FeedInfo",
@@ -155,7 +161,8 @@ def cancelled_occurrence_vevent(
     event = ["BEGIN:VEVENT", *(line for line in master if line.startswith(keep))]
     event.append(f"RECURRENCE-ID;TZID={zone}:{_local_text(occurrence_local)}")
     duration = timedelta(minutes=meeting.duration_minutes)
-    event += _span(occurrence_local, duration, zone, ZoneInfo(zone), exact=True)
+    in_series_pass = occurrence_local.replace(fold=meeting.start_local.fold)  # stored without its pass
+    event += _span(in_series_pass, duration, zone, ZoneInfo(zone), exact=True)
     event += ["STATUS:CANCELLED", "END:VEVENT"]
     return event
 
@@ -216,7 +223,7 @@ def _vevents(meeting: Any, subjects: Mapping[int, Any], domain: str, minutes_url
     master += [*place, "END:VEVENT"]
 
     stamp_at = meeting.updated_at
-    for override in moved:
+    for override, start_local in moved:
         span = timedelta(minutes=override.duration_minutes) if override.duration_minutes else duration
         event = [
             "BEGIN:VEVENT",
@@ -224,7 +231,7 @@ def _vevents(meeting: Any, subjects: Mapping[int, Any], domain: str, minutes_url
             f"LAST-MODIFIED:{_utc_text(max(getattr(override, 'updated_at', stamp_at), stamp_at, key=_utc))}",
         ]
         event.append(f"RECURRENCE-ID;TZID={zone}:{_local_text(override.occurrence_local)}")
-        event += _span(override.start_local or override.occurrence_local, span, zone, tz, exact=True)
+        event += _span(start_local, span, zone, tz, exact=True)
         event += [summary, f"STATUS:{status}", *category]
         if description:
             event.append(f"DESCRIPTION:{escape_text(description)}")
@@ -233,8 +240,9 @@ def _vevents(meeting: Any, subjects: Mapping[int, Any], domain: str, minutes_url
     return master
 
 
-def _overrides(meeting: Any, duration: timedelta) -> tuple[list[Any], list[Any]]:
-    """(cancelled, moved) overrides of a series that match one of its occurrences, by occurrence."""
+def _overrides(meeting: Any, duration: timedelta) -> tuple[list[Any], list[tuple[Any, datetime]]]:
+    """(cancelled, moved) overrides of a series that match one of its occurrences, by occurrence; each
+    moved one with the wall start (its pass in `fold`) to write."""
     if not meeting.rrule:
         return [], []
     latest = {
@@ -252,26 +260,31 @@ def _overrides(meeting: Any, duration: timedelta) -> tuple[list[Any], list[Any]]
         )
         if found is None or found.original_local != wall:
             continue
+        original = found.original_local  # with the series' pass, which the stored key lacks
+        start = override.start_local or original
         if override.cancelled:
             cancelled.append(override)
-        elif (override.start_local not in (None, wall)) or (
+        elif wall_instant(start, meeting.timezone) != wall_instant(original, meeting.timezone) or (
             override.duration_minutes not in (None, meeting.duration_minutes)
         ):
-            moved.append(override)
-    changed = {o.occurrence_local for o in cancelled + moved}
-    for wall in _gap_walls(meeting, duration):
+            moved.append((override, start))
+    changed = {o.occurrence_local for o in cancelled} | {o.occurrence_local for o, _ in moved}
+    for wall in _pinned_walls(meeting, duration):
         if wall not in changed:
-            moved.append(OverrideSpec(occurrence_local=wall, start_local=wall))
-    moved.sort(key=lambda o: o.occurrence_local)
+            moved.append((OverrideSpec(occurrence_local=wall, start_local=wall), wall))
+    moved.sort(key=lambda pair: pair[0].occurrence_local)
     return cancelled, moved
 
 
-def _gap_walls(meeting: Any, duration: timedelta) -> list[datetime]:
-    """The occurrences of a series whose wall time does not exist (in a spring-forward gap).
+def _pinned_walls(meeting: Any, duration: timedelta) -> list[datetime]:
+    """The occurrences of a series whose wall time does not exist (in a spring-forward gap) or happens twice
+    (in the repeated hour of a fall-back), with their pass in `fold`: each gets an override written at its
+    real time, which makes every reader agree.
 
-    RFC 5545 §3.3.5 reads such a time with the offset before the gap (02:30 → 03:30), as zoneinfo and the bot
-    do; but `ical` and icalendar, when they have only our VTIMEZONE to go by (an unknown TZID), read it with
-    the offset after (02:30 → 01:30). A RECURRENCE-ID override at the real time makes every reader agree."""
+    A gap: RFC 5545 §3.3.5 reads such a time with the offset before the gap (02:30 → 03:30), as zoneinfo and
+    the bot do; but `ical` and icalendar, when they have only our VTIMEZONE to go by (an unknown TZID), read
+    it with the offset after (02:30 → 01:30). A repeated hour: RFC 5545 readers take the first pass, ical.js
+    the second, and the series may be in either (see iscg_bot.recurrence): the override is in UTC."""
     tz = ZoneInfo(meeting.timezone)
     first, last = _years(meeting)
     time_of_day = meeting.start_local.time()
@@ -279,10 +292,11 @@ def _gap_walls(meeting: Any, duration: timedelta) -> list[datetime]:
     for year in range(first, min(last, first + _YEARS_AFTER) + 1):
         for onset, rule in _year_keys(tz, year):
             before, after = rule[1], rule[2]
-            if after <= before:
+            if after == before:
                 continue
-            lo = onset.replace(tzinfo=None) + before
-            hi = lo + (after - before)
+            # The wall times skipped (clocks forward) or gone through twice (clocks back).
+            lo = onset.replace(tzinfo=None) + min(before, after)
+            hi = onset.replace(tzinfo=None) + max(before, after)
             if lo.date() == hi.date() and not lo.time() <= time_of_day < hi.time():
                 continue
             for day in sorted({lo.date(), hi.date()}):
@@ -325,25 +339,31 @@ def _span(start_local: datetime, duration: timedelta, zone: str, tz: ZoneInfo, *
     """DTSTART and DTEND in the zone. `exact` (one-offs and overrides, not a series' DTSTART, whose wall time
     the rule repeats): a start in a DST gap is written at the wall time it really has.
 
-    An end in the repeated hour of a fall-back night would be read as the first of the two: then an exact
-    event is written in UTC, and a series gets DURATION (both parsers add it to the wall time, which is
-    right on every other day of the series)."""
-    start = start_local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    A start or end in the repeated hour of a fall-back night is read as the first pass by some readers and
+    as the second by others (see the module's doc): then an exact event is written in UTC, and a series
+    gets DURATION (added to the start by every reader, and right on every other day of the series; its
+    occurrences in a repeated hour are pinned in UTC by overrides). So does a series starting in a gap."""
+    start = wall_instant(start_local, zone)  # `fold` chooses the pass in a repeated hour
     if exact:
         start_local = start.astimezone(tz).replace(tzinfo=None)
     end = start + duration
     end_wall = end.astimezone(tz).replace(tzinfo=None)
-    if end_wall.replace(tzinfo=tz, fold=0).astimezone(UTC) == end:
+    if exact and (is_repeated(start_local, tz) or is_repeated(end_wall, tz)):
+        return [f"DTSTART:{_utc_text(start)}", f"DTEND:{_utc_text(end)}"]
+    if exact or not (_ambiguous(start_local, tz) or _ambiguous(end_wall, tz)):
         return [
             f"DTSTART;TZID={zone}:{_local_text(start_local)}",
             f"DTEND;TZID={zone}:{_local_text(end_wall)}",
         ]
-    if exact:
-        return [f"DTSTART:{_utc_text(start)}", f"DTEND:{_utc_text(end)}"]
     return [
         f"DTSTART;TZID={zone}:{_local_text(start_local)}",
         f"DURATION:PT{int(duration.total_seconds()) // 60}M",
     ]
+
+
+def _ambiguous(wall: datetime, tz: ZoneInfo) -> bool:
+    """A wall time that does not exist (a gap) or happens twice: readers may take it either way."""
+    return wall.replace(tzinfo=tz, fold=0).utcoffset() != wall.replace(tzinfo=tz, fold=1).utcoffset()
 
 
 def _years(meeting: Any) -> tuple[int, int]:

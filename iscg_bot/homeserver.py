@@ -400,6 +400,55 @@ class LocalSynapse:
             device_id=answer["device_id"],
         )
 
+    async def register_or_login(
+        self, username: str, password: str, *, admin: bool = False, displayname: str | None = None
+    ) -> RegisteredUser:
+        """Register the user, or log them in when a previous run (same work directory) registered them."""
+        try:
+            return await self.register(username, password, admin=admin, displayname=displayname)
+        except AdminRequestError as error:
+            if not isinstance(error.body, dict) or error.body.get("errcode") != "M_USER_IN_USE":
+                raise
+        return await self.login(username, password)
+
+    async def create_room(
+        self,
+        token: str,
+        *,
+        name: str,
+        topic: str,
+        invite: list[str] | tuple[str, ...] = (),
+        encrypted: bool = False,
+    ) -> str:
+        """A private room created by the token's user (who is joined), inviting `invite`; its room ID."""
+        body: dict[str, Any] = {
+            "name": name,
+            "topic": topic,
+            "preset": "private_chat",
+            "invite": list(invite),
+        }
+        if encrypted:
+            body["initial_state"] = [
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            ]
+        answer = await self.admin_request("POST", "/_matrix/client/v3/createRoom", token, json=body)
+        return str(answer["room_id"])
+
+    async def join(self, token: str, room_id: str) -> None:
+        """The token's user joins the room (they must be invited to a private one)."""
+        await self.admin_request("POST", f"/_matrix/client/v3/join/{quote(room_id, safe='')}", token, json={})
+
+    async def joined_members(self, token: str, room_id: str) -> set[str]:
+        """The users joined to the room, as the token's user (a member) sees them."""
+        answer = await self.admin_request(
+            "GET", f"/_matrix/client/v3/rooms/{quote(room_id, safe='')}/joined_members", token
+        )
+        return set(answer.get("joined", {}))
+
     async def override_ratelimit(
         self, admin_token: str, user_id: str, messages_per_second: int = 0, burst_count: int = 0
     ) -> dict[str, Any]:

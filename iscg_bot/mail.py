@@ -40,7 +40,7 @@ from iscg_bot import feeds
 from iscg_bot.clock import Clock
 from iscg_bot.config import MailSettings
 from iscg_bot.meetings import meeting_label, next_occurrence
-from iscg_bot.recurrence import describe, from_rrule
+from iscg_bot.recurrence import describe, from_rrule, wall_instant
 from iscg_bot.timeshow import span
 from storage import UnitOfWork
 
@@ -111,15 +111,14 @@ def render_calendar(
 
 def _when(meeting: Any, at: datetime, occurrence_local: datetime | None) -> tuple[datetime, datetime]:
     """The start and end (aware UTC) the message is about: the occurrence named, else the next one."""
-    zone = ZoneInfo(meeting.timezone)
     duration = timedelta(minutes=meeting.duration_minutes)
-    if occurrence_local is not None:
-        start = occurrence_local.replace(tzinfo=zone).astimezone(UTC)
+    if occurrence_local is not None:  # its `fold` says which pass of a repeated hour
+        start = wall_instant(occurrence_local, meeting.timezone)
         return start, start + duration
     upcoming = next_occurrence(meeting, at) if meeting.status != "cancelled" else None
     if upcoming is not None:
         return upcoming.start, upcoming.end
-    start = meeting.start_local.replace(tzinfo=zone).astimezone(UTC)
+    start = wall_instant(meeting.start_local, meeting.timezone)
     return start, start + duration
 
 
@@ -233,7 +232,8 @@ async def queue_invitation(
         if changed:
             override = max(changed, key=lambda o: o.updated_at)
             if method == "CANCEL":
-                occurrence_local = override.occurrence_local
+                # Stored without its pass: in a repeated hour, a series' occurrence is in the series' own.
+                occurrence_local = override.occurrence_local.replace(fold=fresh.start_local.fold)
             else:
                 moved_to = override.start_local
     mid, body = render_message(

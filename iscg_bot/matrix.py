@@ -57,6 +57,11 @@ log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, ConnectionError, OSError)
 MESSAGE_TYPES = {"m.text", "m.notice", "m.emote"}
 MEMBERSHIPS = {"join", "leave", "invite", "ban", "knock"}
+# While backing off from an outage, ask the homeserver this often whether it is back: the backoff grows to
+# 30 s, and without a probe the bot would stay away up to that long after the homeserver returned.
+PROBE_EVERY_SECONDS = 1.0
+PROBE_TIMEOUT_SECONDS = 2.0  # a paused homeserver accepts the probe and never answers
+PROBE_PATH = "/_matrix/client/versions"  # no auth, no database: the cheapest answer a homeserver gives
 
 
 class PermanentSendError(Exception):
@@ -383,7 +388,8 @@ class MatrixGateway:
             return
         try:
             async with self._crypto_lock:
-                await self._keep_keys_current(client)
+                # Not retried, but bounded by the request timeout: a stop must not wait that long.
+                await self._unless_stopping(self._keep_keys_current(client))
         except (*TRANSIENT_ERRORS, LocalProtocolError) as error:
             log.warning("key maintenance failed, will retry after the next sync: %s", error)
 
@@ -417,7 +423,9 @@ class MatrixGateway:
             except LocalProtocolError as error:
                 raise PermanentSendError(str(error)) from error
             except (SendRetryError, *TRANSIENT_ERRORS) as error:
-                await self._pause(backoff.next_delay(), f"send to {outgoing.room_id} failed ({error!r})")
+                await self._wait_out_outage(
+                    backoff.next_delay(), f"send to {outgoing.room_id} failed ({error!r})", unreachable=True
+                )
                 continue
             if isinstance(response, RoomSendResponse):
                 return response.event_id
@@ -427,7 +435,9 @@ class MatrixGateway:
                 await self._pause(wait, f"rate limited in {outgoing.room_id}")
                 continue
             if _is_transient(response):
-                await self._pause(backoff.next_delay(), f"send to {outgoing.room_id}: {response.message}")
+                await self._wait_out_outage(
+                    backoff.next_delay(), f"send to {outgoing.room_id}: {response.message}", unreachable=False
+                )
                 continue
             raise PermanentSendError(f"{response.status_code}: {response.message}")
 
@@ -531,6 +541,58 @@ class MatrixGateway:
         if await self.wait_stopping(seconds):
             raise Stopping
 
+    async def _wait_out_outage(self, seconds: float, why: str, *, unreachable: bool) -> None:
+        """Back off `seconds`, but retry as soon as the homeserver, seen unreachable, answers again.
+
+        `unreachable`: the request itself got no answer (refused, timed out). After an answer that was an
+        error (a 500), the pause is cut short only once a probe has failed too (a proxy's 502 while the
+        homeserver restarts), so a homeserver that answers probes but keeps failing requests still gets the
+        full backoff instead of a retry every second.
+        """
+        log.warning("%s; retrying in %.1f s", why, seconds)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (remaining := deadline - loop.time()) > 0:
+            if await self.wait_stopping(min(PROBE_EVERY_SECONDS, remaining)):
+                raise Stopping
+            if loop.time() >= deadline:
+                return
+            if await self._unless_stopping(self._homeserver_answers()):
+                if unreachable:
+                    log.info("the homeserver answers again: retrying now")
+                    return
+                # It answers, so the failure was the request's own: the backoff stands, no more probing.
+                if await self.wait_stopping(deadline - loop.time()):
+                    raise Stopping
+                return
+            unreachable = True
+
+    async def _unless_stopping(self, work: Awaitable[Any]) -> Any:
+        """`await work`, unless the bot stops first: then `work` is cancelled and `Stopping` raised."""
+        attempt = asyncio.ensure_future(work)
+        stop = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({attempt, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not attempt.done():
+            attempt.cancel()
+            raise Stopping
+        return attempt.result()
+
+    async def _homeserver_answers(self) -> bool:
+        """One cheap probe: does the homeserver answer `GET /_matrix/client/versions` with a 200?"""
+        url = self.settings.homeserver.rstrip("/") + PROBE_PATH
+        timeout = aiohttp.ClientTimeout(
+            total=min(PROBE_TIMEOUT_SECONDS, self.settings.request_timeout_seconds)
+        )
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(url, allow_redirects=False) as response,
+            ):
+                return response.status == 200
+        except TRANSIENT_ERRORS:
+            return False
+
     async def _retry(
         self,
         request: Callable[[], Awaitable[Any]],
@@ -549,18 +611,13 @@ class MatrixGateway:
         while True:
             if self.stopping.is_set():
                 raise Stopping
-            attempt = asyncio.ensure_future(asyncio.wait_for(request(), timeout=limit))
-            stop = asyncio.ensure_future(self.stopping.wait())
-            await asyncio.wait({attempt, stop}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            if not attempt.done():
-                attempt.cancel()
-                raise Stopping
             try:
-                response = attempt.result()
+                response = await self._unless_stopping(asyncio.wait_for(request(), timeout=limit))
             except TRANSIENT_ERRORS as error:
                 on_failure(type(error).__name__)
-                await self._pause(backoff.next_delay(), f"{what} failed ({error!r})")
+                await self._wait_out_outage(
+                    backoff.next_delay(), f"{what} failed ({error!r})", unreachable=True
+                )
                 continue
             if isinstance(response, ErrorResponse):
                 if response.status_code == "M_LIMIT_EXCEEDED":
@@ -569,7 +626,9 @@ class MatrixGateway:
                     continue
                 if _is_transient(response):
                     on_failure(f"{response.status_code or 'HTTP error'}: {response.message}")
-                    await self._pause(backoff.next_delay(), f"{what}: {response.message}")
+                    await self._wait_out_outage(
+                        backoff.next_delay(), f"{what}: {response.message}", unreachable=False
+                    )
                     continue
             return response
 

@@ -23,8 +23,9 @@ from iscg_bot.recurrence import (
     occurrences,
     series_end,
     to_rrule,
+    wall_instant,
 )
-from iscg_bot.timeparse import When, from_local, local_reading
+from iscg_bot.timeparse import When, local_reading
 
 MEETING_REF = re.compile(r"[Mm]([0-9]{1,9})")
 CONFLICT_HORIZON = timedelta(days=366)  # how far ahead a series is checked against other meetings
@@ -138,13 +139,16 @@ def _agenda_item(text: str) -> str:
 def _placement(
     when: When, duration: timedelta, repeat: Repeat | None, zone: str
 ) -> tuple[datetime, datetime, str | None, datetime | None]:
-    """Wall-clock start, UTC start, RRULE and series end for a meeting starting `when` in `zone`."""
+    """Wall-clock start, UTC start, RRULE and series end for a meeting starting `when` in `zone`.
+
+    The wall-clock start keeps its pass (`fold`): a time given in UTC in the second pass of a repeated
+    hour stays there, and a series repeats that pass (see iscg_bot.recurrence)."""
     start_local = local_reading(when.instant, zone)
     if repeat is None:
         start_utc = when.instant
         return start_local, start_utc, None, start_utc + duration
     start_local = first_start(repeat, start_local)
-    start_utc = from_local(start_local, zone)
+    start_utc = wall_instant(start_local, zone)
     rrule = to_rrule(repeat, zone=zone, start_local=start_local, duration=duration)
     return (
         start_local,
@@ -234,7 +238,7 @@ async def move(
             duration_minutes=int(new_duration.total_seconds() // 60),
         )
         # The stored bounds must still cover every occurrence, or searches would miss the moved one.
-        new_start = from_local(new_local, meeting.timezone)
+        new_start = wall_instant(new_local, meeting.timezone)
         if new_start < meeting.start_utc:
             await uow.meetings.update(meeting, at=at, start_utc=new_start)
         if meeting.series_end_utc is not None and new_start + new_duration > meeting.series_end_utc:

@@ -53,8 +53,9 @@ class Metrics:
         self.registry = CollectorRegistry()
         self._commands = Counter(
             "iscg_commands",
-            "Commands handled, by canonical name and outcome: ok (ran), refused (not permitted, a usage "
-            "error, an unknown command or a bare group word: answered, nothing changed), error (it failed)",
+            "Commands handled, by canonical name and outcome: ok (ran), refused (not done, and the reply "
+            "says why: not permitted, a usage error, a conflict or any other refusal, an unknown command "
+            "or a bare group word; nothing changed), error (it failed)",
             ["command", "outcome"],
             registry=self.registry,
         )

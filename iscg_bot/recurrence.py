@@ -17,7 +17,13 @@ Choices, each the one calendar clients make when they read our feeds, so the bot
   meetings). `month_end_notice` gives the sentence to show the coordinator when that applies.
 - **Daylight-saving gaps.** A wall time that does not exist that day (02:30 on the spring-forward night) is
   read with the offset before the gap (RFC 5545 §3.3.5), so it moves forward by the gap: 02:30 → 03:30.
-- **Doubled wall times.** On the fall-back night the first of the two (fold=0, summer time) is taken.
+- **Repeated wall times.** On the fall-back night a wall time happens twice; the naive datetimes here carry
+  which pass in their `fold` (PEP 495: 0 the first, 1 the second), and the storage keeps it. A series
+  repeats its first meeting's wall time *and pass*: an occurrence landing in a repeated hour is in the same
+  pass as the first meeting. A series started anywhere else (fold 0) thus meets in the first pass, as RFC
+  5545 §3.3.5 reads a local time, while one started in the second pass (given in UTC on a change day, the
+  only way to name it) meets in the second pass again on later change days. The feed pins every such
+  occurrence in UTC (see `iscg_bot.feeds`), since clients disagree on what the local time means.
 - **Until** is inclusive and local: a meeting on the until date belongs to the series. The RRULE carries it
   as a UTC time at the last second of that date in the meeting's zone (a DTSTART with TZID needs a UTC
   UNTIL, and Radicale drops an occurrence whose start equals UNTIL).
@@ -223,10 +229,12 @@ def _ordinal(n: int) -> str:
 
 def first_start(repeat: Repeat, start_local: datetime) -> datetime:
     """The first wall start the rule matches on or after `start_local`: for `every tuesday` the first Tuesday,
-    same time of day; otherwise `start_local` itself. Callers store this as the meeting's start."""
+    same time of day and pass (`fold`); otherwise `start_local` itself. Callers store this as the meeting's
+    start."""
     if repeat.weekday is None:
         return start_local
-    return start_local + timedelta(days=(repeat.weekday - start_local.weekday()) % 7)
+    moved = start_local + timedelta(days=(repeat.weekday - start_local.weekday()) % 7)
+    return moved.replace(fold=start_local.fold)  # adding a timedelta resets the fold
 
 
 def to_rrule(repeat: Repeat, *, zone: str, start_local: datetime, duration: timedelta) -> str:
@@ -342,8 +350,8 @@ def occurrences(
         found.append(_occurrence(wall, changes.get(wall), tz, duration))
     # Overrides can bring an occurrence into the window from anywhere.
     for wall, change in changes.items():
-        if wall not in seen and series.contains(wall):
-            found.append(_occurrence(wall, change, tz, duration))
+        if wall not in seen and series.contains(wall):  # stored without its pass: the series' own
+            found.append(_occurrence(wall.replace(fold=series.fold), change, tz, duration))
 
     keep = [
         o
@@ -385,7 +393,8 @@ def _occurrence(wall: datetime, change: OverrideLike | None, tz: ZoneInfo, durat
     if change is not None:
         if change.start_local is not None:
             _check_meeting(change.start_local, duration)
-            local, moved = change.start_local, change.start_local != wall
+            # By instant: the same wall time in the other pass of a repeated hour is a move too.
+            local, moved = change.start_local, _instant(change.start_local, tz) != _instant(wall, tz)
         if change.duration_minutes is not None:
             changed = timedelta(minutes=change.duration_minutes)
             _check_meeting(local, changed)
@@ -407,6 +416,7 @@ def _occurrence(wall: datetime, change: OverrideLike | None, tz: ZoneInfo, durat
 class _OneOff:
     def __init__(self, start_local: datetime) -> None:
         self.start_local = start_local
+        self.fold = start_local.fold
 
     def walls(self, lo: datetime, hi: datetime) -> Iterator[datetime]:
         if lo <= self.start_local <= hi:
@@ -425,6 +435,7 @@ class _Series:
     def __init__(self, repeat: Repeat, start_local: datetime) -> None:
         self.repeat = repeat
         self.anchor = first_start(repeat, start_local)
+        self.fold = self.anchor.fold  # every occurrence is in the first meeting's pass (see the module doc)
         self.until = datetime.combine(repeat.until, time.max) if repeat.until else None
 
     def _rule(self, near: datetime | None = None, back: int = 1) -> du.rrule:
@@ -468,7 +479,7 @@ class _Series:
                 raise RecurrenceError(
                     f"That period holds more than {MAX_OCCURRENCES} meetings of the series; ask for less."
                 )
-            yield wall
+            yield wall.replace(fold=self.fold)
 
     def contains(self, wall: datetime) -> bool:
         return self._rule(near=wall).after(wall, inc=True) == wall
@@ -488,7 +499,7 @@ class _Series:
                     break
                 back *= 2
         assert found is not None, "a series whose until is on or after its first start has an occurrence"
-        return found
+        return found.replace(fold=self.fold)
 
 
 def _series(rrule: str | None, tz: ZoneInfo, start_local: datetime) -> _OneOff | _Series:
@@ -507,10 +518,28 @@ def _check_meeting(start_local: datetime, duration: timedelta) -> None:
         raise ValueError("a meeting lasts a positive time")
 
 
+def wall_instant(wall: datetime, zone: str) -> datetime:
+    """The UTC instant a naive wall time in `zone` stands for: in a repeated hour its `fold` says which
+    pass; a time in a gap is read with the offset before the gap, forward by the gap (RFC 5545 §3.3.5)."""
+    if wall.tzinfo is not None:
+        raise ValueError("wall_instant needs a naive wall-clock datetime")
+    return _instant(wall, ZoneInfo(zone))
+
+
+def is_repeated(wall: datetime, zone: str | ZoneInfo) -> bool:
+    """Whether the naive wall time happens twice in `zone` (it is in the repeated hour of a fall-back)."""
+    tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+    first, second = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
+    # Clocks going back: the first pass has the larger offset. (In a gap it is the other way round.)
+    return (first.utcoffset() or timedelta()) > (second.utcoffset() or timedelta())
+
+
 def _instant(wall: datetime, tz: ZoneInfo) -> datetime:
-    """The UTC instant of a naive wall time in `tz`. fold=0 reads a doubled time as its first occurrence and
-    a time in a gap with the offset before the gap (PEP 495): forward by the gap, as RFC 5545 §3.3.5 says."""
-    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    """The UTC instant of a naive wall time in `tz`. PEP 495: fold=0 reads a time in a gap with the offset
+    before the gap, forward by the gap as RFC 5545 §3.3.5 says (fold=1 would read it backward, so it is
+    honoured only where the time really happens twice)."""
+    fold = wall.fold if wall.fold and is_repeated(wall, tz) else 0
+    return wall.replace(tzinfo=tz, fold=fold).astimezone(UTC)
 
 
 def _end_of_day(day: date, tz: ZoneInfo) -> datetime:

@@ -1,7 +1,8 @@
 """A report to the advisory groups (`iscg_bot.report_model.Report`) as Markdown, HTML and Word.
 
     render_markdown(report) → the file uploaded to the room (CommonMark with GitHub's tables)
-    render_html(report)     → the web copy at /reports/<year>: no JavaScript, a small inline stylesheet
+    render_html(report)     → the web copy at /reports/<year>: no JavaScript, nothing inline
+                              (its stylesheet is static/report.css; `standalone=True`: inline, for a file)
     render_docx(report)     → a Word file a secretariat can restyle (python-docx; see report_render_docx)
     filename(report, "md")  → "iscg-report-2026-all-subjects.md"
 
@@ -21,7 +22,9 @@ Pure functions: no clock, no I/O; the same report gives the same bytes, in all t
 
 from __future__ import annotations
 
+import functools
 import html
+import importlib.resources
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -317,21 +320,21 @@ def render_markdown(report: Report) -> str:
 
 # ---- HTML -------------------------------------------------------------------------------------------------
 
-_CSS = """
-body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1b1b;background:#fff}
-main{max-width:60rem;margin:0 auto;padding:1rem}
-h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.3rem;border-bottom:1px solid #ddd;margin-top:2rem}
-h3{font-size:1.05rem;margin-bottom:.25rem}li{overflow-wrap:anywhere}
-.table{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.25rem 0 1rem}
-caption{text-align:left;font-weight:600;padding:.25rem 0}
-th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-thead th{background:#eef2f7}.empty{color:#555;font-style:italic}
-figure.chart{margin:1rem 0;overflow-x:auto}figcaption{color:#555;font-size:.9rem;padding-top:.25rem}
-figure.chart svg{display:block;width:100%;min-width:36rem;height:auto}
-""".strip()
+# One stylesheet, iscg_bot/static/report.css: the web copy links it (the site's Content-Security-Policy allows
+# styles from the server only), the saved file carries it inline (it must stand alone, wherever it is opened).
+STYLESHEET = "/static/report.css"
+ICON = "/static/favicon.svg"
 
 
-def render_html(report: Report) -> str:
+@functools.cache
+def _inline_css() -> str:
+    stylesheet = importlib.resources.files("iscg_bot") / "static" / "report.css"
+    return stylesheet.read_text(encoding="utf-8").strip()
+
+
+def render_html(report: Report, *, standalone: bool = False) -> str:
+    """The web copy, served at /reports/<year> with its stylesheet (static/report.css) and the site's icon
+    linked, nothing inline; or, `standalone`, the file (`!report html`, `iscg-bot report`) with it inline."""
     body = []
     for block in blocks(report):
         css = f' class="{html.escape(block.css)}"' if block.css else ""
@@ -362,9 +365,16 @@ def render_html(report: Report) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html_text(one_line(report.title))}</title>\n<style>\n{_CSS}\n</style>\n</head>\n"
+        f"<title>{html_text(one_line(report.title))}</title>\n{_head_links(standalone)}</head>\n"
         '<body class="report">\n<main>\n' + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
     )
+
+
+def _head_links(standalone: bool) -> str:
+    if standalone:
+        return f"<style>\n{_inline_css()}\n</style>\n"
+    icon = f'<link rel="icon" href="{ICON}" type="image/svg+xml">\n'
+    return f'<link rel="stylesheet" href="{STYLESHEET}">\n' + icon
 
 
 # ---- Word -------------------------------------------------------------------------------------------------
@@ -402,8 +412,9 @@ def render_as(report: Report, format: str) -> bytes:
     """The report's file in one of MIME_TYPES' formats."""
     if format == "docx":
         return render_docx(report)
-    render = {"md": render_markdown, "html": render_html}[format]
-    return render(report).encode("utf-8")
+    if format == "html":
+        return render_html(report, standalone=True).encode("utf-8")
+    return {"md": render_markdown}[format](report).encode("utf-8")
 
 
 # ---- file names -------------------------------------------------------------------------------------------

@@ -14,11 +14,13 @@ first line in `!help`, all of it (with an `Example:` line) in `!help <command>`.
 them on its own module-level `router = Router()`; `commands.build_router` loads it with `Router.load(name)`.
 `parse` reads a message into invocations; `execute` checks the role, converts the arguments and calls the
 handler, which talks back through `ctx.reply` / `ctx.react` only: the caller sends what they collected once
-its transaction commits.
+its transaction commits. A handler says no by raising `Refusal(message)` (or `UsageError` for what was
+typed): the router answers with it, and the caller undoes the command's writes and counts it refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import inspect
@@ -34,6 +36,7 @@ from iscg_bot.arguments import (
     FormField,
     Keyword,
     Parameter,
+    Refusal,
     Rest,
     UsageError,
     UserId,
@@ -60,6 +63,7 @@ __all__ = [
     "Flag",
     "Invocation",
     "Keyword",
+    "Refusal",
     "Requirement",
     "Rest",
     "Router",
@@ -185,6 +189,7 @@ class Command:
     roles: Requirement = ANYONE
     aliases: tuple[str, ...] = ()
     hidden: bool = False
+    area: str = ""  # the part of the product it belongs to (`meetings`): set by `Router.load`
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -196,7 +201,8 @@ class Command:
 
     @property
     def summary(self) -> str:
-        return self.doc.split("\n", 1)[0].strip()
+        """The docstring's first paragraph on one line: a whole sentence, however it was wrapped."""
+        return " ".join(line.strip() for line in self.doc.split("\n\n", 1)[0].splitlines() if line.strip())
 
     @property
     def takes_positionals(self) -> bool:
@@ -320,19 +326,25 @@ class Router:
 
         return declare(handler) if handler is not None else declare
 
-    def include(self, other: Router) -> None:
-        """Add another router's commands and passive handlers (a module of commands) to this one."""
+    def include(self, other: Router, *, area: str = "") -> None:
+        """Add another router's commands and passive handlers (a module of commands) to this one; `area`
+        files its commands that have none under it."""
         for command in other._commands.values():
-            self._add(command)
+            self._add(dataclasses.replace(command, area=command.area or area))
         self._passive.extend(other._passive)
 
     def load(self, module_name: str) -> None:
-        """Import a command module and include its module-level `router` (built-in and extra ones alike)."""
+        """Import a command module and include its module-level `router` (built-in and extra ones alike).
+
+        Its commands belong to the area the module names in `AREA` (default: the module's own name), which
+        `!help <area>` lists.
+        """
         module = importlib.import_module(module_name)
         router = getattr(module, "router", None)
         if not isinstance(router, Router):
             raise TypeError(f"command module {module_name} has no module-level `router = Router()`")
-        self.include(router)
+        area = getattr(module, "AREA", module_name.rsplit(".", 1)[-1])
+        self.include(router, area=area)
 
     # ---- walking the registry ----------------------------------------------------------------------------
 
@@ -347,6 +359,15 @@ class Router:
 
     def is_group(self, words: Sequence[str]) -> bool:
         return tuple(w.lower() for w in words) in self._groups
+
+    @property
+    def areas(self) -> tuple[str, ...]:
+        """The areas of the visible commands, sorted (`""`: commands included without one)."""
+        return tuple(sorted({c.area for c in self._commands.values() if not c.hidden}))
+
+    def in_area(self, area: str) -> list[Command]:
+        """The visible commands of an area, by name."""
+        return sorted((c for c in self.commands if c.area == area and not c.hidden), key=lambda c: c.name)
 
     def subcommands(self, words: Sequence[str]) -> list[Command]:
         """The visible commands whose names continue these words (`meeting` → `meeting list`, …)."""
@@ -438,40 +459,46 @@ class Router:
     # ---- running -----------------------------------------------------------------------------------------
 
     async def execute(self, ctx: Context, invocation: Invocation) -> bool:
-        """Run one invocation; usage errors and refusals become replies; other errors propagate.
+        """Run one invocation; refusals (usage errors included) become replies; other errors propagate.
 
-        Returns whether the command ran to completion: on False the caller undoes whatever it wrote, so a
-        handler may raise `UsageError` at any point without leaving half its work behind.
+        Returns whether the command ran to completion: on False — it was refused, for whatever reason — the
+        caller undoes whatever it wrote and counts it refused, so a handler may raise `Refusal` or
+        `UsageError` at any point without leaving half its work behind.
         """
         ctx.router = self
         ctx.command = invocation.command
+        try:
+            await self._run(ctx, invocation)
+        except UsageError as error:
+            assert invocation.command is not None
+            await ctx.reply(self.usage_message(invocation.command, error))
+            return False
+        except Refusal as refusal:
+            await ctx.reply(refusal.message)
+            return False
+        return True
+
+    async def _run(self, ctx: Context, invocation: Invocation) -> None:
+        """Run the invocation, or raise the `Refusal` that says why not (every refusal goes this one way)."""
         if invocation.kind == "too_long":
-            await ctx.reply(invocation.problem or "That message is too long for me.")
-            return False
+            raise Refusal(invocation.problem or "That message is too long for me.")
         if invocation.kind == "unknown":
-            await ctx.reply(self.unknown_message(invocation.words, invocation.suggestion))
-            return False
+            raise Refusal(self.unknown_message(invocation.words, invocation.suggestion))
         if invocation.kind == "group":
-            await ctx.reply(await self.group_message(ctx, invocation.words))
-            return False
+            raise Refusal(await self.group_message(ctx, invocation.words))
         command = invocation.command
         assert command is not None
         if not await self.permitted(ctx, command):
-            refusal = text(f"Only {command.roles.name} may run ") + code(f"{self.prefix}{command.name}") + "."
-            await ctx.reply(refusal)
-            return False
-        try:
-            if invocation.problem:
-                raise UsageError(invocation.problem)
-            if invocation.form is not None:
-                arguments = await bind_form(command.parameters, invocation.form, ctx)
-            else:
-                arguments = await bind_line(command.parameters, invocation.text, ctx)
-            await command.handler(ctx, **arguments)
-        except UsageError as error:
-            await ctx.reply(self.usage_message(command, error))
-            return False
-        return True
+            raise Refusal(
+                text(f"Only {command.roles.name} may run ") + code(f"{self.prefix}{command.name}") + "."
+            )
+        if invocation.problem:
+            raise UsageError(invocation.problem)
+        if invocation.form is not None:
+            arguments = await bind_form(command.parameters, invocation.form, ctx)
+        else:
+            arguments = await bind_line(command.parameters, invocation.text, ctx)
+        await command.handler(ctx, **arguments)
 
     async def dispatch(self, ctx: Context, body: str) -> bool:
         """Parse and execute every command of a message; returns whether the message was a command."""

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from iscg_bot import feeds as ical
 from iscg_bot import minutes_document, report_render, reports
@@ -45,9 +46,10 @@ from storage import UnitOfWork
 log = logging.getLogger(__name__)
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
-# Pages carry user-written text: no script, no plugin, nothing from elsewhere. The stand-alone documents
-# (minutes, reports: also saved as files) carry their stylesheet inline and run no script at all; the site's
-# pages take their stylesheet, their one script and the chart from this server only, nothing inline.
+# Pages carry user-written text: no script, no plugin, nothing from elsewhere. The minutes' stand-alone page
+# (also saved as a file) carries its stylesheet inline and runs no script at all; the site's pages and the
+# reports' web copies take their stylesheet, their one script and the chart from this server only, nothing
+# inline.
 _PAGE_COMMON = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -420,7 +422,7 @@ def build_application(
     async def report_page(request: web.Request) -> web.Response:
         year, scope = int(request.match_info["year"]), request.match_info.get("scope")
         page = await reports_pages.page(year, scope) if reports_pages is not None else None
-        return html(page, PAGE_HEADERS)
+        return html(page)  # its stylesheet is linked (report_render): the site's policy, nothing inline
 
     async def personal_feed(request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -447,6 +449,20 @@ def build_application(
     return app
 
 
+class _ClientErrorsInOneLine(logging.LoggerAdapter):
+    """The logger aiohttp's request handler writes to. A request it could not parse (an 8 KB URL, a 16 KB
+    header, garbage) is answered 400 and is the client's problem: one INFO line, no traceback; anyone who
+    can reach the port could otherwise fill the log with errors. Faults in our own handlers stay ERRORs."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError) and exc_info.code < 500:
+            remote = args[0] if args else "?"
+            reason = " ".join(str(exc_info.message).split())  # aiohttp's message spans lines
+            log.info("bad request from %s answered %d: %.120s", remote, exc_info.code, reason)
+            return
+        self.logger.error(msg, *args, exc_info=exc_info, **kwargs)
+
+
 class WebServer:
     """Runs the application on host:port (port 0: any free one); `.port` and `.base_url` once started."""
 
@@ -460,7 +476,9 @@ class WebServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, logger=_ClientErrorsInOneLine(logging.getLogger("aiohttp.server"))
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

@@ -15,11 +15,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
     text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.types import LocalDateTime, UTCDateTime
 
@@ -217,7 +219,8 @@ class Meeting(Base):
     room_id: Mapped[str] = mapped_column(String(255))  # where it was scheduled; announcements go there
     title: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name, the zone of start_local
-    start_local: Mapped[datetime] = mapped_column(LocalDateTime())
+    start_local: Mapped[datetime] = mapped_column(LocalDateTime())  # its `fold` is kept in start_fold
+    start_fold: Mapped[bool] = mapped_column(default=False, server_default=false())  # see _keep_the_pass
     start_utc: Mapped[datetime]  # the first occurrence's start
     duration_minutes: Mapped[int]
     rrule: Mapped[str | None] = mapped_column(String(255))  # e.g. FREQ=WEEKLY;UNTIL=20270630T215959Z
@@ -277,13 +280,45 @@ class MeetingOverride(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
-    occurrence_local: Mapped[datetime] = mapped_column(LocalDateTime())
-    start_local: Mapped[datetime | None] = mapped_column(LocalDateTime())
+    occurrence_local: Mapped[datetime] = mapped_column(LocalDateTime())  # in the series' pass: not kept
+    start_local: Mapped[datetime | None] = mapped_column(LocalDateTime())  # its `fold` kept in start_fold
+    start_fold: Mapped[bool] = mapped_column(default=False, server_default=false())
     duration_minutes: Mapped[int | None]
     cancelled: Mapped[bool] = mapped_column(default=False, server_default=false())
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+def _keep_the_pass(model: type[Meeting] | type[MeetingOverride]) -> None:
+    """`start_local` keeps its pass through the database: on the night clocks go back a wall time happens
+    twice, and a naive datetime tells the two apart only by its `fold` (PEP 495: 0 the first pass, 1 the
+    second), which no database column stores. Setting `start_local` also sets `start_fold`; loading puts
+    the fold back on `start_local`."""
+
+    @event.listens_for(model.start_local, "set", retval=True)
+    def remember(target: Any, value: datetime | None, old: Any, initiator: Any) -> datetime | None:
+        target.start_fold = bool(value is not None and value.fold)
+        return value
+
+    @event.listens_for(model, "load")
+    def restore(target: Any, context: Any) -> None:
+        _restore_fold(target)
+
+    @event.listens_for(model, "refresh")
+    def restore_refreshed(target: Any, context: Any, attributes: Any) -> None:
+        _restore_fold(target)
+
+
+def _restore_fold(target: Any) -> None:
+    state = target.__dict__
+    wall, fold = state.get("start_local"), state.get("start_fold")
+    if wall is not None and fold is not None and wall.fold != int(fold):
+        set_committed_value(target, "start_local", wall.replace(fold=int(fold)))
+
+
+_keep_the_pass(Meeting)
+_keep_the_pass(MeetingOverride)
 
 
 class Rsvp(Base):

@@ -186,8 +186,8 @@ async def test_due_sets_moves_or_removes_the_due_date(cop):
     assert await said(cop, "!action due A1 none", by=COORD) == "A1 has no due date now: Draft the agenda"
     assert (await stored(cop)).due is None
     assert (await said(cop, "!action due A1", by=COORD)).splitlines() == [
-        "Missing <date|none>.",
-        "Usage: !action due <action> <date|none>",
+        "Missing a date like 2026-12-15, or none.",
+        "Usage: !action due <action> <date>|none",
     ]
 
 

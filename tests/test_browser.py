@@ -167,6 +167,34 @@ async def test_the_report_page_shows_its_chart_and_tables(site, page):
     assert page.errors == []
 
 
+# Recorded from the first script on: every Content-Security-Policy violation the page causes.
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`));
+"""
+
+
+async def test_the_report_page_is_clean_under_the_sites_content_security_policy(site, page):
+    await page.add_init_script(RECORD_CSP_VIOLATIONS)
+    for path in ("/reports/2027", "/reports/2027/cop"):
+        response = await page.goto(site + path)
+        assert response.status == 200, path
+        policy = await response.header_value("Content-Security-Policy")
+        assert "style-src 'self'" in policy and "unsafe-inline" not in policy, policy
+        await page.wait_for_load_state("load")
+        assert await page.evaluate("window.cspViolations") == [], path
+        assert await page.locator("style, [style]").count() == 0, path  # no inline style, the chart's too
+        # Its stylesheet applied, and the chart's colours (attributes, not styles) too: not all black.
+        table = page.get_by_role("table", name="Meetings held — Child Online Protection")
+        assert await table.evaluate("t => getComputedStyle(t).borderCollapse") == "collapse", path
+        fills = await page.locator("figure.chart svg path").evaluate_all(
+            "paths => paths.map(p => getComputedStyle(p).fill)"
+        )
+        assert "rgb(255, 255, 255)" in fills and "rgb(8, 77, 150)" in fills, (path, set(fills))
+    assert page.errors == []
+
+
 async def test_a_meeting_title_with_markup_is_shown_as_text_and_runs_nothing(site, page):
     for path in ("/meetings/M7", "/calendar?month=2028-01", "/subjects/cop", "/meetings/M6"):
         await visit(page, site + path)

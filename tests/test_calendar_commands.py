@@ -109,5 +109,5 @@ async def test_each_person_gets_their_own_link(cop):
 
 
 async def test_help_lists_the_calendar_commands(chat):
-    [help_text] = await chat.say("!help")
+    [help_text] = await chat.say("!help calendar")
     assert "!calendar" in help_text and "!calendar reset" in help_text

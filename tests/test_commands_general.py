@@ -38,7 +38,7 @@ async def test_ping(chat: Chat) -> None:
 async def test_help_lists_the_commands_with_their_first_line(chat: Chat) -> None:
     assert await chat("!help") == (
         "Commands you can run here:\n"
-        "• !help [command…] — List the commands you can run here, or explain one.\n"
+        "• !help [topic…] — Show the commands you most likely need here, and the areas to explore.\n"
         "• !ping — Check that the bot is alive: it answers pong.\n"
         "• !tz [zone] — Show your time zone, or set it.\n"
         "Type !help <command> for details."
@@ -48,14 +48,19 @@ async def test_help_lists_the_commands_with_their_first_line(chat: Chat) -> None
 
 
 async def test_help_lists_only_what_the_sender_may_run_here(stories: Chat) -> None:
-    mine = await stories("!help")
+    mine = await stories("!help all")
     assert "!meeting list" in mine
     assert "!meeting cancel" not in mine and "!shutdown" not in mine
     assert "!secret" not in mine  # hidden
-    assert "!meeting cancel" in await stories("!help", sender=CHAIR)
-    everything = await stories("!help", sender=ADMIN_ID)
-    assert "!shutdown <now|later>" in everything
+    assert "!meeting cancel" in await stories("!help all", sender=CHAIR)
+    everything = await stories("!help all", sender=ADMIN_ID)
+    assert "!shutdown now|later" in everything
     assert "!secret" not in everything
+    # Beyond a handful, the bare `!help` is an index of areas (commands included without one: "other").
+    assert (await stories("!help")).startswith("Areas: basics, other.\n")
+    assert "!shutdown" not in await stories("!help other") and "!shutdown" in await stories(
+        "!help other", sender=ADMIN_ID
+    )
 
 
 async def test_help_for_one_command(chat: Chat) -> None:

@@ -1,5 +1,6 @@
 """Configuration: TOML + ISCG_* overrides + secret files, validated with the key and the reason."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,91 @@ def test_check_config_command(tmp_path, capsys):
     assert main(["check-config", "--config", str(write(tmp_path, "[bot]\nadmins = 3\n"))]) == 2
     err = capsys.readouterr().err
     assert "config error: bot.admins" in err
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "iscg-bot@localhost",  # local delivery, test setups
+        "iscg-bot@itu.int",
+        "first.last+iscg@lists.example.org",
+        '"quoted local"@example.org',
+        "bot@[127.0.0.1]",
+    ],
+)
+def test_mail_addresses_that_an_address_parser_accepts_are_accepted(tmp_path, address):
+    env = {"ISCG_MAIL_FROM_ADDRESS": address, "ISCG_MAIL_LIST_ADDRESS": address}
+    settings = load_settings(write(tmp_path, MINIMAL), env)
+    assert (settings.mail.from_address, settings.mail.list_address) == (address, address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "garbage",
+        "bot@",
+        "@itu.int",
+        "bot@itu..int",
+        "two words@itu.int",
+        "Bot <bot@itu.int>",  # a display name: not a plain mailbox
+        "a@itu.int, b@itu.int",
+        "bot@itu.int\r\nBcc: x@example.org",
+        "bot@itu.int\nBcc: x@example.org",
+        "bøt@itu.int",
+    ],
+)
+def test_what_an_address_parser_cannot_read_is_refused(tmp_path, address):
+    [problem] = problems(write(tmp_path, MINIMAL), {"ISCG_MAIL_FROM_ADDRESS": address})
+    assert problem.startswith("mail.from_address (from ISCG_MAIL_FROM_ADDRESS): "), problem
+    assert "is not an e-mail address" in problem and "\n" not in problem
+
+
+@pytest.fixture
+def bare_directory(tmp_path, monkeypatch):
+    """A directory with no config.toml, and no ISCG_* variable set."""
+    for name in [n for n in os.environ if n.startswith("ISCG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", ["check-config", "run", "migrate"])
+def test_with_no_config_file_the_error_says_which_file_was_looked_for(bare_directory, capsys, command):
+    assert main([command]) == 2
+    err = capsys.readouterr().err
+    first = err.splitlines()[0]
+    assert first == (
+        f"config error: no config file: ./config.toml was not found (in {bare_directory}), "
+        "and neither --config nor $ISCG_CONFIG names one"
+    )
+    assert "--config FILE" in err and "ISCG_CONFIG=FILE" in err and "ISCG_MATRIX_HOMESERVER" in err
+    assert "matrix.homeserver: missing" in err  # what is still missing, as before
+
+
+def test_a_config_named_by_iscg_config_that_does_not_exist_is_named(bare_directory, capsys, monkeypatch):
+    monkeypatch.setenv("ISCG_CONFIG", str(bare_directory / "etc" / "iscg.toml"))
+    assert main(["check-config"]) == 2
+    err = capsys.readouterr().err
+    assert f"config file {bare_directory / 'etc' / 'iscg.toml'} not found" in err
+    assert "(from $ISCG_CONFIG)" in err
+
+
+def test_the_environment_alone_is_a_valid_configuration_and_check_config_says_so(
+    bare_directory, capsys, monkeypatch
+):
+    monkeypatch.setenv("ISCG_MATRIX_HOMESERVER", "https://matrix.example.org")
+    monkeypatch.setenv("ISCG_MATRIX_USER_ID", "@iscg-bot:example.org")
+    monkeypatch.setenv("ISCG_MATRIX_PASSWORD", "pw")
+    assert main(["check-config"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert first == "configuration is valid (no config file: from ISCG_* variables and defaults):"
+    assert "matrix.homeserver = https://matrix.example.org" in out
+
+
+def test_the_log_format_is_text_or_json(tmp_path):
+    assert load_settings(write(tmp_path, MINIMAL), {}).logging.format == "text"
+    assert load_settings(write(tmp_path, MINIMAL), {"ISCG_LOGGING_FORMAT": "json"}).logging.format == "json"
+    assert problems(write(tmp_path, MINIMAL), {"ISCG_LOGGING_FORMAT": "xml"}) == [
+        "logging.format (from ISCG_LOGGING_FORMAT): Input should be 'text' or 'json'"
+    ]

@@ -164,7 +164,7 @@ async def test_the_outbox_sends_in_order_and_survives_a_refusing_room(chat):
     sender.stopping.set()
     await asyncio.wait_for(task, 5)
     bodies = [o.content["body"] for o in chat.gateway.sent]
-    assert bodies[0] == "pong" and bodies[1].startswith("Commands you can run here")
+    assert bodies[0] == "pong" and bodies[1].startswith("Most useful here now:")
     assert [o.room_id for o in chat.gateway.sent] == [ROOM, ROOM]
     assert await chat.pending() == []  # the refused one is marked failed, not retried for ever
 

@@ -16,7 +16,7 @@ from iscg_bot.events import Outgoing
 from iscg_bot.homeserver import LocalSynapse
 from iscg_bot.outbox import reaction_content, txn_id
 from tests.fixtures_bot import BotAccount, _toml, register_bot
-from tests.support.conversation import room_with_bot
+from tests.support.conversation import barrier, room_with_bot
 from tests.support.matrix_user import body_of, is_membership, is_message, is_reply_to, matches
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +65,7 @@ async def test_ping_and_help_are_answered_as_notice_replies(matrix_user_factory,
     assert pong["content"]["format"] == "org.matrix.custom.html"
     assert pong["content"]["m.mentions"] == {"user_ids": [alice.user_id]}
 
-    ask = await alice.send_text(room_id, "!help")
+    ask = await alice.send_text(room_id, "!help basics")  # the bare !help is an index (issue 12)
     help_reply = await alice.wait_for(is_reply_to(ask, sender=bot.user_id), room_id=room_id)
     assert "!ping" in body_of(help_reply) and "!tz" in body_of(help_reply)
     assert "<code>" in help_reply["content"]["formatted_body"]
@@ -115,11 +115,12 @@ async def test_a_burst_larger_than_the_timeline_limit_is_answered_once_each(matr
     await alice.wait_for_count(
         is_message(sender=bot.user_id, contains="pong"), 300, room_id=room_id, timeout=120
     )
-    await asyncio.sleep(1)  # anything doubled would arrive now
+    ping = await barrier(alice, room_id, bot.user_id)  # anything doubled has arrived by its pong
     answered = Counter(
         e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
         for e in replies_from(alice, room_id, bot.user_id)
     )
+    assert answered.pop(ping) == 1
     assert set(answered) == set(sent)
     assert max(answered.values()) == 1
     assert restarted.app.gateway.backfilled_events >= 200, "the burst should have come through gap filling"
@@ -151,7 +152,7 @@ async def test_killed_bot_answers_what_it_missed_exactly_once(matrix_user_factor
         process.start()
         after = await alice.send_text(room_id, "!ping")
         await alice.wait_for(is_reply_to(after, sender=account.user_id), room_id=room_id, timeout=60)
-        await asyncio.sleep(1)
+        await barrier(alice, room_id, account.user_id)  # anything doubled has arrived by its pong
         answered = Counter(
             e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
             for e in replies_from(alice, room_id, account.user_id)
@@ -255,7 +256,7 @@ async def test_reactions_are_sent_and_a_retried_send_does_not_double(matrix_user
     assert first == again
     seen = await alice.wait_for(lambda e: e["type"] == "m.reaction", room_id=room_id)
     assert seen["content"]["m.relates_to"] == {"rel_type": "m.annotation", "event_id": target, "key": "✅"}
-    await asyncio.sleep(0.5)
+    await barrier(alice, room_id, bot.user_id)  # a second reaction, sent before the pong, is seen by now
     assert len([e for e in alice.events(room_id) if e["type"] == "m.reaction"]) == 1
 
 

@@ -7,7 +7,6 @@ notices the test moving it.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from iscg_bot.clock import FrozenClock
 from storage import UnitOfWork
+from tests.support.conversation import barrier
 from tests.support.matrix_user import body_of, is_message, is_reply_to
 
 pytestmark = pytest.mark.e2e
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.e2e
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 SCHEDULE = '!meeting schedule "Coordination call" 2026-11-26 11:00 Europe/Zurich for 90m link https://meet.example.org/cop'
 WHEN = "Thu 26 Nov 2026 11:00–12:30 Europe/Zurich (UTC+01:00) · 10:00–11:30 UTC"
+BARRIER_MEETING = '!meeting schedule "Barrier" 2026-11-26 11:03 Europe/Zurich for 30m force'
 
 
 def utc(text: str) -> datetime:
@@ -83,7 +84,7 @@ async def test_reminders_arrive_at_their_moments_exactly_once(matrix_user_factor
     clock.set(utc("2026-11-26T10:30"))
     await service.run_due()
     assert await claimed(bot) == 3
-    await asyncio.sleep(1)  # anything doubled would arrive now
+    await barrier(alice, room_id, bot.user_id)  # queued after anything doubled: sent after it too
     assert len(reminders(alice, room_id, bot.user_id)) == 3
 
 
@@ -105,6 +106,8 @@ async def test_a_reminder_due_while_the_bot_was_killed_is_sent_once_marked_late(
     process.start()
     try:
         room_id = await meeting_room(alice, bot_id)
+        # M2 starts three minutes after M1: its start reminder, sent by a later tick, is the last barrier.
+        assert (await command(alice, room_id, bot_id, BARRIER_MEETING)).startswith("Scheduled M2")
         process.kill()  # SIGKILL long before the 15-minute reminder is due…
         set_clock(clock_file, utc("2026-11-26T09:50"))  # …and back 5 minutes after it was
         process.start()
@@ -117,8 +120,9 @@ async def test_a_reminder_due_while_the_bot_was_killed_is_sent_once_marked_late(
         # Killed again right after sending it and restarted: the reminder is not sent a second time.
         process.kill()
         process.start()
+        # The barrier: the bot sends what is due before its first sync, so a second copy would be queued
+        # before the pong (and a tick at the same clock finds what that pass found).
         assert await command(alice, room_id, bot_id, "!ping") == "pong"
-        await asyncio.sleep(2.5)  # two ticks of the restarted bot
         assert len(reminders(alice, room_id, bot_id)) == 1
         # Its clock moving on is noticed by the tick: the start reminder comes on time.
         set_clock(clock_file, utc("2026-11-26T10:00"))
@@ -127,7 +131,10 @@ async def test_a_reminder_due_while_the_bot_was_killed_is_sent_once_marked_late(
         )
         assert body_of(both[1]).startswith("Reminder: M1 “Coordination call” starts now")
         assert "late" not in body_of(both[1])
-        await asyncio.sleep(2.5)
+        # A later tick sends M2's start reminder after anything it or an earlier tick sent again of M1's.
+        set_clock(clock_file, utc("2026-11-26T10:03"))
+        barrier_start = is_message(sender=bot_id, contains="Reminder: M2 “Barrier” starts now")
+        await alice.wait_for(barrier_start, room_id=room_id, timeout=30)
         assert len(reminders(alice, room_id, bot_id)) == 2
         assert process.terminate() == 0
     except BaseException:

@@ -194,7 +194,10 @@ async def test_invitations_are_not_accepted_automatically(matrix_user_factory: M
     room_id = await alice.create_room(invite=[bob.user_id], is_direct=True)
 
     assert await bob.wait_invited() == room_id
-    await asyncio.sleep(0.2)
+    # The barrier: bob's client sees a later event of its own, so it has handled the syncs after the invite.
+    own = await bob.create_room()
+    await bob.send_text(own, "a later event")
+    await bob.wait_for(is_message(sender=bob.user_id, contains="a later event"), room_id=own)
     assert room_id not in bob.client.rooms
     await bob.join(room_id)
     await bob.leave(room_id)

@@ -6,7 +6,6 @@ The clock stands at 1 Feb 2027, so the expansion window runs from 31 Jan 2027 to
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import shutil
 import ssl
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from iscg_bot import imported, meetings
+from iscg_bot import imported
 from iscg_bot.clock import FrozenClock
 from iscg_bot.imported import ImportedCalendars, expand_feed, fetch_url, imported_conflicts, parse_feed
 
@@ -247,9 +246,10 @@ async def test_run_refreshes_until_stopped_and_wakes_at_once(server):
 
 
 async def test_stopping_does_not_wait_for_a_hanging_server():
-    released = asyncio.Event()
+    released, connected = asyncio.Event(), asyncio.Event()
 
     async def hang(reader, writer):  # accepts, never answers: what an outage looks like
+        connected.set()
         await released.wait()
         writer.close()
 
@@ -259,7 +259,7 @@ async def test_stopping_does_not_wait_for_a_hanging_server():
         feeds = calendars(f"http://127.0.0.1:{port}/tsag.ics")
         stopping = asyncio.Event()
         task = asyncio.create_task(feeds.run(stopping, timedelta(hours=1)))
-        await asyncio.sleep(0.2)
+        await asyncio.wait_for(connected.wait(), timeout=5)  # the fetch is under way, and hangs
         stopping.set()
         await asyncio.wait_for(task, timeout=1)
     finally:
@@ -398,12 +398,9 @@ async def test_conflicts_name_the_imported_event_once(server):
     assert imported_conflicts(None, weekly) == []
 
 
-# ---- in the conflict check (once iscg_bot.meetings takes the imported calendars) -------------------------
-
-WIRED = "imported" in inspect.signature(meetings.find_conflicts).parameters
+# ---- in the conflict check -----------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not WIRED, reason="meetings.find_conflicts does not take `imported` yet")
 async def test_scheduling_over_an_imported_event_is_refused_unless_forced(server, chat):
     from tests.chat import ADMIN
 

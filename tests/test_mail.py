@@ -241,7 +241,10 @@ async def test_the_worker_retries_with_backoff(tmp_path):
     try:
         await said(chat, '!meeting schedule "Call" 2026-12-03 14:00 Europe/Zurich')
         worker.wake()
-        await asyncio.sleep(0.3)
+        for _ in range(100):  # until the first attempt has failed (no server yet)
+            if (await rows(chat))[0].attempts >= 1:
+                break
+            await asyncio.sleep(0.05)
         assert (await rows(chat))[0].attempts >= 1
         controller, collector = start_smtp(port)
         for _ in range(100):

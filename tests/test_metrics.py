@@ -72,6 +72,27 @@ async def test_commands_are_counted_by_name_and_outcome_and_each_reply_timed(cha
     assert value(metrics, "iscg_reply_latency_seconds_bucket", le="0.1") == 0
 
 
+async def test_every_refusal_is_counted_refused_whatever_refused_it(chat):
+    """Issue 12: a refused overlap was counted `ok`. Usage, permission, conflict and domain refusals are one
+    outcome: refused (the reply says why; nothing was changed)."""
+    metrics = counting(chat)
+    call = '!meeting schedule "Call" 2026-12-03 14:00 Europe/Zurich for 60m'
+    await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
+    await said(chat, call, by=ADMIN)
+    overlap = await said(chat, call.replace("Call", "Other call"), by=ADMIN)
+    assert overlap.startswith("Scheduling not done: it overlaps")
+    assert (await said(chat, call, by=MEMBER)).startswith("Only ")  # not hers to run
+    assert "Usage: " in await said(chat, "!meeting schedule", by=ADMIN)
+    await said(chat, f"!action {COORD} Draft the agenda", by=ADMIN)
+    assert (await said(chat, "!action done A1", by=MEMBER)).startswith("Only A1's owner")
+    assert "not enabled" in await said(chat, "!calendar resync", by=ADMIN)
+    assert value(metrics, "iscg_commands_total", command="meeting schedule", outcome="ok") == 1
+    assert value(metrics, "iscg_commands_total", command="meeting schedule", outcome="refused") == 3
+    assert value(metrics, "iscg_commands_total", command="action done", outcome="refused") == 1
+    assert value(metrics, "iscg_commands_total", command="action done", outcome="ok") == 0
+    assert value(metrics, "iscg_commands_total", command="calendar resync", outcome="refused") == 1
+
+
 async def test_a_message_seen_again_is_not_counted_again_and_a_failure_is_an_error(tmp_path):
     router = Router()
 

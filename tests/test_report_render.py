@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 import docx
 import pytest
@@ -17,6 +18,7 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from markdown_it import MarkdownIt
 
+from iscg_bot import report_render
 from iscg_bot.report_model import (
     ActionRow,
     FocalPoint,
@@ -31,7 +33,14 @@ from iscg_bot.report_model import (
     Totals,
     Who,
 )
-from iscg_bot.report_render import CHART_ELSEWHERE, filename, render_docx, render_html, render_markdown
+from iscg_bot.report_render import (
+    CHART_ELSEWHERE,
+    filename,
+    render_as,
+    render_docx,
+    render_html,
+    render_markdown,
+)
 
 ALICE = Who("@alice:example.org", "Alice")
 BOB = Who("@bob:example.org", "Bob")
@@ -410,13 +419,16 @@ def test_a_subject_where_nothing_happened_says_so_in_every_section() -> None:
 # ---- HTML -------------------------------------------------------------------------------------------------
 
 
-def test_the_html_page_is_standalone_accessible_and_has_no_script() -> None:
+def test_the_html_page_is_accessible_and_has_no_script_nor_anything_inline() -> None:
     source = render_html(report())
     page = Page(source)
     assert source.startswith('<!DOCTYPE html>\n<html lang="en">')
     assert ("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}) in page.elements
     tags = [tag for tag, _ in page.elements]
-    assert tags.count("main") == 1 and "script" not in tags and tags.count("style") == 1
+    assert tags.count("main") == 1 and "script" not in tags and "style" not in tags
+    # The web copy is served under the site's policy (styles from the server only): linked, not inline.
+    assert ("link", {"rel": "stylesheet", "href": "/static/report.css"}) in page.elements
+    assert [tag for tag, attrs in page.elements if "style" in attrs] == []  # the chart's cells too
     # meetings, actions and planned meetings of three subjects (5, 4, 2), then the possible duplications
     assert tags.count("table") == tags.count("caption") == 5 + 4 + 2 + 1
     scopes = [attrs.get("scope") for tag, attrs in page.elements if tag == "th"]
@@ -425,10 +437,20 @@ def test_the_html_page_is_standalone_accessible_and_has_no_script() -> None:
     assert levels[0] == 1 and all(b - a <= 1 for a, b in itertools.pairwise(levels))
 
 
+def test_the_html_file_stands_alone_with_the_same_stylesheet_inline() -> None:
+    source = render_as(report(), "html").decode("utf-8")
+    page = Page(source)
+    tags = [tag for tag, _ in page.elements]
+    assert tags.count("style") == 1 and "link" not in tags and "script" not in tags  # nothing to fetch
+    stylesheet = (Path(report_render.__file__).parent / "static" / "report.css").read_text(encoding="utf-8")
+    assert f"<style>\n{stylesheet.strip()}\n</style>" in source
+    assert page.blocks == Page(render_html(report())).blocks  # the same content as the web copy
+
+
 def test_user_text_in_html_is_text_never_an_element_or_an_attribute() -> None:
     page = Page(render_html(report()))
     tags = {tag for tag, _ in page.elements}
-    assert tags <= set("html head meta title style body main h1 h2 h3 p ul li div a br".split()) | set(
+    assert tags <= set("html head meta title style link body main h1 h2 h3 p ul li div a br".split()) | set(
         "table caption thead tbody tr th td figure figcaption".split()
     ) | set("svg desc g path text defs clippath rect".split())  # the chart (iscg_bot.chart)
     for tag, attrs in page.elements:

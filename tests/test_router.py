@@ -16,12 +16,14 @@ import pytest
 
 from iscg_bot.clock import FrozenClock
 from iscg_bot.events import Message, Reaction
+from iscg_bot.formatting import bullets, lines, text
 from iscg_bot.router import (
     ADMIN,
     ANYONE,
     Context,
     Flag,
     Keyword,
+    Refusal,
     Requirement,
     Rest,
     Router,
@@ -335,11 +337,11 @@ async def test_optional_arguments_take_their_defaults(chat: Chat) -> None:
 async def test_a_choice_is_case_insensitive_and_refuses_other_words(chat: Chat) -> None:
     assert await chat("!rsvp M12 YES") == "M12: yes"
     reply = await chat("!rsvp M12 perhaps")
-    assert reply == '"perhaps" is not one of yes, no or maybe.\nUsage: !rsvp <meeting> <yes|no|maybe>'
+    assert reply == '"perhaps" is not one of yes, no or maybe.\nUsage: !rsvp <meeting> yes|no|maybe'
 
 
 async def test_missing_and_extra_arguments(chat: Chat) -> None:
-    assert await chat("!rsvp M12") == "Missing <yes|no|maybe>.\nUsage: !rsvp <meeting> <yes|no|maybe>"
+    assert await chat("!rsvp M12") == "Missing one of yes, no or maybe.\nUsage: !rsvp <meeting> yes|no|maybe"
     assert await chat("!echo") == 'Missing <word> (a word or "quoted text").\nUsage: !echo <word> [times]'
     assert await chat("!echo hi 2 3") == 'I did not expect "3".\nUsage: !echo <word> [times]'
     assert await chat("!echo hi two") == '"two" is not a whole number.\nUsage: !echo <word> [times]'
@@ -459,7 +461,7 @@ async def test_a_command_that_is_also_a_group() -> None:
         ("!echo a b c", "!echo <word> [times]"),
         ('!echo "open', "!echo <word> [times]"),
         ("!echo a 99", "!echo <word> [times]"),
-        ("!rsvp M1 perhaps", "!rsvp <meeting> <yes|no|maybe>"),
+        ("!rsvp M1 perhaps", "!rsvp <meeting> yes|no|maybe"),
         ("!invite @bob", "!invite <user> [zone]"),
         ("!invite @bob:example.org CST", "!invite <user> [zone]"),
         ("!meeting list tomorrow", "!meeting list [upcoming|past|all]"),
@@ -598,6 +600,21 @@ async def test_requirements_combine_and_read_well() -> None:
 async def test_a_handler_may_raise_a_usage_error(chat: Chat) -> None:
     assert await chat("!find M1") == "M1 found"
     assert await chat("!find M99") == "M99 does not exist.\nUsage: !find <meeting>"
+
+
+async def test_a_refusal_is_answered_as_given_and_reported_as_not_done() -> None:
+    router = Router()
+
+    @router.command("book")
+    async def book(ctx: Context, room: str) -> None:
+        """Book a room."""
+        raise Refusal(lines([text(f"{room} is taken:"), bullets([text("M1 at 14:00")])]))
+
+    ctx = Chat(router).context()
+    (invocation,) = router.parse("!book Salle-A")
+    assert await router.execute(ctx, invocation) is False  # the caller undoes it and counts it refused
+    assert ctx.replies[0].plain == "Salle-A is taken:\n• M1 at 14:00"
+    assert "<li>M1 at 14:00</li>" in ctx.replies[0].html
 
 
 async def test_an_unexpected_error_propagates_to_the_caller() -> None:

@@ -580,11 +580,23 @@ async def test_migrating_from_0002_keeps_the_data_and_can_go_back(unmigrated_dat
     async with UnitOfWork(database.sessions) as uow:
         assert [s.slug for s in await uow.subjects.list()] == ["cop"]
         assert [a.matrix_id for a in await uow.roles.active(at=LATER, subject_id=cop.id)] == [ANN]
-        meeting = await schedule(uow, WINDOW, subject=cop, agenda=("Opening",))
-        await uow.rsvps.set(meeting.id, ANN, "yes", via="command", at=T0)
-        await uow.reminders.claim(meeting.id, WINDOW, 15, at=T0)
-        await uow.meetings.set_override(meeting, datetime(2026, 12, 3, 11, 0), cancelled=True, at=T0)
-        await uow.commit()
+    # Rows in every new table, written with SQL: the models follow the newest schema, not 0003's.
+    async with database.engine.begin() as conn:
+        values = {"cop": cop.id, "room": COP_ROOM, "ann": ANN, "at": T0, "window": WINDOW}
+        for statement in (
+            "INSERT INTO meetings (id, subject_id, room_id, title, timezone, start_local, start_utc, "
+            "duration_minutes, created_by, created_at, updated_at) VALUES (1, :cop, :room, 'Call', "
+            "'Europe/Zurich', '2026-12-03 11:00:00', :window, 60, :ann, :at, :at)",
+            "INSERT INTO meeting_agenda_items (meeting_id, position, text, added_by, added_at) "
+            "VALUES (1, 1, 'Opening', :ann, :at)",
+            "INSERT INTO rsvps (meeting_id, matrix_id, answer, via, updated_at) "
+            "VALUES (1, :ann, 'yes', 'command', :at)",
+            "INSERT INTO reminders_sent (meeting_id, occurrence_utc, offset_minutes, sent_at, late) "
+            "VALUES (1, :window, 15, :at, false)",
+            "INSERT INTO meeting_overrides (meeting_id, occurrence_local, cancelled, created_at, updated_at) "
+            "VALUES (1, '2026-12-03 11:00:00', true, :at, :at)",
+        ):
+            await conn.execute(text(statement), values)
 
     await database.downgrade("0002_subjects_roles")
     assert await database.current_revision() == "0002_subjects_roles"

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import inspect, text
 
-from storage import Database, Meeting, UnitOfWork
+from storage import Database, UnitOfWork
 from tests.chat import START
 
 ROOM = "!cop:example.org"
@@ -21,21 +21,18 @@ async def tables(database: Database) -> set[str]:
         return set(await conn.run_sync(lambda sync_conn: inspect(sync_conn).get_table_names()))
 
 
-async def add_meeting(uow: UnitOfWork) -> Meeting:
-    meeting = Meeting(
-        room_id=ROOM,
-        title="Call",
-        timezone="UTC",
-        start_local=START.replace(tzinfo=None),
-        start_utc=START,
-        duration_minutes=60,
-        created_by=ALICE,
-        created_at=START,
-        updated_at=START,
-    )
-    uow.session.add(meeting)
-    await uow.session.flush()
-    return meeting
+async def add_meeting(database: Database) -> int:
+    """A meeting row written with SQL, as the schema of 0005 has it (the models follow the newest)."""
+    async with database.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO meetings (id, room_id, title, timezone, start_local, start_utc, "
+                "duration_minutes, created_by, created_at, updated_at) "
+                "VALUES (1, :room, 'Call', 'UTC', :local, :at, 60, :alice, :at, :at)"
+            ),
+            {"room": ROOM, "local": START.replace(tzinfo=None), "at": START, "alice": ALICE},
+        )
+    return 1
 
 
 async def test_migrations_0006_and_0008_up_and_down_keep_data(unmigrated_database: Database) -> None:
@@ -43,9 +40,7 @@ async def test_migrations_0006_and_0008_up_and_down_keep_data(unmigrated_databas
     Written with SQL: the models follow the newest schema."""
     database = unmigrated_database
     await database.migrate("0005_mail_outbox")
-    async with UnitOfWork(database.sessions) as uow:
-        meeting_id = (await add_meeting(uow)).id
-        await uow.commit()
+    meeting_id = await add_meeting(database)
     assert not MINUTES_TABLES & await tables(database)
 
     await database.migrate("0006_minutes")
@@ -107,8 +102,8 @@ async def test_migrations_0006_and_0008_up_and_down_keep_data(unmigrated_databas
     ]
     await database.downgrade("0005_mail_outbox")
     assert not MINUTES_TABLES & await tables(database)
-    async with UnitOfWork(database.sessions) as uow:
-        assert await uow.meetings.get(meeting_id) is not None
+    async with database.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM meetings"))).scalar_one() == 1
     await database.migrate()
 
 

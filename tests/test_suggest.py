@@ -260,7 +260,8 @@ async def test_suggest_leaves_weekends_for_when_no_weekday_is_free(room):
     await said(room, "!tz Europe/Zurich")
     reply = await said(room, "!meeting suggest 60m between 2026-12-05 and 2026-12-07")  # Saturday to Monday
     assert reply.splitlines()[0] == (
-        "Best times for a 60-minute meeting between Sat 5 Dec and Mon 7 Dec 2026 (1 person with a time zone):"
+        "Best times for a 60-minute meeting between Sat 5 Dec and Mon 7 Dec 2026 "
+        "(2 people: 1 with a time zone, 1 counted in the subject's, Europe/Zurich):"
     )
     days = [row.split(" 2026")[0] for row in reply.splitlines() if row[:2] in ("1.", "2.", "3.")]
     assert days == ["1. Mon 7 Dec", "2. Mon 7 Dec", "3. Mon 7 Dec"]

@@ -174,6 +174,7 @@ class Meetings:
         """
         changes: dict[str, Any] = {
             "start_local": start_local,
+            "start_fold": bool(start_local is not None and start_local.fold),  # its pass (PEP 495)
             "duration_minutes": duration_minutes,
             "cancelled": cancelled,
             "reason": reason,

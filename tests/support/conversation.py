@@ -25,3 +25,14 @@ async def ask(user: Any, room_id: str, body: str, bot_id: str) -> dict[str, Any]
 async def say(user: Any, room_id: str, body: str, bot_id: str) -> str:
     """Send a command; the plain body of the bot's reply."""
     return body_of(await ask(user, room_id, body, bot_id))
+
+
+async def barrier(user: Any, room_id: str, bot_id: str) -> str:
+    """Send `!ping` and wait for its pong; the ping's event id (to leave it out of counts).
+
+    The bot handles a room's events in order and sends in the order it queued, so once the pong is seen,
+    anything it would still have sent about earlier events (a doubled reply, a second reminder) is in the
+    room too: "nothing more arrives" is proven without sleeping."""
+    ping = await user.send_text(room_id, "!ping")
+    await user.wait_for(is_reply_to(ping, sender=bot_id), room_id=room_id, timeout=60)
+    return ping

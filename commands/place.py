@@ -1,0 +1,56 @@
+"""Where a command runs: a subject's room, the group room, or a room that is neither yet.
+
+Commands that act on "this room's subject" act group-wide in the group room. A room with no subject is not
+the group room: there they refuse, with the way out, instead of quietly acting for the whole group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iscg_bot import organisation
+from iscg_bot.formatting import Rich, code, text
+from iscg_bot.policy import OFFICERS, subject_here
+from iscg_bot.router import Context, Refusal
+
+
+async def group_room(ctx: Context) -> str | None:
+    """The group room's ID (None while none is bound), read once per event."""
+    if "group room" not in ctx.cache:
+        ctx.cache["group room"] = await organisation.group_room(ctx.uow)
+    return ctx.cache["group room"]
+
+
+async def in_group_room(ctx: Context) -> bool:
+    return await group_room(ctx) == ctx.room_id
+
+
+async def subject_or_group(ctx: Context, instead: str) -> Any:
+    """This room's subject; None in the group room (the command acts group-wide there); elsewhere a refusal.
+
+    `instead` ends the refusal: what to do for the whole group, e.g. "Group-wide meetings are scheduled in
+    the group room." (a note follows it while no group room is bound).
+    """
+    subject = await subject_here(ctx)
+    if subject is not None or await in_group_room(ctx):
+        return subject
+    raise Refusal(no_subject_here(ctx) + " " + await _group_room_note(ctx, instead))
+
+
+def no_subject_here(ctx: Context) -> Rich:
+    """`This room has no subject yet: … can bind it with !subject create <slug> <title…>.`"""
+    return (
+        text(f"This room has no subject yet: {OFFICERS.name} can bind it with ")
+        + code(f"{ctx.prefix}subject create <slug> <title…>")
+        + "."
+    )
+
+
+async def _group_room_note(ctx: Context, instead: str) -> Rich:
+    if await group_room(ctx) is not None or not instead.endswith("in the group room."):
+        return text(instead)
+    return (
+        text(instead.removesuffix(".") + " (none yet: the Chair binds it with ")
+        + code(f"{ctx.prefix}group bind")
+        + ")."
+    )

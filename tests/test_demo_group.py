@@ -1,0 +1,202 @@
+"""`make run`'s seeded group, end to end: `iscg-bot demo` started as `make run PORT=… WEB_PORT=… WORKDIR=…`
+would start it; its pages, its group feed and `!report` (asked by the printed demo user, in the group room,
+through a real Matrix client) show the group from the first minute; started again on the same work
+directory (without ports) it keeps its addresses and rooms and seeds nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import socket
+import sys
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from iscg_bot.demo import DEMO_PASSWORD
+from iscg_bot.demo_seed import MANAGEMENT_TITLE, SERIES_TITLE, WORKSHOP_TITLE, past_meeting_day
+from tests.support.deployment import answer_with_file, download_bytes, fetch
+from tests.support.matrix_user import MatrixUser, body_of, is_reply_to
+from tests.test_demo import log_in, read_until
+from tests.test_e2e_reports import docx_text
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def start_demo(
+    workdir, port: int | None = None, web_port: int | None = None
+) -> tuple[asyncio.subprocess.Process, str]:
+    """The demo as `make run PORT=port WEB_PORT=web_port WORKDIR=workdir` starts it, and what it printed
+    up to its welcome's last line."""
+    ports = ["--port", str(port), "--web-port", str(web_port)] if port is not None else []
+    demo = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "iscg_bot",
+        "demo",
+        *ports,
+        "--workdir",
+        str(workdir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        return demo, await read_until(demo.stdout, "Press Ctrl-C")
+    except BaseException:
+        await stop_demo(demo)
+        raise
+
+
+async def stop_demo(demo: asyncio.subprocess.Process) -> str:
+    if demo.returncode is None:
+        demo.send_signal(signal.SIGINT)
+    rest = await asyncio.wait_for(demo.stdout.read(), 60)
+    await asyncio.wait_for(demo.wait(), 30)
+    return rest.decode(errors="replace")
+
+
+async def page(url: str) -> str:
+    status, _, text = await fetch(url)
+    assert status == 200, (url, status, text[:500])
+    return text
+
+
+def rooms_printed(printed: str) -> dict[str, str]:
+    return dict(re.findall(r"^    (ISCG .+?)  \((!\S+)\)$", printed, re.MULTILINE))
+
+
+async def test_the_seeded_group_shows_on_the_pages_the_feed_and_in_report_and_survives_a_restart(tmp_path):
+    port, web_port = _free_port(), _free_port()
+    web = f"http://127.0.0.1:{web_port}"
+    workdir = tmp_path / "demo"
+    demo, printed = await start_demo(workdir, port, web_port)
+    user = None
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        assert f"Homeserver:  {base_url}" in printed  # the ports asked for, not free ones
+        assert f"Web pages:   {web}/" in printed
+        tries = re.findall(r"^  (!\S+(?: \S+)?) +in “(.+?)”", printed, re.MULTILINE)
+        assert [command for command, _ in tries] == [
+            "!roles",
+            "!meeting list",
+            "!minutes",
+            "!actions overdue",
+            "!report",
+        ]
+        rooms = rooms_printed(printed)
+        assert set(rooms) == {"ISCG — group room", "ISCG · Child Online Protection", "ISCG · AI for Good"}
+
+        index = await page(f"{web}/")
+        for seen in ("Child Online Protection", "Fatima Al-Sayed", WORKSHOP_TITLE, MANAGEMENT_TITLE):
+            assert seen in index, seen
+        calendar = await page(f"{web}/calendar")
+        assert SERIES_TITLE in calendar
+        subject = await page(f"{web}/subjects/cop")
+        for seen in (
+            "Mei Lin",
+            "Focal point, ITU-D",
+            "Focal point, GS",
+            "Circulate the revised draft",
+            "overdue",
+        ):
+            assert seen in subject, seen
+        feed = await page(f"{web}/calendar/iscg.ics")
+        assert f"SUMMARY:M1 · {SERIES_TITLE}" in feed and "RRULE:FREQ=WEEKLY;INTERVAL=2" in feed
+        assert WORKSHOP_TITLE in feed and MANAGEMENT_TITLE in feed
+
+        printed_user, printed_password = re.search(r"Log in as:\s+(\S+)\s+password: (\S+)", printed).groups()
+        assert (printed_user, printed_password) == ("@chair:localhost", DEMO_PASSWORD)
+        login = await log_in(base_url, printed_user, printed_password)
+        user = await MatrixUser.start(base_url, login, tmp_path / "chair", encryption=True)
+        group = rooms["ISCG — group room"]
+        bot_id = "@iscg-bot:localhost"
+        # The first four "try these", each in the room the welcome names, answer with the seeded group.
+        expected = {
+            "!roles": ("Demo Chair", "TDAG: Amina Diallo", "Secretariat: ISCG Secretariat"),
+            "!meeting list": (SERIES_TITLE, WORKSHOP_TITLE, MANAGEMENT_TITLE),
+            "!minutes": ("Approved minutes", "Section 4 refers to the ITU-T SG17 work on age assurance"),
+            "!actions overdue": ("Circulate the revised draft to the ITU-D study groups",),
+        }
+        for command, room_name in tries[:4]:
+            asked = await user.send_text(rooms[room_name], command)
+            reply = await user.wait_for(
+                is_reply_to(asked, sender=bot_id), room_id=rooms[room_name], timeout=30
+            )
+            for seen in expected[command]:
+                assert seen in body_of(reply), (command, seen, body_of(reply))
+
+        today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Zurich")).date()
+        held = past_meeting_day(today)
+        asked = "!report" if held.year == today.year else f"!report {held.year}"  # 1–7 January
+        sent = await user.send_text(group, asked)
+        lines, file = await answer_with_file(user, SimpleNamespace(room_id=group, bot_id=bot_id), sent)
+        assert lines[0] == (
+            f"ISCG report to TSAG, RAG and TDAG — {held.year}: 2 subjects, 1 meeting held, 2 decisions, "
+            "1 key issue."
+        )
+        report = docx_text(await download_bytes(SimpleNamespace(base_url=base_url), user, file))
+        for seen in (
+            "Child Online Protection",
+            "AI for Good",
+            "age assurance",
+            "Circulate the revised draft",
+        ):
+            assert seen in report, seen
+        web_copy = await page(lines[1].removeprefix("Web copy: "))
+        assert "No budget is confirmed yet for translating the guidelines" in web_copy
+    finally:
+        if user is not None:
+            await user.stop()
+        rest = await stop_demo(demo)
+    assert demo.returncode == 0, rest[-3000:]
+
+    again, printed_again = await start_demo(workdir)  # `make run WORKDIR=…`: last run's ports
+    try:
+        assert f"Homeserver:  {base_url}" in printed_again and f"Web pages:   {web}/" in printed_again
+        assert rooms_printed(printed_again) == rooms
+        assert "already seeded" in printed_again
+        index_again = await page(f"{web}/")  # the same group: nothing seeded twice
+        for seen in ("Fatima Al-Sayed", "Daniel Okafor", WORKSHOP_TITLE):
+            assert index_again.count(seen) == index.count(seen), seen
+        subject_again = await page(f"{web}/subjects/cop")
+        assert subject_again.count("Circulate the revised draft") == subject.count(
+            "Circulate the revised draft"
+        )
+        assert (await page(f"{web}/calendar/iscg.ics")).count("BEGIN:VEVENT") == feed.count("BEGIN:VEVENT")
+    finally:
+        rest = await stop_demo(again)
+    assert again.returncode == 0, rest[-3000:]
+
+
+async def test_a_port_already_taken_is_named_in_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        demo = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "iscg_bot",
+            "demo",
+            "--port",
+            str(busy),
+            "--workdir",
+            str(tmp_path / "demo"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(demo.communicate(), 60)
+    assert demo.returncode == 1
+    assert err.decode().splitlines() == [
+        f"The demo cannot start: port {busy} on 127.0.0.1 is in use; choose another PORT (--port), or stop "
+        "what holds it."
+    ]
