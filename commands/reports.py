@@ -21,7 +21,6 @@ from iscg_bot.report_model import Period, Report
 from iscg_bot.reports import ReportError
 from iscg_bot.router import Context, Refusal, Rest, Router, UsageError
 from iscg_bot.timeshow import moment
-from iscg_bot.web import report_path
 
 router = Router()
 SUMMARY_DAYS = 7
@@ -37,10 +36,6 @@ class ReportRequest:
     subject: str | None
     group: str | None
     format: str
-
-    @property
-    def scope(self) -> str | None:
-        return self.subject or self.group
 
 
 async def _request(ctx: Context, words: str | None) -> ReportRequest:
@@ -113,15 +108,10 @@ async def report(ctx: Context, words: Rest | None = None) -> None:
     # Rendering is plain computation (a Word file of a big year takes seconds): off the event loop, which
     # must keep syncing meanwhile.
     body = await asyncio.to_thread(report_render.render_as, compiled, request.format)
-    web_copy = ctx.services.web_base_url + report_path(request.year, request.scope)
-    await ctx.reply(
-        lines(
-            [
-                text(report_render.headline(compiled)),
-                text("Web copy: ") + link(web_copy),
-            ]
-        )
-    )
+    headline = [text(report_render.headline(compiled))]
+    if compiled.base_url:
+        headline.append(text("Web copy: ") + link(compiled.base_url))
+    await ctx.reply(lines(headline))
     await ctx.attach(
         report_render.filename(compiled, request.format), report_render.MIME_TYPES[request.format], body
     )

@@ -154,5 +154,10 @@ class Report:
     totals: Totals
     key_issues: tuple[Noted, ...]  # all subjects' key issues: for the Bureau Directors and the ISC-TF
     overlaps: tuple[Overlap, ...]  # the closest ones (see overlaps_found)
-    base_url: str | None = None  # where the web copy lives
+    base_url: str | None = None  # the report's own web copy (`…/reports/2026/cop`); None for a range
     overlaps_found: int = 0  # how many there were before the closest were kept
+
+
+def report_path(year: int, scope: str | None = None) -> str:
+    """A report's web copy: `/reports/2026` (all subjects), `/reports/2026/cop`, `/reports/2026/TSAG`."""
+    return f"/reports/{year}" + (f"/{scope}" if scope else "")

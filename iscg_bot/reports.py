@@ -43,6 +43,7 @@ from iscg_bot.report_model import (
     SubjectReport,
     Totals,
     Who,
+    report_path,
 )
 from iscg_bot.similarity import Text, best_overlaps
 
@@ -153,6 +154,10 @@ async def compile_report(
         sorted((n for s in subjects for n in s.key_issues), key=lambda n: (n.subject_slug, n.at))
     )
     shown, found = overlaps(subjects, meeting_texts, most=MOST_OVERLAPS)
+    # The web serves a year's reports only: a range has no web copy to point to.
+    web_copy = None
+    if base_url and period == year(period.first.year):
+        web_copy = base_url.rstrip("/") + report_path(period.first.year, advisory_group or subject_slug)
     return Report(
         title=title,
         period=period,
@@ -162,7 +167,7 @@ async def compile_report(
         totals=_totals(subjects),
         key_issues=key_issues,
         overlaps=shown,
-        base_url=base_url,
+        base_url=web_copy,
         overlaps_found=found,
     )
 

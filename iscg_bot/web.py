@@ -88,11 +88,6 @@ def personal_feed_path(token: str) -> str:
     return f"/calendar/personal/{token}.ics"
 
 
-def report_path(year: int, scope: str | None = None) -> str:
-    """A report's web copy: `/reports/2026` (all subjects), `/reports/2026/cop`, `/reports/2026/TSAG`."""
-    return f"/reports/{year}" + (f"/{scope}" if scope else "")
-
-
 def minutes_path(meeting_id: int) -> str:
     return f"/meetings/M{meeting_id}"
 

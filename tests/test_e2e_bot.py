@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,6 @@ from collections import Counter
 import pytest
 
 from iscg_bot.events import Outgoing
-from iscg_bot.homeserver import LocalSynapse
 from iscg_bot.outbox import reaction_content, txn_id
 from tests.fixtures_bot import BotAccount, _toml, register_bot
 from tests.support.conversation import barrier, room_with_bot
@@ -207,27 +205,6 @@ async def test_a_first_start_skips_the_rooms_history(matrix_user_factory, bot_fa
     new = await alice.send_text(room_id, "!ping")
     await alice.wait_for(is_reply_to(new, sender=bot.user_id), room_id=room_id)
     assert not [e for e in alice.events(room_id) if matches(is_reply_to(old), e)]
-
-
-async def test_a_homeserver_outage_is_ridden_out(matrix_user_factory, bot_factory, tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = LocalSynapse(tmp_path / "flaky-synapse", port=port)
-    await server.start()
-    try:
-        alice = await matrix_user_factory("alice", server=server)
-        bot = await bot_factory(server=server, admins=[alice.user_id])
-        room_id = await room_with_bot(alice, bot.user_id)
-        await server.stop()  # connections refused: every sync fails for a while
-        await asyncio.sleep(4)
-        assert not bot.task.done(), "the bot gave up during the outage"
-        await server.start()
-        ping = await alice.send_text(room_id, "!ping")
-        pong = await alice.wait_for(is_reply_to(ping, sender=bot.user_id), room_id=room_id, timeout=60)
-        assert body_of(pong) == "pong"
-    finally:
-        await server.stop()
 
 
 async def test_the_bot_refuses_an_unmigrated_database(tmp_path, synapse):

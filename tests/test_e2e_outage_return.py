@@ -1,4 +1,5 @@
-"""After a homeserver outage the bot is back within seconds, not when its backoff runs out (issue 12).
+"""A homeserver outage is ridden out, and the bot is back within seconds of the homeserver's return, not when
+its backoff runs out (issue 12).
 
 The sync backoff doubles up to 30 s; without a probe, a bot whose homeserver came back early in a long pause
 stayed away for the rest of it. The test stops its own Synapse (on a fixed port) until the bot's backoff has

@@ -294,3 +294,13 @@ async def test_minutes_read_ahead_are_the_minutes_document(seeded):
             for session in sessions:
                 direct = await build(uow, session, zone=subject.timezone, base_url=BASE)
                 assert await build(read_ahead, session, zone=subject.timezone, base_url=BASE) == direct
+
+
+async def test_the_report_links_its_own_web_copy_not_the_site(seeded):
+    # A Word file read away from the chat says where its web copy is: the report's page, not the home page.
+    assert (await compiled(seeded)).base_url == f"{BASE}/reports/2027"
+    assert (await compiled(seeded, subject_slug="cop")).base_url == f"{BASE}/reports/2027/cop"
+    assert (await compiled(seeded, advisory_group="TSAG")).base_url == f"{BASE}/reports/2027/TSAG"
+    # A range of days has no page of its own on the site: no link rather than a wrong one.
+    spring = Period(date(2027, 3, 1), date(2027, 5, 31))
+    assert (await compiled(seeded, period=spring)).base_url is None
