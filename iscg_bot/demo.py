@@ -162,7 +162,10 @@ async def _demo(workdir: Path | None, port: int | None, web_port: int | None) ->
         )
         log.info("demo group %s", "seeded" if seeded else "already seeded: kept as it is")
         bot_task = asyncio.create_task(app.run(), name="bot")
-        if await _bot_in_rooms(synapse, chair.access_token, bot_id, rooms, bot_task, stop):
+        in_rooms = await _bot_in_rooms(synapse, chair.access_token, bot_id, rooms, bot_task, stop)
+        # The set-up session is done: no stray device per run in the Chair's list (Element shows them all).
+        await synapse.logout(chair.access_token)
+        if in_rooms:
             _print_welcome(synapse.base_url, chair.user_id, rooms, root, settings)
             stop_wait = asyncio.create_task(stop.wait())
             await asyncio.wait({stop_wait, bot_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -257,6 +260,9 @@ async def _create_rooms(synapse: Any, chair_token: str, bot_id: str) -> DemoRoom
         )
         for plan in SUBJECTS
     }
+    for localpart, token in tokens.items():
+        if localpart != CHAIR.localpart:  # the caller still needs the Chair's
+            await synapse.logout(token)
     return DemoRooms(group, subjects)
 
 

@@ -442,6 +442,10 @@ class LocalSynapse:
         """The token's user joins the room (they must be invited to a private one)."""
         await self.admin_request("POST", f"/_matrix/client/v3/join/{quote(room_id, safe='')}", token, json={})
 
+    async def logout(self, token: str) -> None:
+        """End the token's session: its device goes from the user's list (set-up logins leave none behind)."""
+        await self.admin_request("POST", "/_matrix/client/v3/logout", token, json={})
+
     async def joined_members(self, token: str, room_id: str) -> set[str]:
         """The users joined to the room, as the token's user (a member) sees them."""
         answer = await self.admin_request(

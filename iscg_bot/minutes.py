@@ -47,8 +47,9 @@ def _nearest_occurrence(meeting: Any, now: datetime) -> Any | None:
 
 async def start(uow: Any, *, room_id: str, subject: Any, meeting: Any, by: str, now: datetime) -> Any:
     """Start a session in the room, bound to `meeting` (an explicit `M12`) or, when None, to the subject's
-    meeting starting within ±30 minutes; otherwise an unscheduled session. Its chairs: the starter and the
-    subject's coordinators."""
+    meeting starting within ±30 minutes (with no subject: the group-wide meeting scheduled in this room, which
+    is the group room); otherwise an unscheduled session. Its chairs: the starter and the subject's
+    coordinators."""
     running = await uow.minutes.running(room_id)
     if running is not None:
         raise MinutesError(
@@ -63,9 +64,11 @@ async def start(uow: Any, *, room_id: str, subject: Any, meeting: Any, by: str, 
         if meeting.status == "cancelled":
             raise MinutesError(f"{meeting_label(meeting.id)} is cancelled.")
         occurrence = _nearest_occurrence(meeting, now)
-    elif subject is not None:
+    else:
         candidates = await uow.meetings.upcoming_candidates(
-            after_utc=now - BINDING_WINDOW, subject_id=subject.id
+            after_utc=now - BINDING_WINDOW,
+            subject_id=subject.id if subject is not None else None,
+            group_wide_in=room_id if subject is None else None,
         )
         best: tuple[timedelta, Any, Any] | None = None
         for candidate in candidates:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 
 from iscg_bot.demo import DEMO_PASSWORD
@@ -172,6 +173,10 @@ async def test_the_seeded_group_shows_on_the_pages_the_feed_and_in_report_and_su
             "Circulate the revised draft"
         )
         assert (await page(f"{web}/calendar/iscg.ics")).count("BEGIN:VEVENT") == feed.count("BEGIN:VEVENT")
+        # The Chair's devices are the ones people logged in with (the test's, twice): the demo's own set-up
+        # sessions, one per run, are gone, so Element's session list does not grow with every `make run`.
+        checking = await log_in(base_url, printed_user, printed_password)
+        assert await devices_of(base_url, checking.access_token) == {login.device_id, checking.device_id}
     finally:
         rest = await stop_demo(again)
     assert again.returncode == 0, rest[-3000:]
@@ -200,3 +205,10 @@ async def test_a_port_already_taken_is_named_in_one_line(tmp_path):
         f"The demo cannot start: port {busy} on 127.0.0.1 is in use; choose another PORT (--port), or stop "
         "what holds it."
     ]
+
+
+async def devices_of(base_url: str, token: str) -> set[str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base_url}/_matrix/client/v3/devices", headers=headers) as response:
+            return {device["device_id"] for device in (await response.json())["devices"]}

@@ -432,3 +432,14 @@ async def test_minutes_are_approved_in_their_own_room_unless_by_an_officer(cop):
     assert await said(cop, "!minutes approve M1", by=ADMIN, room=AI) == (
         "The minutes of M1 are approved and locked; !minutes reopen undoes it."
     )
+
+
+async def test_start_in_the_group_room_binds_to_its_group_wide_meeting(chat):
+    group = "!group:example.org"
+    await said(chat, "!group bind", by=ADMIN, room=group)
+    await said(chat, '!meeting schedule "Management team" 2026-11-25 09:20 UTC for 60m', by=ADMIN, room=group)
+    await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
+    await said(chat, '!meeting schedule "Coordination call" 2026-11-25 09:10 UTC for 60m', by=ADMIN)
+    # The subject's meeting starts nearer, but it is not the group room's.
+    reply = await said(chat, "!startmeeting", by=ADMIN, room=group)
+    assert reply.startswith("Meeting started: Management team (M1)."), reply

@@ -234,17 +234,21 @@ class Meetings:
         *,
         after_utc: datetime,
         subject_id: int | None = None,
+        group_wide_in: str | None = None,
         limit: int = 500,
         include_cancelled: bool = False,
     ) -> list[Meeting]:
         """Scheduled meetings that may still have an occurrence ending after `after_utc`, by first start
         (a running series, started long ago, comes before next month's one-off); the caller expands them.
 
-        `subject_id` narrows to that subject's meetings; None means every meeting, group-wide ones included.
+        `subject_id` narrows to that subject's meetings, `group_wide_in` to the group-wide meetings of that
+        room; neither means every meeting, group-wide ones included.
         """
         query = self._candidates(ending_after=after_utc, include_cancelled=include_cancelled)
         if subject_id is not None:
             query = query.where(Meeting.subject_id == subject_id)
+        if group_wide_in is not None:
+            query = query.where(Meeting.subject_id.is_(None), Meeting.room_id == group_wide_in)
         query = query.order_by(Meeting.start_utc, Meeting.id).limit(limit)
         return list(await self._session.scalars(query))
 
