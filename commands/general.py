@@ -37,7 +37,7 @@ async def help_(ctx: Context, topic: list[str] | None = None) -> None:
     Example: !help meeting schedule
     """
     registry = ctx.router
-    assert registry is not None
+    assert isinstance(registry, Router)  # the context sees only its prefix; help reads the whole registry
     if not topic:
         await ctx.reply(await index(ctx, registry))
         return
@@ -130,13 +130,13 @@ def _entry(registry: Router, command: Command, *, short: bool = False) -> Rich:
     if short and len(usage) > SHORT_USAGE:
         required = [p.usage() for p in command.parameters if p.required]
         usage = " ".join([f"{registry.prefix}{command.name}", *required, "…"])
-    return code(usage) + (f" — {command.summary}" if command.summary else "")
+    return code(usage) + (f" — {registry.shown(command.summary)}" if command.summary else "")
 
 
 def details(registry: Router, command: Command) -> Rich:
     """Usage, the whole docstring (examples as code), other names, and who may run it."""
     parts: list[Rich | str] = [code(registry.usage(command))]
-    for line in reflow(command.doc):
+    for line in reflow(registry.shown(command.doc)):
         if line.startswith("Example:"):
             parts.append(text("Example: ") + code(line.removeprefix("Example:").strip()))
         else:

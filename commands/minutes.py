@@ -31,7 +31,7 @@ def _refuse(error: MinutesError) -> Refusal:
 
 async def _running(ctx: Context) -> Any:
     try:
-        return await minutes.running(ctx.uow, ctx.room_id)
+        return await minutes.running(ctx.uow, ctx.room_id, prefix=ctx.prefix)
     except MinutesError as error:
         raise _refuse(error) from None
 
@@ -85,13 +85,15 @@ async def startmeeting(ctx: Context, meeting: MeetingArg | None = None) -> None:
             meeting=meeting,
             by=ctx.sender,
             now=ctx.now,
+            prefix=ctx.prefix,
         )
     except MinutesError as error:
         raise _refuse(error) from None
     await minutes.record(ctx.uow, session, _heard(ctx), room_id=ctx.room_id)  # the log began after it
     bound = f" (M{session.meeting_id})" if session.meeting_id is not None else ""
     started = text(
-        f"Meeting started: {session.title}{bound}. Everything said here is minuted until !endmeeting."
+        f"Meeting started: {session.title}{bound}. "
+        f"Everything said here is minuted until {ctx.prefix}endmeeting."
     )
     subject = await subject_here(ctx)
     zone = await _zone(ctx)
@@ -117,7 +119,7 @@ async def endmeeting(ctx: Context) -> None:
     except MinutesError as error:
         raise _refuse(error) from None
     document = await _rerender(ctx, session)
-    await ctx.reply(_summary(document, heading=f"Meeting ended: {document.title}"))
+    await ctx.reply(_summary(document, heading=f"Meeting ended: {document.title}", prefix=ctx.prefix))
     await _attach_minutes(ctx, session, document)
 
 
@@ -128,7 +130,7 @@ async def _attach_minutes(ctx: Context, session: Any, document: MinutesDocument)
     await ctx.attach(filename(document, "md"), MARKDOWN_TYPE, body.encode("utf-8"))
 
 
-def _summary(document: MinutesDocument, *, heading: str) -> Rich:
+def _summary(document: MinutesDocument, *, heading: str, prefix: str) -> Rich:
     """The short form posted in the room: when, who, decisions, actions, key issues, and where the rest is."""
     end = document.ended_at or document.started_at
     rows: list[Rich | str] = [
@@ -157,7 +159,7 @@ def _summary(document: MinutesDocument, *, heading: str) -> Rich:
     if document.page_url:
         rows.append(label + link(document.page_url))
     else:
-        rows.append(label + text("the web server is off; ") + code(f"!minutes {document.reference}"))
+        rows.append(label + text("the web server is off; ") + code(f"{prefix}minutes {document.reference}"))
     return lines(rows)
 
 
@@ -187,7 +189,7 @@ async def minutes_show(ctx: Context, reference: str | None = None) -> None:
     document = await minutes_document.build(
         ctx.uow, session, zone=await _zone(ctx), base_url=ctx.services.web_base_url, prefix=ctx.prefix
     )
-    await ctx.reply(_summary(document, heading=f"Minutes of {document.title}"))
+    await ctx.reply(_summary(document, heading=f"Minutes of {document.title}", prefix=ctx.prefix))
     await _attach_minutes(ctx, session, document)
 
 
@@ -201,11 +203,13 @@ async def minutes_approve(ctx: Context, reference: str | None = None) -> None:
     await _changeable_here(ctx, session)
     try:
         # The homeserver's time, like the edits and redactions it is compared with (see minutes_document).
-        await minutes.approve(ctx.uow, session, by=ctx.sender, now=_heard(ctx).server_time)
+        await minutes.approve(ctx.uow, session, by=ctx.sender, now=_heard(ctx).server_time, prefix=ctx.prefix)
     except MinutesError as error:
         raise _refuse(error) from None
     await _rerender(ctx, session)
-    await ctx.reply(f"The minutes of {session.reference} are approved and locked; !minutes reopen undoes it.")
+    await ctx.reply(
+        f"The minutes of {session.reference} are approved and locked; {ctx.prefix}minutes reopen undoes it."
+    )
 
 
 @router.command("minutes reopen")

@@ -16,9 +16,10 @@ from commands.place import subject_or_group
 from iscg_bot import report_render, reports
 from iscg_bot.actions import today_in
 from iscg_bot.formatting import Rich, bullets, counted, lines, link, text
-from iscg_bot.policy import OFFICERS, AdvisoryGroup, subject_here
+from iscg_bot.policy import OFFICERS, subject_here
 from iscg_bot.report_model import Period, Report
 from iscg_bot.reports import ReportError
+from iscg_bot.roles import AdvisoryGroup
 from iscg_bot.router import Context, Refusal, Rest, Router, UsageError
 from iscg_bot.timeshow import moment
 
@@ -72,8 +73,8 @@ async def _may_report(ctx: Context, request: ReportRequest) -> None:
         if subject is not None and any(r.subject_id == subject.id for r in roles):
             return
     raise Refusal(
-        "Only the Chair, the management team or the secretariat may run !report; a coordinator, for their "
-        "own subject."
+        f"Only the Chair, the management team or the secretariat may run {ctx.prefix}report; a coordinator, "
+        "for their own subject."
     )
 
 
@@ -132,11 +133,11 @@ async def summary(ctx: Context, days: int | None = None) -> None:
     zone = ctx.services.config.bot.default_timezone
     today = today_in(zone, ctx.now)
     compiled = await compile_for(ctx, Period(today - timedelta(days=days - 1), today))
-    await ctx.reply(digest(compiled, days=days, until=ctx.now + timedelta(days=days)))
+    await ctx.reply(digest(compiled, days=days, until=ctx.now + timedelta(days=days), prefix=ctx.prefix))
 
 
-def digest(compiled: Report, *, days: int, until: datetime) -> Rich:
-    """The compact form of a report, for the chat."""
+def digest(compiled: Report, *, days: int, until: datetime, prefix: str = "!") -> Rich:
+    """The compact form of a report, for the chat (`prefix`: the command prefix it names `report` with)."""
     totals = compiled.totals
     held = [(s, m) for s in compiled.subjects for m in s.held]
     coming = sorted(
@@ -170,6 +171,6 @@ def digest(compiled: Report, *, days: int, until: datetime) -> Rich:
             more = len(items) - SUMMARY_LIST_LIMIT
             shown = [text(item) for item in items[:SUMMARY_LIST_LIMIT]]
             if more > 0:
-                shown.append(text(f"… and {more} more (see !report)"))
+                shown.append(text(f"… and {more} more (see {prefix}report)"))
             rows.append(lines([text(f"{heading}:"), bullets(shown)]))
     return lines(rows)

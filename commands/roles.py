@@ -8,7 +8,8 @@ from commands.render import display_names, people
 from iscg_bot import organisation
 from iscg_bot.formatting import Rich, bold, bullets, code, lines, person, text
 from iscg_bot.organisation import OrganisationError
-from iscg_bot.policy import CHAIR, OFFICERS, RoleKind, may_appoint, subject_here
+from iscg_bot.policy import CHAIR, OFFICERS, may_appoint, subject_here
+from iscg_bot.roles import RoleKind
 from iscg_bot.router import Context, Keyword, Refusal, Router, UsageError, UserId
 from iscg_bot.timeparse import DateArg
 
@@ -46,7 +47,7 @@ async def role_add(
     """
     wanted = await _appointment(ctx, user, role, group_or_sector, date_)
     try:
-        assignment = await organisation.appoint(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
+        assignment = await organisation.appoint(ctx.uow, wanted, by=ctx.sender, at=ctx.now, prefix=ctx.prefix)
     except OrganisationError as error:
         raise Refusal(str(error)) from None
     names = await display_names(ctx.uow, [user], ctx.room_id)

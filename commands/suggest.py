@@ -10,7 +10,8 @@ from commands.place import subject_or_group
 from commands.render import display_names
 from iscg_bot import meetings
 from iscg_bot.formatting import Rich, code, join, lines, person, text
-from iscg_bot.policy import SUBJECT_MANAGERS, RoleKind
+from iscg_bot.policy import SUBJECT_MANAGERS
+from iscg_bot.roles import RoleKind
 from iscg_bot.router import Context, Keyword, Refusal, Router, UsageError
 from iscg_bot.suggest import DAY_END, DAY_START, Attendee, Slot, rank_slots
 from iscg_bot.timeparse import DateArg, DurationArg, reading_zone

@@ -12,8 +12,8 @@ A handler's signature is the whole declaration; this module reads it and convert
   Clauses and flags may appear anywhere among the positional words; they end a multi-word value.
 - Any object with `name` and `parse(words, ctx) -> (value, consumed)` is an argument type (`ArgumentType`);
   put it in `Annotated[T, the_type]` (how `UserId` below is made) or use it as the annotation.
-- Time has its own types in `iscg_bot.timeparse` (`TimeZone`, `WhenArg`, `DurationArg`, `DateArg`);
-  `TimeZone`, `TimeZoneType`, `iana_zone_names` and `ZONE_ABBREVIATIONS` stay importable from here.
+- Time has its own types in `iscg_bot.timeparse` (`TimeZone`, `WhenArg`, `DurationArg`, `DateArg`), which
+  builds on this module; the `Context` the types are given is `iscg_bot.context`'s.
 
 Nothing a user types may make this module raise anything but `UsageError`.
 """
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from iscg_bot.router import Context
+    from iscg_bot.context import Context
 
 
 class Refusal(Exception):
@@ -240,10 +240,6 @@ class UserIdType(WordType):
         return user_id
 
 
-# ---- time zones: moved to iscg_bot.timeparse ----------------------------------------------------------
-
-# Still importable from here (and so from iscg_bot.router), loaded on first use rather than at import:
-# timeparse builds on this module, so importing it here would be circular.
 # ---- markers used in annotations -------------------------------------------------------------------------
 
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from iscg_bot.config import ConfigError, Settings, describe_settings, load_settings
-from iscg_bot.policy import AdvisoryGroup
+from iscg_bot.logs import setup_logging
+from iscg_bot.roles import AdvisoryGroup
 
 EXIT_USAGE = 1
 EXIT_CONFIG = 2
@@ -124,54 +122,6 @@ def _explained(problems: list[str], path: Path | None) -> list[str]:
         "give a file with --config FILE or ISCG_CONFIG=FILE (start from config.example.toml), "
         "or set the required keys as ISCG_<SECTION>_<KEY> variables (ISCG_MATRIX_HOMESERVER, …)",
     ]
-
-
-# The bot's own loggers log at the configured level; every other library at WARNING at least (APScheduler
-# alone writes two INFO lines per reminder tick: 35,000 a day). An INFO line is something an operator acts on.
-OWN_LOGGERS = ("iscg_bot", "commands", "storage")
-THIRD_PARTY_FLOOR = {
-    "nio": logging.ERROR,  # logs every ignored or malformed event at WARNING
-    "apscheduler": logging.WARNING,  # "Running job …", "… executed successfully" on every tick
-    "aiohttp": logging.WARNING,
-}
-TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-HANDLER_NAME = "iscg-bot"
-
-
-class JsonLines(logging.Formatter):
-    """One JSON object per line, for log shippers: time (UTC, ISO 8601), level, logger, message, and the
-    traceback as one string when there is one (a line break inside a message never splits a record)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry)
-
-
-def setup_logging(level: str, log_format: str = "text", stream: IO[str] | None = None) -> logging.Handler:
-    """Log to `stream` (stderr) as text or JSON lines; called again, it replaces its own handler."""
-    numeric = logging.getLevelName(level.upper())
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.set_name(HANDLER_NAME)
-    handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
-    for previous in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
-        root.removeHandler(previous)
-    root.addHandler(handler)
-    root.setLevel(max(logging.WARNING, numeric))  # libraries nobody named: WARNING
-    for name in OWN_LOGGERS:
-        logging.getLogger(name).setLevel(numeric)
-    for name, floor in THIRD_PARTY_FLOOR.items():
-        logging.getLogger(name).setLevel(max(floor, numeric))
-    return handler
 
 
 async def _migrate(settings: Settings) -> int:

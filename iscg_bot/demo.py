@@ -38,6 +38,7 @@ from iscg_bot.demo_seed import (
     DemoRooms,
     seed_group,
 )
+from iscg_bot.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,6 @@ class DemoError(RuntimeError):
 
 
 def run_demo(workdir: Path | None, port: int | None, web_port: int | None = None) -> int:
-    from iscg_bot.cli import setup_logging
-
     setup_logging("INFO")
     try:
         asyncio.run(_demo(workdir.resolve() if workdir is not None else None, port, web_port))

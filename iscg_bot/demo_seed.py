@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 from iscg_bot import actions, meetings, minutes, minutes_document, organisation
 from iscg_bot.minutes import Heard
-from iscg_bot.policy import AdvisoryGroup, RoleKind, Sector
 from iscg_bot.recurrence import parse_repeat
 from iscg_bot.reminders import reminders_of
+from iscg_bot.roles import AdvisoryGroup, RoleKind, Sector
 from iscg_bot.timeparse import When
 from storage import UnitOfWork
 

@@ -29,7 +29,7 @@ import logging
 import re
 import ssl
 import time as timer
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -457,21 +457,3 @@ class ImportedCalendars:
                 await asyncio.wait({stopped}, timeout=every.total_seconds())
         finally:
             stopped.cancel()
-
-
-def imported_conflicts(calendars: Any, spans: Iterable[tuple[datetime, datetime]]) -> list[Any]:
-    """Conflicts (`iscg_bot.meetings.Conflict`) between the given occurrences and imported events: one per
-    imported event (source, UID), at its first clash. `calendars` None → none."""
-    from iscg_bot.meetings import Conflict  # here: meetings may import this module for find_conflicts
-
-    if calendars is None:
-        return []
-    seen: set[tuple[str, str]] = set()
-    found: list[Conflict] = []
-    for start, end in spans:
-        for event in calendars.events_between(start, end):
-            key = (event.source, event.uid or event.summary)
-            if key not in seen:
-                seen.add(key)
-                found.append(Conflict(event, event.start, event.end, "an event of an imported calendar"))
-    return found

@@ -8,13 +8,13 @@ number once, which the calendar feeds rely on. Refusals are `MeetingError`s: one
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from iscg_bot.formatting import single_line
-from iscg_bot.imported import imported_conflicts
-from iscg_bot.policy import RoleKind
+from iscg_bot.imported import ImportedCalendars
 from iscg_bot.recurrence import (
     Repeat,
     first_start,
@@ -25,6 +25,7 @@ from iscg_bot.recurrence import (
     to_rrule,
     wall_instant,
 )
+from iscg_bot.roles import RoleKind
 from iscg_bot.timeparse import When, local_reading
 
 MEETING_REF = re.compile(r"[Mm]([0-9]{1,9})")
@@ -371,6 +372,24 @@ async def find_conflicts(
                 break  # one clash per meeting is enough to report it
     # Events of the imported calendars (iscg_bot.imported.ImportedCalendars), one conflict per event.
     found.extend(imported_conflicts(imported, ((o.start, o.end) for o in mine)))
+    return found
+
+
+def imported_conflicts(
+    calendars: ImportedCalendars | None, spans: Iterable[tuple[datetime, datetime]]
+) -> list[Conflict]:
+    """Conflicts between the given occurrences and imported events: one per imported event (source, UID),
+    at its first clash. `calendars` None → none."""
+    if calendars is None:
+        return []
+    seen: set[tuple[str, str]] = set()
+    found: list[Conflict] = []
+    for start, end in spans:
+        for event in calendars.events_between(start, end):
+            key = (event.source, event.uid or event.summary)
+            if key not in seen:
+                seen.add(key)
+                found.append(Conflict(event, event.start, event.end, "an event of an imported calendar"))
     return found
 
 

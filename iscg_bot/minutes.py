@@ -45,7 +45,9 @@ def _nearest_occurrence(meeting: Any, now: datetime) -> Any | None:
     return min(found, key=lambda o: abs(o.start - now)) if found else None
 
 
-async def start(uow: Any, *, room_id: str, subject: Any, meeting: Any, by: str, now: datetime) -> Any:
+async def start(
+    uow: Any, *, room_id: str, subject: Any, meeting: Any, by: str, now: datetime, prefix: str = "!"
+) -> Any:
     """Start a session in the room, bound to `meeting` (an explicit `M12`) or, when None, to the subject's
     meeting starting within ±30 minutes (with no subject: the group-wide meeting scheduled in this room, which
     is the group room); otherwise an unscheduled session. Its chairs: the starter and the subject's
@@ -53,7 +55,7 @@ async def start(uow: Any, *, room_id: str, subject: Any, meeting: Any, by: str, 
     running = await uow.minutes.running(room_id)
     if running is not None:
         raise MinutesError(
-            f"A meeting is already running here: {running.title}. End it first with !endmeeting."
+            f"A meeting is already running here: {running.title}. End it first with {prefix}endmeeting."
         )
     occurrence = None
     if meeting is not None:
@@ -95,11 +97,11 @@ async def start(uow: Any, *, room_id: str, subject: Any, meeting: Any, by: str, 
     return session
 
 
-async def running(uow: Any, room_id: str) -> Any:
-    """The room's running session, or a refusal."""
+async def running(uow: Any, room_id: str, *, prefix: str = "!") -> Any:
+    """The room's running session, or a refusal (`prefix`: the command prefix it names commands with)."""
     session = await uow.minutes.running(room_id)
     if session is None:
-        raise MinutesError("No meeting is running in this room; start one with !startmeeting.")
+        raise MinutesError(f"No meeting is running in this room; start one with {prefix}startmeeting.")
     return session
 
 
@@ -227,11 +229,11 @@ async def sessions_named(uow: Any, reference: str) -> list[Any]:
     return [session]
 
 
-async def approve(uow: Any, session: Any, *, by: str, now: datetime) -> None:
+async def approve(uow: Any, session: Any, *, by: str, now: datetime, prefix: str = "!") -> None:
     """Lock the minutes as they stand now."""
     if session.ended_at is None:
         raise MinutesError(
-            "The meeting is still running; end it with !endmeeting before approving its minutes."
+            f"The meeting is still running; end it with {prefix}endmeeting before approving its minutes."
         )
     if session.minutes_status == "approved":
         raise MinutesError(f"The minutes of {session.reference} are already approved.")

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from iscg_bot.formatting import single_line
-from iscg_bot.policy import MANAGEMENT_SEATS_PER_GROUP, AdvisoryGroup, RoleKind, Sector
+from iscg_bot.roles import MANAGEMENT_SEATS_PER_GROUP, AdvisoryGroup, RoleKind, Sector
 from iscg_bot.timeparse import iana_zone_names
 from storage import AlreadyExists
 
@@ -146,8 +146,9 @@ def _no_qualifier(qualifier: str | None, role: RoleKind) -> None:
         raise OrganisationError(f'The {role.label} role takes nothing after it, not "{qualifier[:20]}".')
 
 
-async def appoint(uow: Any, wanted: Appointment, *, by: str, at: datetime) -> Any:
-    """Record an appointment, enforcing the group's composition (terms of reference)."""
+async def appoint(uow: Any, wanted: Appointment, *, by: str, at: datetime, prefix: str = "!") -> Any:
+    """Record an appointment, enforcing the group's composition (terms of reference); `prefix` is the
+    command prefix a refusal names commands with."""
     current = await _holding(uow, wanted, at, same_person=False)
     mine = [a for a in current if a.matrix_id == wanted.user_id]
     if mine:
@@ -156,7 +157,7 @@ async def appoint(uow: Any, wanted: Appointment, *, by: str, at: datetime) -> An
         chair = current[0]
         raise OrganisationError(
             f"{chair.matrix_id} is the Chair{_until(chair.term_end)}; "
-            f"remove them first with !role remove {chair.matrix_id} chair."
+            f"remove them first with {prefix}role remove {chair.matrix_id} chair."
         )
     if wanted.role is RoleKind.COORDINATOR and current:
         raise OrganisationError(

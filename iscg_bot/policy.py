@@ -1,4 +1,4 @@
-"""Who may do what, and where: the group's roles and the one table that grants them.
+"""Who may do what, and where: the one table that grants the group's roles (`iscg_bot.roles`) their rights.
 
 A command declares what it needs once (`roles=OFFICERS`); the router asks `Requirement.allows`, which asks
 this module for the sender's standing in the room. Bot administrators (from config) pass every check.
@@ -29,46 +29,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from iscg_bot.roles import RoleKind
 from iscg_bot.router import Context, Requirement
-
-
-class Sector(StrEnum):
-    ITU_R = "ITU-R"
-    ITU_T = "ITU-T"
-    ITU_D = "ITU-D"
-    GS = "GS"  # the General Secretariat
-
-
-class AdvisoryGroup(StrEnum):
-    """Each Sector's advisory group sends two representatives to the management team."""
-
-    TSAG = "TSAG"  # ITU-T
-    RAG = "RAG"  # ITU-R
-    TDAG = "TDAG"  # ITU-D
-
-
-MANAGEMENT_SEATS_PER_GROUP = 2
-
-
-class RoleKind(StrEnum):
-    CHAIR = "chair"
-    MANAGEMENT = "management"
-    COORDINATOR = "coordinator"
-    FOCAL_POINT = "focal_point"
-    SECRETARIAT = "secretariat"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS = {
-    RoleKind.CHAIR: "Chair",
-    RoleKind.MANAGEMENT: "management team",
-    RoleKind.COORDINATOR: "coordinator",
-    RoleKind.FOCAL_POINT: "focal point",
-    RoleKind.SECRETARIAT: "secretariat",
-}
 
 
 class Standing(StrEnum):

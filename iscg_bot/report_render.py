@@ -28,11 +28,9 @@ import importlib.resources
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from iscg_bot import chart  # light: matplotlib loads only when a chart is drawn
-from iscg_bot.chart import ChartData
 from iscg_bot.formatting import counted
 from iscg_bot.markup import (
     Piece,
@@ -45,6 +43,7 @@ from iscg_bot.markup import (
     pieces_md,
     web_url,
 )
+from iscg_bot.report_blocks import Block, Cell
 from iscg_bot.report_model import (
     ActionRow,
     HeldMeeting,
@@ -62,23 +61,6 @@ CROSS_SUBJECT = "Key issues for the Bureau Directors and the ISC-TF"
 DUPLICATION = "Possible duplication of activities"
 NONE = "—"  # an empty table cell
 CHART_ELSEWHERE = "The chart is in the HTML and Word versions of this report."  # what Markdown says of it
-
-Cell = tuple[Piece, ...]
-
-
-class Block(NamedTuple):
-    """One block of the report, in the order shown. Pieces hold raw user text: each writer escapes it."""
-
-    kind: str  # "h" | "p" | "ul" | "table" | "chart"
-    pieces: Cell = ()  # for "h" and "p"
-    items: tuple[Cell, ...] = ()  # for "ul"
-    level: int = 0  # for "h": 1 the report's title, 2 a subject or a section, 3 a part of a subject
-    header: tuple[str, ...] = ()  # for "table": the column names (fixed words)
-    rows: tuple[tuple[Cell, ...], ...] = ()  # for "table": the first cell names the row
-    caption: str = ""  # for "table" and "chart"
-    css: str = ""  # a class for the HTML element
-    front: bool = False  # on the Word title page
-    chart: ChartData | None = None  # for "chart": what iscg_bot.chart draws
 
 
 def _t(text: str) -> Piece:

@@ -35,8 +35,8 @@ from lxml import etree
 
 from iscg_bot import chart
 from iscg_bot.markup import Piece, clean, one_line
+from iscg_bot.report_blocks import Block
 from iscg_bot.report_model import Report
-from iscg_bot.report_render import Block
 
 TABLE_STYLE = "Light Grid Accent 1"
 AUTHOR = "ISCG bot"

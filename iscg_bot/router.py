@@ -16,6 +16,7 @@ them on its own module-level `router = Router()`; `commands.build_router` loads 
 handler, which talks back through `ctx.reply` / `ctx.react` only: the caller sends what they collected once
 its transaction commits. A handler says no by raising `Refusal(message)` (or `UsageError` for what was
 typed): the router answers with it, and the caller undoes the command's writes and counts it refused.
+Docstrings name commands with `!`; help shows them with the configured prefix (`Router.shown`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import dataclasses
 import difflib
 import importlib
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from iscg_bot.arguments import (
@@ -50,8 +51,9 @@ from iscg_bot.arguments import (
     usage_of,
 )
 from iscg_bot.arguments import Flag as Flag
-from iscg_bot.events import Message, Reaction, RoomEvent
-from iscg_bot.formatting import Rich, as_rich, bullets, code, lines, text
+from iscg_bot.context import Context
+from iscg_bot.events import Message, Reaction
+from iscg_bot.formatting import Rich, bullets, code, lines, text
 from iscg_bot.timeparse import TimeZone
 
 __all__ = [
@@ -74,6 +76,9 @@ __all__ = [
 ]
 
 Predicate = Callable[["Context"], bool | Awaitable[bool]]
+DOC_PREFIX = "!"  # the prefix docstrings are written with, whatever the configuration says
+# `!` before a command name: not after a word or another `!`, not a room ID (`!abc:example.org`).
+DOC_COMMAND = re.compile(r"(?<![\w!])!(?=[a-z])(?![\w.-]*:[\w.-])")
 
 
 @dataclass(frozen=True)
@@ -117,65 +122,6 @@ def any_of(*requirements: Requirement) -> Requirement:
 
 ANYONE = Requirement("anyone", lambda ctx: True)
 ADMIN = Requirement("a bot administrator", lambda ctx: ctx.is_admin)
-
-
-@dataclass
-class Context:
-    """Everything a handler gets: who said what where and when, the services, and this event's transaction."""
-
-    room_id: str
-    sender: str
-    event_id: str
-    now: datetime  # aware, UTC, from the injected clock: handlers never read the system clock
-    services: Any  # .config (.bot.admins, .bot.command_prefix, .bot.default_timezone), .clock, …
-    uow: Any = None  # the storage unit of work of this event's transaction
-    router: Router | None = None  # set by execute / handle_passive
-    command: Command | None = None  # set by execute
-    replies: list[Rich] = field(default_factory=list)
-    purposes: dict[int, str] = field(default_factory=dict)  # index in `replies` → what that reply is for
-    reactions: list[str] = field(default_factory=list)
-    direct: list[tuple[str, Rich]] = field(default_factory=list)  # (user, message): private messages
-    cache: dict[str, Any] = field(default_factory=dict)  # per-event memo (e.g. the sender's standing here)
-    event: Any = None  # the event being handled (its text, server time), when the dispatcher has it
-    files: list[Any] = field(default_factory=list)  # files to upload and post (`attach`)
-
-    def __post_init__(self) -> None:
-        if self.now.tzinfo is None:
-            raise ValueError("Context.now must be timezone-aware")
-        self.now = self.now.astimezone(UTC)
-
-    @classmethod
-    def for_event(cls, event: RoomEvent, services: Any, uow: Any = None) -> Context:
-        return cls(event.room_id, event.sender, event.event_id, services.clock.now(), services, uow)
-
-    async def reply(self, message: Rich | str, *, purpose: str | None = None) -> None:
-        """Answer the event; `purpose` (e.g. "announcement:M12") keeps the sent reply findable, so a reaction
-        to it can be told apart (see `Outbox.by_remote_event`)."""
-        if purpose is not None:
-            self.purposes[len(self.replies)] = purpose
-        self.replies.append(as_rich(message))
-
-    async def tell(self, user_id: str, message: Rich | str) -> None:
-        """Send `message` to `user_id` alone, in a direct room (for what must not be said in the room)."""
-        self.direct.append((user_id, as_rich(message)))
-
-    async def react(self, key: str) -> None:
-        self.reactions.append(key)
-
-    async def attach(self, filename: str, mimetype: str, data: bytes) -> None:
-        """Upload `data` and post it in the room as a file, after the replies."""
-        self.files.append((filename, mimetype, data))
-
-    @property
-    def is_admin(self) -> bool:
-        try:
-            return self.sender in self.services.config.bot.admins
-        except AttributeError:
-            return False
-
-    @property
-    def prefix(self) -> str:
-        return self.router.prefix if self.router else "!"
 
 
 Handler = Callable[..., Awaitable[None]]
@@ -379,6 +325,13 @@ class Router:
         """`!meeting schedule <title> <when> [for <duration>] [force]`"""
         return " ".join(filter(None, [f"{self.prefix}{command.name}", usage_of(command.parameters)]))
 
+    def shown(self, written: str) -> str:
+        """A docstring's text as help shows it: the `!` of each command it names (`!help`, `(see !tz)`)
+        becomes the configured prefix; a room ID (`!abc:example.org`) is left alone."""
+        if self.prefix == DOC_PREFIX:
+            return written
+        return DOC_COMMAND.sub(lambda _: self.prefix, written)
+
     async def permitted(self, ctx: Context, command: Command) -> bool:
         """Whether the sender may run the command here; bot administrators may run everything."""
         return ctx.is_admin or await command.roles.allows(ctx)
@@ -528,7 +481,9 @@ class Router:
         allowed = [c for c in self.subcommands(words) if await self.permitted(ctx, c)]
         if not allowed:
             return text("None of the ") + code(name) + " commands is open to you here."
-        entries = [code(self.usage(c)) + (f" — {c.summary}" if c.summary else "") for c in allowed]
+        entries = [
+            code(self.usage(c)) + (f" — {self.shown(c.summary)}" if c.summary else "") for c in allowed
+        ]
         return lines([text("The ") + code(name) + " commands:", bullets(entries)])
 
     # ---- passive handlers --------------------------------------------------------------------------------

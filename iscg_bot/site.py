@@ -33,7 +33,7 @@ from iscg_bot import chart, minutes_document, timeshow
 from iscg_bot.kept import Kept
 from iscg_bot.markup import web_url
 from iscg_bot.meetings import expand, meeting_label, next_occurrence
-from iscg_bot.policy import Sector
+from iscg_bot.roles import Sector
 from storage import UnitOfWork
 
 GROUP_NAME = "Inter-Sector Coordination Group (ISCG)"

@@ -28,7 +28,7 @@ from iscg_bot.arguments import UsageError, WordType, or_list, quote
 from iscg_bot.timeshow import clock, day_label, format_offset
 
 if TYPE_CHECKING:
-    from iscg_bot.router import Context
+    from iscg_bot.context import Context
 
 MAX_TEXT = 100
 MAX_AHEAD = timedelta(days=36525)  # a century: further on, the calendars and offsets to show it run out

@@ -39,7 +39,7 @@ from iscg_bot.clock import Clock
 from iscg_bot.health import SyncHealth
 from iscg_bot.kept import Kept
 from iscg_bot.metrics import Metrics, metrics_route
-from iscg_bot.policy import AdvisoryGroup
+from iscg_bot.roles import AdvisoryGroup
 from iscg_bot.site import BadRequest, SitePages
 from storage import UnitOfWork
 

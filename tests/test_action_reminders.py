@@ -15,7 +15,7 @@ from iscg_bot.actions import open_actions_notice, run_due_actions
 from iscg_bot.outbox import txn_id
 from storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, said
-from tests.test_reminders import new_service, sent_at, utc  # the meeting reminders' own helpers
+from tests.support.reminders import new_service, sent_at, utc
 
 MEMBER = "@member:example.org"
 FREE = "!free:example.org"  # a room bound to no subject: the default zone, Europe/Zurich

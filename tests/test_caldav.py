@@ -27,6 +27,7 @@ from iscg_bot.caldav import CalDavPublisher, state_key
 from iscg_bot.config import ConfigError, Settings, load_settings
 from storage import Database, UnitOfWork
 from tests.chat import ADMIN, ALICE, BOT, ROOM, Chat
+from tests.support.polling import eventually
 
 USER, PASSWORD = "iscg", "secret"
 AUTH = {"Authorization": aiohttp.encode_basic_auth(USER, PASSWORD)}
@@ -317,11 +318,12 @@ async def test_run_publishes_on_wake_and_stops(published):
     try:
         await chat.say("!meeting cancel M2", sender=ADMIN)
         publisher.wake()
-        for _ in range(100):
+
+        async def published_now() -> bool:
             state = await state_of(chat, 2)
-            if state["sequence"] == await sequence_of(chat, 2):
-                break
-            await asyncio.sleep(0.05)
+            return state is not None and state["sequence"] == await sequence_of(chat, 2)
+
+        await eventually(published_now, what="M2's cancelled version published", timeout=5)
         [event] = events((await fetch(publisher.href(2)))[1])
         assert str(event["STATUS"]) == "CANCELLED"
     finally:

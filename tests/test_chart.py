@@ -22,7 +22,7 @@ from docx.oxml.ns import qn
 from iscg_bot import chart
 from iscg_bot.report_model import Period, Report
 from iscg_bot.report_render import CHART_ELSEWHERE, render_docx, render_html, render_markdown
-from tests.test_report_render import IMG, SCRIPT, YEAR, held, report, subject
+from tests.support.sample_report import IMG, SCRIPT, YEAR, held, report, subject
 
 SVG = "{http://www.w3.org/2000/svg}"
 TITLE = "Meetings held per subject per month, 2026"
@@ -243,7 +243,7 @@ def test_the_markdown_gives_the_caption_and_says_where_the_chart_is() -> None:
 
 def test_markdown_alone_does_not_load_matplotlib() -> None:
     code = (
-        "import sys; from tests.test_report_render import report; "
+        "import sys; from tests.support.sample_report import report; "
         "from iscg_bot.report_render import render_markdown; render_markdown(report()); "
         "print('matplotlib' in sys.modules)"
     )

@@ -9,7 +9,7 @@ import pytest
 from commands import build_router
 from commands.general import reflow, utc_offset, zone_and_time
 from iscg_bot.router import Context, Router
-from tests.test_router import ADMIN_ID, ALICE, CHAIR, Chat, build_story_router
+from tests.support.story_router import ADMIN_ID, ALICE, CHAIR, Chat, build_story_router
 
 
 def general_router() -> Router:

@@ -10,33 +10,10 @@ import sys
 import aiohttp
 import pytest
 
-from iscg_bot.homeserver import RegisteredUser
+from tests.support.demo_process import log_in, read_until
 from tests.support.matrix_user import MatrixUser, body_of, is_reply_to
 
 pytestmark = pytest.mark.e2e
-
-
-async def read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 90) -> str:
-    seen = ""
-    async with asyncio.timeout(timeout):
-        while marker not in seen:
-            line = await stream.readline()
-            if not line:
-                raise AssertionError(f"the demo ended before printing {marker!r}:\n{seen[-3000:]}")
-            seen += line.decode(errors="replace")
-    return seen
-
-
-async def log_in(base_url: str, user_id: str, password: str) -> RegisteredUser:
-    body = {
-        "type": "m.login.password",
-        "identifier": {"type": "m.id.user", "user": user_id},
-        "password": password,
-    }
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base_url}/_matrix/client/v3/login", json=body) as response:
-            answer = await response.json()
-    return RegisteredUser(answer["user_id"], password, answer["access_token"], answer["device_id"])
 
 
 async def test_the_demo_prints_a_working_login_and_stops_on_ctrl_c(tmp_path):

@@ -19,10 +19,10 @@ import pytest
 
 from iscg_bot.demo import DEMO_PASSWORD
 from iscg_bot.demo_seed import MANAGEMENT_TITLE, SERIES_TITLE, WORKSHOP_TITLE, past_meeting_day
+from tests.support.demo_process import log_in, read_until
 from tests.support.deployment import answer_with_file, download_bytes, fetch
+from tests.support.documents import docx_text
 from tests.support.matrix_user import MatrixUser, body_of, is_reply_to
-from tests.test_demo import log_in, read_until
-from tests.test_e2e_reports import docx_text
 
 pytestmark = pytest.mark.e2e
 

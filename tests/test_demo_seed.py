@@ -13,8 +13,8 @@ from iscg_bot.actions import today_in
 from iscg_bot.clock import FrozenClock
 from iscg_bot.demo_seed import COP, DemoRooms, past_meeting_day, seed_group
 from iscg_bot.meetings import expand
-from iscg_bot.policy import AdvisoryGroup, Sector
 from iscg_bot.report_render import headline
+from iscg_bot.roles import AdvisoryGroup, Sector
 from iscg_bot.site import SitePages
 from storage import ActionItem, Meeting, MinuteLine, RoleAssignment, UnitOfWork
 

@@ -12,6 +12,8 @@ from iscg_bot.outbox import txn_id
 from iscg_bot.router import Context, UsageError
 from storage import UnitOfWork
 from tests.chat import ADMIN, ALICE, BOT, ROOM, Chat
+from tests.support.outbox import run_outbox_until_empty
+from tests.support.polling import eventually
 
 
 async def test_ping(chat):
@@ -154,15 +156,7 @@ async def test_the_outbox_sends_in_order_and_survives_a_refusing_room(chat):
     await chat.dispatcher.handle(chat.message("!tz", room="!gone:example.org"))
     await chat.dispatcher.handle(chat.message("!help"))
     chat.gateway.refuse.add("!gone:example.org")
-    sender = chat.outbox_sender()
-    chat.gateway.ready.set()
-    task = asyncio.create_task(sender.run())
-    for _ in range(100):
-        if not await chat.pending():
-            break
-        await asyncio.sleep(0.02)
-    sender.stopping.set()
-    await asyncio.wait_for(task, 5)
+    await run_outbox_until_empty(chat)
     bodies = [o.content["body"] for o in chat.gateway.sent]
     assert bodies[0] == "pong" and bodies[1].startswith("Most useful here now:")
     assert [o.room_id for o in chat.gateway.sent] == [ROOM, ROOM]
@@ -174,25 +168,14 @@ async def test_pending_replies_are_sent_after_a_restart(chat):
     chat.gateway.ready.set()
     sender = chat.outbox_sender()  # a new process's sender finds it
     task = asyncio.create_task(sender.run())
-    for _ in range(100):
-        if chat.gateway.sent:
-            break
-        await asyncio.sleep(0.02)
-    sender.stopping.set()
+    try:
+        await eventually(
+            lambda: chat.gateway.sent, what="the pending reply to be sent", timeout=2, interval=0.02
+        )
+    finally:
+        sender.stopping.set()
     await asyncio.wait_for(task, 5)
     assert [o.content["body"] for o in chat.gateway.sent] == ["pong"]
-
-
-async def run_outbox_until_empty(chat: Chat) -> None:
-    sender = chat.outbox_sender()
-    chat.gateway.ready.set()
-    task = asyncio.create_task(sender.run())
-    for _ in range(200):
-        if not await chat.pending():
-            break
-        await asyncio.sleep(0.02)
-    sender.stopping.set()
-    await asyncio.wait_for(task, 5)
 
 
 async def test_a_file_is_uploaded_once_then_sent_with_its_url(tmp_path):

@@ -17,7 +17,6 @@ import shlex
 import signal
 import socket
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import yaml
 from iscg_bot.config import SECRETS, SECTIONS, env_name, load_settings
 from storage import Database
 from tests.fixtures_bot import register_bot
+from tests.support.polling import eventually
 
 ROOT = Path(__file__).parent.parent
 VENV_BIN = Path(sys.executable).parent  # `iscg-bot` and `python`, as on the image's PATH
@@ -136,21 +136,25 @@ async def test_the_image_starts_on_an_empty_data_volume_migrated_reachable_and_h
     bot = await asyncio.create_subprocess_exec(
         *image.cmd, env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
+
+    async def health() -> tuple[int | None, Any]:
+        if bot.returncode is not None:
+            told = (await bot.stdout.read()).decode(errors="replace")
+            raise AssertionError(f"the bot stopped ({bot.returncode}):\n{told[-3000:]}")
+        try:
+            return await healthz(port)
+        except aiohttp.ClientConnectionError:
+            return None, None  # not listening yet
+
     output = b""
     try:
-        started = time.monotonic()
-        while True:
-            if bot.returncode is not None:
-                told = (await bot.stdout.read()).decode(errors="replace")
-                raise AssertionError(f"the bot stopped ({bot.returncode}):\n{told[-3000:]}")
-            try:
-                status, report = await healthz(port)
-                if status == 200:
-                    break
-            except aiohttp.ClientConnectionError:
-                report = None
-            assert time.monotonic() - started < 90, f"/healthz not 200 after 90 s: {report}"
-            await asyncio.sleep(0.3)
+        _, report = await eventually(
+            health,
+            until=lambda answer: answer[0] == 200,
+            what="/healthz to answer 200",
+            timeout=90,
+            interval=0.3,
+        )
         assert report["ok"] is True
 
         assert listening_addresses(port) == {"0.0.0.0"}, "the web server must listen on every interface"

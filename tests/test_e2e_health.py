@@ -22,6 +22,7 @@ from iscg_bot.config import Settings
 from iscg_bot.homeserver import LocalSynapse
 from tests.fixtures_bot import RunningBot, migrate, register_bot
 from tests.support.conversation import room_with_bot, say
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -50,12 +51,14 @@ async def healthz(base_url: str) -> tuple[int, dict[str, Any]]:
 async def wait_for_status(base_url: str, status: int, timeout: float) -> tuple[dict[str, Any], float]:
     """Poll /healthz until it answers `status`; its report and how long that took."""
     started = time.monotonic()
-    while True:
-        got, report = await healthz(base_url)
-        if got == status:
-            return report, time.monotonic() - started
-        assert time.monotonic() - started < timeout, f"/healthz still {got} after {timeout} s: {report}"
-        await asyncio.sleep(0.2)
+    _, report = await eventually(
+        lambda: healthz(base_url),
+        until=lambda answer: answer[0] == status,
+        what=f"/healthz to answer {status}",
+        timeout=timeout,
+        interval=0.2,
+    )
+    return report, time.monotonic() - started
 
 
 async def test_healthz_turns_unhealthy_when_the_homeserver_stops_and_recovers(matrix_user_factory, tmp_path):

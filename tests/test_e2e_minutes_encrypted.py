@@ -11,11 +11,9 @@ checks its hash and decrypts it with the event's key.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +23,7 @@ from nio.crypto.attachments import decrypt_attachment
 
 from tests.support.conversation import room_with_bot
 from tests.support.matrix_user import body_of, is_message, is_reply_to
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -52,8 +51,8 @@ async def get(url: str, token: str) -> tuple[int, dict[str, str], bytes]:
 
 async def keys_published(synapse, user, user_id: str, timeout: float = 30) -> None:
     """Wait until `user_id` has a device with published keys (fails after `timeout` s)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    async def devices_with_keys() -> dict[str, Any]:
         async with (
             aiohttp.ClientSession() as http,
             http.post(
@@ -63,10 +62,11 @@ async def keys_published(synapse, user, user_id: str, timeout: float = 30) -> No
             ) as response,
         ):
             assert response.status == 200, await response.text()
-            if (await response.json())["device_keys"].get(user_id):
-                return
-        assert time.monotonic() < deadline, f"{user_id} published no device keys within {timeout} s"
-        await asyncio.sleep(0.1)
+            return (await response.json())["device_keys"].get(user_id, {})
+
+    await eventually(
+        devices_with_keys, what=f"{user_id} to publish device keys", timeout=timeout, interval=0.1
+    )
 
 
 def check_encrypted_file(file: Any) -> tuple[str, str]:

@@ -5,23 +5,16 @@ answers the Chair and refuses a plain member.
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
-import docx
 import pytest
 
 from tests.support.conversation import say
 from tests.support.deployment import deploy, download_bytes, fetch, subject_room, tag, with_file
+from tests.support.documents import docx_text
 from tests.support.matrix_user import body_of, is_reply_to
 
 pytestmark = pytest.mark.e2e
-
-
-def docx_text(data: bytes) -> str:
-    document = docx.Document(io.BytesIO(data))
-    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
-    return "\n".join([p.text for p in document.paragraphs] + cells)
 
 
 async def test_report_uploads_a_word_file_and_summary_answers_the_chair_only(

@@ -28,6 +28,7 @@ from iscg_bot.app import BotApp
 from iscg_bot.config import Settings
 from storage import Database
 from tests.fixtures_bot import BotAccount, _toml, migrate, register_bot
+from tests.support.polling import eventually
 from tests.support.stalling_proxy import SilentServer, StallingProxy
 
 pytestmark = pytest.mark.e2e
@@ -47,13 +48,15 @@ class BotRun:
         return self.stderr_path.read_text(errors="replace")
 
     async def wait_for_log(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.stderr():
-            assert self.process.poll() is None, f"the bot exited before logging {text!r}:\n{self.stderr()}"
-            assert time.monotonic() < deadline, (
-                f"no {text!r} in the bot's log after {timeout} s:\n{self.stderr()}"
-            )
-            await asyncio.sleep(0.05)
+        def log() -> str:
+            logged = self.stderr()
+            running = text in logged or self.process.poll() is None
+            assert running, f"the bot exited before logging {text!r}:\n{logged}"
+            return logged
+
+        await eventually(
+            log, until=lambda logged: text in logged, what=f"{text!r} in the bot's log", timeout=timeout
+        )
 
     async def stop_with(self, signum: int) -> tuple[int, float]:
         """Send `signum`; the exit status and how long the bot took to exit."""

@@ -12,8 +12,10 @@ import pytest
 
 from storage import UnitOfWork
 from tests.chat import ADMIN, COORD, Chat, said
-from tests.test_suggest import FP, TOKYO_MEMBER, join
+from tests.support.membership import join
 
+FP = "@fp:itu.int"
+TOKYO_MEMBER = "@tokyo:example.org"
 GROUP = "!iscg:example.org"
 LOOSE = "!loose:example.org"  # a room nobody bound to a subject
 SECRETARIAT = "@secretariat:itu.int"

@@ -22,7 +22,9 @@ from aiohttp import web
 
 from iscg_bot import imported
 from iscg_bot.clock import FrozenClock
-from iscg_bot.imported import ImportedCalendars, expand_feed, fetch_url, imported_conflicts, parse_feed
+from iscg_bot.imported import ImportedCalendars, expand_feed, fetch_url, parse_feed
+from iscg_bot.meetings import imported_conflicts
+from tests.support.polling import eventually
 
 NOW = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 ETAG = '"v1"'
@@ -236,11 +238,10 @@ async def test_run_refreshes_until_stopped_and_wakes_at_once(server):
     feeds = calendars(server.url)
     stopping = asyncio.Event()
     task = asyncio.create_task(feeds.run(stopping, timedelta(hours=1)))
-    for _ in range(200):
-        if server.seen:
-            break
-        await asyncio.sleep(0.01)
-    stopping.set()
+    try:
+        await eventually(lambda: server.seen, what="the first refresh", timeout=2, interval=0.01)
+    finally:
+        stopping.set()
     await asyncio.wait_for(task, timeout=2)
     assert len(server.seen) == 1 and len(feeds.events_between(*EVERYTHING)) == 1
 

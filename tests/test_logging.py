@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED
 
-from iscg_bot import cli
+from iscg_bot import logs
 from iscg_bot.app import BotApp
 from iscg_bot.config import Settings
 from iscg_bot.reminders import TICK_JOB
@@ -35,14 +35,14 @@ TICKS = 20
 @pytest.fixture
 def log_stream() -> Iterator[Any]:
     """`setup_logging` writes here; afterwards the logging levels and handlers are as they were."""
-    names = ["", *cli.OWN_LOGGERS, *cli.THIRD_PARTY_FLOOR]
+    names = ["", *logs.OWN_LOGGERS, *logs.THIRD_PARTY_FLOOR]
     levels = {name: logging.getLogger(name).level for name in names}
     stream = io.StringIO()
     try:
         yield stream
     finally:
         root = logging.getLogger()
-        for handler in [h for h in root.handlers if h.get_name() == cli.HANDLER_NAME]:
+        for handler in [h for h in root.handlers if h.get_name() == logs.HANDLER_NAME]:
             root.removeHandler(handler)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
@@ -59,7 +59,7 @@ def lines_of(stream: io.StringIO) -> list[re.Match[str]]:
 async def test_a_running_bot_at_info_writes_no_library_chatter_however_many_ticks(
     synapse, matrix_user_factory, tmp_path, log_stream
 ):
-    cli.setup_logging("INFO", "text", stream=log_stream)
+    logs.setup_logging("INFO", "text", stream=log_stream)
     alice = await matrix_user_factory("alice")
     account = await register_bot(synapse, tmp_path / "bot")
     settings = Settings.model_validate(account.settings(synapse, admins=[alice.user_id]))
@@ -102,7 +102,7 @@ async def test_a_running_bot_at_info_writes_no_library_chatter_however_many_tick
 
 
 def test_json_format_writes_one_object_per_line_even_for_tracebacks_and_line_breaks(log_stream):
-    cli.setup_logging("INFO", "json", stream=log_stream)
+    logs.setup_logging("INFO", "json", stream=log_stream)
     log = logging.getLogger("iscg_bot.test")
     log.info("two\nlines «ünïcode»")
     try:

@@ -21,6 +21,7 @@ from iscg_bot.config import ConfigError, MailSettings, Settings, load_settings
 from iscg_bot.mail import MailSender
 from storage import Database, MailMessage, UnitOfWork
 from tests.chat import ADMIN, BOT, COORD, COP, Chat, said
+from tests.support.polling import eventually
 
 FROM = "iscg-bot@itu.int"
 LIST = "int-sect-group@lists.itu.int"
@@ -241,16 +242,16 @@ async def test_the_worker_retries_with_backoff(tmp_path):
     try:
         await said(chat, '!meeting schedule "Call" 2026-12-03 14:00 Europe/Zurich')
         worker.wake()
-        for _ in range(100):  # until the first attempt has failed (no server yet)
-            if (await rows(chat))[0].attempts >= 1:
-                break
-            await asyncio.sleep(0.05)
+
+        async def attempts() -> int:
+            return (await rows(chat))[0].attempts
+
+        await eventually(attempts, what="a first attempt, failed (no server yet)", timeout=5)
         assert (await rows(chat))[0].attempts >= 1
         controller, collector = start_smtp(port)
-        for _ in range(100):
-            if collector.messages:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: collector.messages, what="the mail delivered once the server is up", timeout=5
+        )
         assert len(collector.messages) == 1
     finally:
         stopping.set()

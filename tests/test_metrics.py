@@ -16,7 +16,7 @@ from iscg_bot.metrics import Metrics, metrics_route
 from iscg_bot.reminders import ReminderService
 from iscg_bot.router import Context, Router
 from tests.chat import ADMIN, ALICE, COORD, START, Chat, said
-from tests.test_reminders import CALL, utc
+from tests.support.reminders import CALL, utc
 
 MEMBER = "@member:example.org"
 

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from commands import build_router
-from iscg_bot.policy import RoleKind
+from iscg_bot.roles import RoleKind
 from storage import Database, UnitOfWork
 from tests.chat import ADMIN, START, Chat, settings
 

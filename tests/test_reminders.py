@@ -8,7 +8,7 @@ The clock starts at Wed 25 Nov 2026 09:00 UTC (tests.chat.START); offsets are th
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -17,22 +17,12 @@ from iscg_bot.outbox import txn_id
 from iscg_bot.reminders import ReminderService, _amount
 from storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, said
+from tests.support.reminders import CALL, new_service, sent_at, utc
 
 MEMBER = "@member:example.org"
 FP = "@fp:itu.int"
 GUEST = "@guest:example.org"
 WHEN = "Thu 3 Dec 2026 14:00–15:30 Europe/Zurich (UTC+01:00) · 13:00–14:30 UTC"
-CALL = '!meeting schedule "Coordination call" 2026-12-03 14:00 Europe/Zurich for 90m link https://meet.example.org/cop'
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def new_service(chat: Chat) -> ReminderService:
-    return ReminderService(
-        chat.database.sessions, chat.clock, chat.config.reminders, tick_seconds=None, debounce_seconds=0.01
-    )
 
 
 @pytest.fixture
@@ -48,13 +38,6 @@ async def bot(chat):
         yield chat
     finally:
         await service.stop()
-
-
-async def sent_at(chat: Chat, at: str, service: ReminderService | None = None) -> list[dict]:
-    """Move the clock to `at` (UTC), run what is due, return the reminders queued."""
-    chat.clock.set(utc(at))
-    await (service or chat.reminders).run_due()
-    return await chat.take_outbox()
 
 
 async def fires_exactly_at(chat: Chat, at: str) -> dict:

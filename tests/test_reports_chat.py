@@ -12,6 +12,7 @@ import docx
 import pytest
 
 from tests.chat import ADMIN, COORD, COP, Chat, run_cli, said
+from tests.support.outbox import run_outbox_until_empty
 
 AI = "!ai:example.org"
 MEMBER = "@member:example.org"
@@ -60,8 +61,6 @@ async def test_a_coordinator_reports_on_their_own_subject(year):
 
 
 async def test_the_file_opens_and_carries_the_record(year):
-    from tests.test_dispatcher import run_outbox_until_empty
-
     await year.dispatcher.handle(year.message("!report 2026 cop docx", sender=COORD, room=COP))
     await run_outbox_until_empty(year)
     document = docx.Document(io.BytesIO(attached(year)))

@@ -1,7 +1,8 @@
 """Nothing a user types makes the router raise: it answers, or stays out of the way.
 
 Random text, random text after a real command name, and random forms go through parse + execute of a
-router holding every kind of argument (the story commands of test_router plus the built-in ones).
+router holding every kind of argument (the story bot of tests/support/story_router.py, with the built-in
+general commands).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iscg_bot.arguments import tokenize
-from tests.test_router import ADMIN_ID, ALICE, CHAIR, Chat, build_story_router
+from tests.support.story_router import ADMIN_ID, ALICE, CHAIR, Chat, build_story_router
 
 ROUTER = build_story_router()
 NAMES = sorted({name for command in ROUTER.commands for name in (command.name, *command.aliases)})

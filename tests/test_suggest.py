@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commands import BUILTIN_MODULES, build_router
-from iscg_bot.events import MembershipChange
 from iscg_bot.imported import ImportedEvent
 from iscg_bot.suggest import Attendee, candidate_starts, rank_slots
-from tests.chat import ADMIN, COORD, COP, Chat, said
+from tests.chat import ADMIN, COORD, Chat, said
+from tests.support.membership import join
 
 GENEVA = Attendee("@geneva:x", "Europe/Zurich")
 TOKYO = Attendee("@tokyo:x", "Asia/Tokyo")
@@ -183,21 +183,6 @@ FP = "@fp:itu.int"
 TOKYO_MEMBER = "@tokyo:example.org"
 MEMBER = "@member:example.org"
 USAGE = "Usage: !meeting suggest <duration> [between <first>] [and <last>]"
-
-
-async def join(chat: Chat, user: str, room: str = COP) -> None:
-    await chat.deliver(
-        MembershipChange(
-            event_id=f"$join{user}",
-            room_id=room,
-            sender=user,
-            server_time=chat.clock.now(),
-            user_id=user,
-            membership="join",
-            previous=None,
-            display_name=None,
-        )
-    )
 
 
 @pytest.fixture
