@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench venv clean browser
+.PHONY: run test check lint bench venv clean browser
 
 # pip says nothing unless something fails (-qq keeps its errors, drops its warnings and notices).
 PIP := $(BIN)/python -m pip -qq --disable-pip-version-check
@@ -30,8 +30,14 @@ run: $(VENV)/.installed-demo
 
 # ARGS go to pytest as they are: make test ARGS='-k feeds', make test ARGS='tests/test_web.py -x'.
 # The suite includes every bench in its --quick mode (tests/test_benches.py), so a bench cannot rot.
-test: $(VENV)/.installed-test browser
+test: check browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(ARGS)
+
+# Types (mypy, configured in pyproject.toml) and lint (ruff), before any test runs.
+check: $(VENV)/.installed-test
+	$(BIN)/mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The web pages' browser tests drive Debian's chromium (never a downloaded browser). Installed here where the
 # machine lets us (apt as root, or sudo without a password); otherwise those tests are skipped, saying why.

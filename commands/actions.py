@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from commands import minutes as minutes_commands
 from iscg_bot import actions
 from iscg_bot.actions import ActionError, action_label, owner_shown
-from iscg_bot.arguments import MATRIX_TO, UserIdType, WordType, tokenize
+from iscg_bot.arguments import MATRIX_TO, AsyncWordType, UserIdType, WordType, tokenize
 from iscg_bot.formatting import Rich, bullets, code, lines, person, text
 from iscg_bot.policy import ACTION_CHANGERS, may_change_action, subject_here
 from iscg_bot.router import Context, Keyword, Refusal, Rest, Router, UsageError
@@ -24,10 +24,6 @@ from iscg_bot.timeshow import day_label
 
 router = Router()
 FILTERS = ("mine", "all", "overdue")
-
-
-def _refuse(error: ActionError) -> Refusal:
-    return Refusal(str(error))
 
 
 def _user_id(word: str, ctx: Context) -> str:
@@ -49,7 +45,7 @@ class OwnerType(WordType):
             raise UsageError(str(error)) from None
 
 
-class ActionType(WordType):
+class ActionType(AsyncWordType):
     """`A3`: an action item of this deployment."""
 
     name = "an action item ID like A3"
@@ -143,22 +139,19 @@ async def action_tag(
     due = date_ or trailing
     subject = await subject_here(ctx)
     session = await ctx.uow.minutes.running(ctx.room_id)
-    try:
-        item = await actions.create(
-            ctx.uow,
-            subject_id=subject.id if subject is not None else None,
-            room_id=ctx.room_id,
-            owner=who,
-            text=what,
-            due=due,
-            by=ctx.sender,
-            now=ctx.now,
-            zone=await _zone(ctx, subject.id if subject is not None else None),
-            session_id=session.id if session is not None else None,
-            event_id=ctx.event_id,
-        )
-    except ActionError as error:
-        raise _refuse(error) from None
+    item = await actions.create(
+        ctx.uow,
+        subject_id=subject.id if subject is not None else None,
+        room_id=ctx.room_id,
+        owner=who,
+        text=what,
+        due=due,
+        by=ctx.sender,
+        now=ctx.now,
+        zone=await _zone(ctx, subject.id if subject is not None else None),
+        session_id=session.id if session is not None else None,
+        event_id=ctx.event_id,
+    )
     if session is not None:
         due_iso = item.due.isoformat() if item.due is not None else None
         await minutes_commands.mark(
@@ -184,10 +177,7 @@ async def _may_change(ctx: Context, action: Any) -> None:
 
 async def _set_status(ctx: Context, action: Any, status: str, said: str) -> None:
     await _may_change(ctx, action)
-    try:
-        await actions.set_status(ctx.uow, action, status, by=ctx.sender, now=ctx.now)
-    except ActionError as error:
-        raise _refuse(error) from None
+    await actions.set_status(ctx.uow, action, status, by=ctx.sender, now=ctx.now)
     await ctx.reply(f"{action_label(action.id)} is {said}: {action.text}")
 
 
@@ -225,10 +215,7 @@ async def action_assign(ctx: Context, action: ActionArg, who: OwnerArg) -> None:
     Example: !action assign A3 @carol:example.org
     """
     await _may_change(ctx, action)
-    try:
-        await actions.assign(ctx.uow, action, who, now=ctx.now)
-    except ActionError as error:
-        raise _refuse(error) from None
+    await actions.assign(ctx.uow, action, who, now=ctx.now)
     owner = owner_shown(action.owner, ping=True)
     await ctx.reply(text(f"{action_label(action.id)} now belongs to ") + owner + text(f": {action.text}"))
 
@@ -240,10 +227,7 @@ async def action_due(ctx: Context, action: ActionArg, due: DueArg) -> None:
     Example: !action due A3 2026-12-15
     """
     await _may_change(ctx, action)
-    try:
-        await actions.set_due(ctx.uow, action, due, now=ctx.now, zone=await _zone(ctx, action.subject_id))
-    except ActionError as error:
-        raise _refuse(error) from None
+    await actions.set_due(ctx.uow, action, due, now=ctx.now, zone=await _zone(ctx, action.subject_id))
     when = f"is now due {day_label(due)}" if due is not None else "has no due date now"
     await ctx.reply(f"{action_label(action.id)} {when}: {action.text}")
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from commands.place import subject_or_group
 from commands.render import display_names
 from iscg_bot import mail, meetings
-from iscg_bot.arguments import WordType
+from iscg_bot.arguments import AsyncWordType
 from iscg_bot.events import Reaction, Redaction
 from iscg_bot.formatting import Rich, bold, bullets, code, italic, join, lines, link, person, text
 from iscg_bot.imported import ImportedEvent
@@ -33,7 +33,7 @@ def announcement_purpose(meeting_id: int) -> str:
     return ANNOUNCEMENT + meeting_label(meeting_id)
 
 
-class MeetingType(WordType):
+class MeetingType(AsyncWordType):
     """`M12`: a meeting of this deployment, loaded with its agenda and overrides."""
 
     name = "a meeting ID like M12"
@@ -295,20 +295,17 @@ async def meeting_move(
     """
     await _may_change(ctx, meeting)
     subject = await ctx.uow.subjects.get(meeting.subject_id) if meeting.subject_id else None
-    try:
-        outcome = await meetings.move(
-            ctx.uow,
-            meeting,
-            when,
-            subject=subject,
-            duration=duration,
-            occurrence=date_,
-            force=force,
-            at=ctx.now,
-            imported=ctx.services.imported,
-        )
-    except (MeetingError, RecurrenceError) as error:
-        raise Refusal(str(error)) from None
+    outcome = await meetings.move(
+        ctx.uow,
+        meeting,
+        when,
+        subject=subject,
+        duration=duration,
+        occurrence=date_,
+        force=force,
+        at=ctx.now,
+        imported=ctx.services.imported,
+    )
     if outcome.meeting is None:
         raise _refused_for_conflicts("Moving", outcome.conflicts)
     await mail.queue_invitation(
@@ -331,10 +328,7 @@ async def meeting_cancel(
     Example: !meeting cancel M12 occurrence 2026-12-24 holidays
     """
     await _may_change(ctx, meeting)
-    try:
-        await meetings.cancel(ctx.uow, meeting, occurrence=date_, reason=reason, at=ctx.now)
-    except (MeetingError, RecurrenceError) as error:
-        raise Refusal(str(error)) from None
+    await meetings.cancel(ctx.uow, meeting, occurrence=date_, reason=reason, at=ctx.now)
     await mail.queue_invitation(
         ctx.uow, ctx.services.config.mail, meeting, method="CANCEL", at=ctx.now, occurrence=date_
     )
@@ -350,10 +344,7 @@ async def meeting_agenda(ctx: Context, meeting: MeetingArg, verb: Literal["add"]
     Example: !meeting agenda M12 add Joint workshop planning
     """
     await _may_change(ctx, meeting)
-    try:
-        await meetings.add_agenda_item(ctx.uow, meeting, item, by=ctx.sender, at=ctx.now)
-    except MeetingError as error:
-        raise Refusal(str(error)) from None
+    await meetings.add_agenda_item(ctx.uow, meeting, item, by=ctx.sender, at=ctx.now)
     fresh = await ctx.uow.meetings.get(meeting.id)
     agenda = bullets(text(i.text) for i in fresh.agenda)
     await ctx.reply(lines([text("Agenda of ") + code(meeting_label(meeting.id)) + ":", agenda]))

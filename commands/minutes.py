@@ -13,7 +13,7 @@ from commands.meetings import MeetingArg
 from iscg_bot import actions, minutes, minutes_document
 from iscg_bot.events import Message, Redaction, Undecryptable
 from iscg_bot.formatting import Rich, bullets, code, lines, link, text
-from iscg_bot.minutes import Heard, MinutesError
+from iscg_bot.minutes import Heard
 from iscg_bot.minutes_render import MinutesDocument, filename, render_markdown
 from iscg_bot.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
 from iscg_bot.router import Context, Refusal, Rest, Router, UsageError, UserId
@@ -25,15 +25,8 @@ ACK = "✅"
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 
 
-def _refuse(error: MinutesError) -> Refusal:
-    return Refusal(str(error))
-
-
 async def _running(ctx: Context) -> Any:
-    try:
-        return await minutes.running(ctx.uow, ctx.room_id, prefix=ctx.prefix)
-    except MinutesError as error:
-        raise _refuse(error) from None
+    return await minutes.running(ctx.uow, ctx.room_id, prefix=ctx.prefix)
 
 
 def _heard(ctx: Context) -> Heard:
@@ -77,18 +70,15 @@ async def startmeeting(ctx: Context, meeting: MeetingArg | None = None) -> None:
 
     Example: !startmeeting M12
     """
-    try:
-        session = await minutes.start(
-            ctx.uow,
-            room_id=ctx.room_id,
-            subject=await subject_here(ctx),
-            meeting=meeting,
-            by=ctx.sender,
-            now=ctx.now,
-            prefix=ctx.prefix,
-        )
-    except MinutesError as error:
-        raise _refuse(error) from None
+    session = await minutes.start(
+        ctx.uow,
+        room_id=ctx.room_id,
+        subject=await subject_here(ctx),
+        meeting=meeting,
+        by=ctx.sender,
+        now=ctx.now,
+        prefix=ctx.prefix,
+    )
     await minutes.record(ctx.uow, session, _heard(ctx), room_id=ctx.room_id)  # the log began after it
     bound = f" (M{session.meeting_id})" if session.meeting_id is not None else ""
     started = text(
@@ -114,10 +104,7 @@ async def endmeeting(ctx: Context) -> None:
     Example: !endmeeting
     """
     session = await _running(ctx)
-    try:
-        await minutes.end(ctx.uow, session, by=ctx.sender, now=ctx.now)
-    except MinutesError as error:
-        raise _refuse(error) from None
+    await minutes.end(ctx.uow, session, by=ctx.sender, now=ctx.now)
     document = await _rerender(ctx, session)
     await ctx.reply(_summary(document, heading=f"Meeting ended: {document.title}", prefix=ctx.prefix))
     await _attach_minutes(ctx, session, document)
@@ -167,10 +154,7 @@ def _summary(document: MinutesDocument, *, heading: str, prefix: str) -> Rich:
 
 
 async def _find(ctx: Context, reference: str | None) -> Any:
-    try:
-        return await minutes.find(ctx.uow, reference, ctx.room_id)
-    except MinutesError as error:
-        raise _refuse(error) from None
+    return await minutes.find(ctx.uow, reference, ctx.room_id)
 
 
 async def _changeable_here(ctx: Context, session: Any) -> None:
@@ -201,11 +185,8 @@ async def minutes_approve(ctx: Context, reference: str | None = None) -> None:
     """
     session = await _find(ctx, reference)
     await _changeable_here(ctx, session)
-    try:
-        # The homeserver's time, like the edits and redactions it is compared with (see minutes_document).
-        await minutes.approve(ctx.uow, session, by=ctx.sender, now=_heard(ctx).server_time, prefix=ctx.prefix)
-    except MinutesError as error:
-        raise _refuse(error) from None
+    # The homeserver's time, like the edits and redactions it is compared with (see minutes_document).
+    await minutes.approve(ctx.uow, session, by=ctx.sender, now=_heard(ctx).server_time, prefix=ctx.prefix)
     await _rerender(ctx, session)
     await ctx.reply(
         f"The minutes of {session.reference} are approved and locked; {ctx.prefix}minutes reopen undoes it."
@@ -223,10 +204,7 @@ async def minutes_reopen(ctx: Context, reference: str | None = None) -> None:
     if not await minutes.is_chair(ctx.uow, session, ctx.sender) and not await SUBJECT_MANAGERS.allows(ctx):
         refusal = "Only the meeting's chairs, the coordinator or the officers may reopen its minutes."
         raise Refusal(refusal)
-    try:
-        await minutes.reopen(ctx.uow, session)
-    except MinutesError as error:
-        raise _refuse(error) from None
+    await minutes.reopen(ctx.uow, session)
     await _rerender(ctx, session)
     await ctx.reply(f"The minutes of {session.reference} are a draft again.")
 
@@ -238,10 +216,7 @@ async def chair(ctx: Context, user: UserId) -> None:
     Example: !chair @alice:example.org
     """
     session = await _running(ctx)
-    try:
-        await minutes.add_chair(ctx.uow, session, user, by=ctx.sender)
-    except MinutesError as error:
-        raise _refuse(error) from None
+    await minutes.add_chair(ctx.uow, session, user, by=ctx.sender)
     await ctx.react(ACK)
 
 
@@ -252,10 +227,7 @@ async def unchair(ctx: Context, user: UserId) -> None:
     Example: !unchair @alice:example.org
     """
     session = await _running(ctx)
-    try:
-        await minutes.remove_chair(ctx.uow, session, user, by=ctx.sender)
-    except MinutesError as error:
-        raise _refuse(error) from None
+    await minutes.remove_chair(ctx.uow, session, user, by=ctx.sender)
     await ctx.react(ACK)
 
 
@@ -269,10 +241,7 @@ async def topic(ctx: Context, title: Rest) -> None:
     Example: !topic Review of the Q3 outputs
     """
     session = await _running(ctx)
-    try:
-        await minutes.require_chair(ctx.uow, session, ctx.sender, "change the topic")
-    except MinutesError as error:
-        raise _refuse(error) from None
+    await minutes.require_chair(ctx.uow, session, ctx.sender, "change the topic")
     await mark(ctx, "topic", text=title)
 
 
@@ -358,10 +327,7 @@ async def undo(ctx: Context) -> None:
     Example: !undo
     """
     session = await _running(ctx)
-    try:
-        withdrawn = await minutes.undo(ctx.uow, session, by=ctx.sender)
-    except MinutesError as error:
-        raise _refuse(error) from None
+    withdrawn = await minutes.undo(ctx.uow, session, by=ctx.sender)
     await _drop_actions(ctx, [withdrawn])
     await ctx.react(ACK)
 

@@ -18,7 +18,6 @@ from iscg_bot.actions import today_in
 from iscg_bot.formatting import Rich, bullets, counted, lines, link, text
 from iscg_bot.policy import OFFICERS, subject_here
 from iscg_bot.report_model import Period, Report
-from iscg_bot.reports import ReportError
 from iscg_bot.roles import AdvisoryGroup
 from iscg_bot.router import Context, Refusal, Rest, Router, UsageError
 from iscg_bot.timeshow import moment
@@ -79,17 +78,14 @@ async def _may_report(ctx: Context, request: ReportRequest) -> None:
 
 
 async def compile_for(ctx: Context, period: Period, **scope: Any) -> Report:
-    try:
-        return await reports.compile_report(
-            ctx.uow,
-            period=period,
-            now=ctx.now,
-            base_url=ctx.services.web_base_url,
-            default_zone=ctx.services.config.bot.default_timezone,
-            **scope,
-        )
-    except ReportError as error:
-        raise Refusal(str(error)) from None
+    return await reports.compile_report(
+        ctx.uow,
+        period=period,
+        now=ctx.now,
+        base_url=ctx.services.web_base_url,
+        default_zone=ctx.services.config.bot.default_timezone,
+        **scope,
+    )
 
 
 @router.command("report")

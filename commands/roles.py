@@ -46,10 +46,7 @@ async def role_add(
     Example: !role add @amina:itu.int focal-point ITU-D
     """
     wanted = await _appointment(ctx, user, role, group_or_sector, date_)
-    try:
-        assignment = await organisation.appoint(ctx.uow, wanted, by=ctx.sender, at=ctx.now, prefix=ctx.prefix)
-    except OrganisationError as error:
-        raise Refusal(str(error)) from None
+    assignment = await organisation.appoint(ctx.uow, wanted, by=ctx.sender, at=ctx.now, prefix=ctx.prefix)
     names = await display_names(ctx.uow, [user], ctx.room_id)
     message = person(user, names[user]) + f" is now {wanted.describe()}"
     if wanted.role is RoleKind.CHAIR:
@@ -64,10 +61,7 @@ async def role_remove(ctx: Context, user: UserId, role: RoleName, group_or_secto
     Example: !role remove @amina:itu.int focal-point ITU-D
     """
     wanted = await _appointment(ctx, user, role, group_or_sector)
-    try:
-        await organisation.dismiss(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
-    except OrganisationError as error:
-        raise Refusal(str(error)) from None
+    await organisation.dismiss(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
     names = await display_names(ctx.uow, [user], ctx.room_id)
     await ctx.reply(person(user, names[user]) + f" is no longer {wanted.describe()}.")
 

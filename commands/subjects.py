@@ -31,10 +31,7 @@ async def group_bind(ctx: Context) -> None:
 
     Example: !group bind
     """
-    try:
-        await organisation.bind_group_room(ctx.uow, ctx.room_id, ctx.now)
-    except OrganisationError as error:
-        raise Refusal(str(error)) from None
+    await organisation.bind_group_room(ctx.uow, ctx.room_id, ctx.now)
     await ctx.reply("This room is now the ISCG group room.")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commands.place import subject_or_group
@@ -141,7 +141,7 @@ async def _attendees(ctx: Context, subject: Any, zone: str) -> tuple[list[Attend
     return attendees, unset
 
 
-def _loadable(zone: str | None) -> bool:
+def _loadable(zone: str | None) -> TypeGuard[str]:
     if not zone:
         return False
     try:

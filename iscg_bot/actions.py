@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from iscg_bot.errors import DomainError
 from iscg_bot.formatting import Rich, bullets, join, lines, mention, person, single_line, text
 from iscg_bot.metrics import Metrics
 from iscg_bot.outbox import notice_content, txn_id
@@ -38,7 +39,7 @@ DEFAULT_ZONE = "Europe/Zurich"  # as `bot.default_timezone`: Geneva has no IANA 
 SEPARATOR = " · "
 
 
-class ActionError(Exception):
+class ActionError(DomainError):
     """A request about action items that cannot be done; the message is one sentence."""
 
 
@@ -261,12 +262,14 @@ async def run_due_actions(
     queued = 0
     for item in candidates:
         zone = zones[item.subject_id]
+        due = item.due
+        assert due is not None  # reminder_candidates are the items with a due date
         today = today_in(zone, now)
-        remind_at = datetime.combine(item.due, REMINDER_TIME, tzinfo=ZoneInfo(zone))
-        if item.due > today or now < remind_at:
+        remind_at = datetime.combine(due, REMINDER_TIME, tzinfo=ZoneInfo(zone))
+        if due > today or now < remind_at:
             continue
-        skipped = item.due < today or item.updated_at > remind_at
-        if await _claim(sessions, item.id, item.due, now=now, skipped=skipped, metrics=metrics):
+        skipped = due < today or item.updated_at > remind_at
+        if await _claim(sessions, item.id, due, now=now, skipped=skipped, metrics=metrics):
             queued += 1
     return queued
 
@@ -280,6 +283,7 @@ async def _claim(
         claimed = await uow.actions.claim_due_reminder(action_id, due)
         if claimed and not skipped:
             item = await uow.actions.get(action_id)
+            assert item is not None  # its reminder was just claimed
             subject = await uow.subjects.get(item.subject_id) if item.subject_id is not None else None
             await uow.outbox.add(
                 txn_id=txn_id(key, 0),

@@ -162,6 +162,22 @@ class WordType:
         return type(self).__name__ + "()"
 
 
+class AsyncWordType:
+    """Base for types read from exactly one word through an await (e.g. a look-up in `ctx.uow`): implement
+    `async convert(word, ctx)`, or an async `parse`. The router awaits what `parse` returns."""
+
+    name = "a word"
+
+    async def convert(self, word: str, ctx: Context) -> Any:
+        return word
+
+    async def parse(self, words: Sequence[str], ctx: Context) -> tuple[Any, int]:
+        return await self.convert(words[0], ctx), 1
+
+    def __repr__(self) -> str:
+        return type(self).__name__ + "()"
+
+
 class Word(WordType):
     """`str`: one word, or one "quoted text"; a form value is taken whole."""
 
@@ -373,7 +389,8 @@ def read_parameters(handler: Any) -> tuple[Parameter, ...]:
 
 def _strip(hint: Any) -> tuple[Any, bool, list[Any]]:
     """Unwrap `X | None` and `Annotated[...]`, collecting the metadata, outermost last."""
-    optional, metadata = False, []
+    optional = False
+    metadata: list[Any] = []
     while True:
         origin = typing.get_origin(hint)
         if origin is Annotated:

@@ -32,7 +32,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,7 @@ from iscg_bot.report_model import Report
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 TITLE = "Meetings held per subject per month"
 NO_MEETINGS = "No meetings held in this period"
@@ -54,7 +55,7 @@ ROW, COLUMN, HEAD, FOOT, RIGHT, MIN_WIDTH = 0.24, 0.36, 0.75, 0.08, 0.12, 6.5
 FONT_SIZE = 7.5
 EMPTY_CELL, CELL_EDGE, INK = "#f3f5f8", "#ffffff", "#1b1b1b"
 
-_SETTINGS = {
+_SETTINGS: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # text as <text>, not glyph outlines: small, selectable, searchable
     "svg.hashsalt": "iscg-chart",  # the clip paths' and markers' IDs, otherwise random per run
     "text.usetex": False,
@@ -161,7 +162,7 @@ def _data(source: Report | ChartData) -> ChartData:
     return source if isinstance(source, ChartData) else meetings_per_month(source)
 
 
-def _save(data: ChartData, target: io.IOBase, **options: object) -> None:
+def _save(data: ChartData, target: IO[Any], **options: Any) -> None:
     import matplotlib  # imported here: only a chart loads matplotlib (and numpy)
 
     with _LOCK, matplotlib.rc_context(_SETTINGS), warnings.catch_warnings():

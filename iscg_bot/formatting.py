@@ -84,8 +84,8 @@ def lines(parts: Iterable[Rich | str]) -> Rich:
     return join(parts, Rich("\n", "<br>"))
 
 
-def bullets(items: Iterable[Rich | str]) -> Rich:
-    items = [as_rich(i) for i in items]
+def bullets(parts: Iterable[Rich | str]) -> Rich:
+    items = [as_rich(i) for i in parts]
     if not items:
         return Rich("", "")
     plain = "\n".join(f"• {i.plain}" for i in items)

@@ -282,6 +282,7 @@ def _rule(text: str, first: datetime, horizon: datetime) -> du.rrule | None:
     until_text = parts.pop("UNTIL", None)
     try:
         rule = du.rrulestr(";".join(f"{k}={v}" for k, v in parts.items()), dtstart=first)
+        assert isinstance(rule, du.rrule)  # one RRULE value, without RDATE or EXDATE: never a set
         if "COUNT" not in parts:
             until = horizon if until_text is None else min(_until(until_text, first.tzinfo or UTC), horizon)
             rule = rule.replace(until=until)

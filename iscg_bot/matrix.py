@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import logging
 import random
@@ -183,12 +184,13 @@ class MatrixGateway:
         await self._password_login()
 
     async def _password_login(self) -> None:
-        assert self.client is not None
+        client = self.client
+        assert client is not None
         if self.settings.password is None:
             raise LoginError("no password configured and the stored session is no longer valid")
         password = self.settings.password.get_secret_value()
         response = await self._retry(
-            lambda: self.client.login(password, device_name=self.settings.device_name), "login"
+            lambda: client.login(password, device_name=self.settings.device_name), "login"
         )
         if not isinstance(response, LoginResponse):
             raise LoginError(f"login refused: {getattr(response, 'message', response)}")
@@ -234,10 +236,11 @@ class MatrixGateway:
             return
 
     async def _sync(self, since: str | None, full_state: bool, timeout: float | None) -> SyncResponse | None:
-        assert self.client is not None
+        client = self.client
+        assert client is not None
         wait_ms = int((self.settings.sync_timeout_seconds if timeout is None else timeout) * 1000)
         response = await self._retry(
-            lambda: self.client.sync(timeout=wait_ms, since=since, full_state=full_state or None),
+            lambda: client.sync(timeout=wait_ms, since=since, full_state=full_state or None),
             "sync",
             on_failure=self._sync_failed,
         )
@@ -296,15 +299,21 @@ class MatrixGateway:
 
     async def _backfill(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
         """Fetch the events a limited sync left out, back to the previous sync token (or our own join)."""
-        assert self.client is not None
+        client = self.client
+        assert client is not None
         if not prev_batch:
             return []
         newest_first: list[Any] = []
         token = prev_batch
         while not self.stopping.is_set():
             response = await self._retry(
-                lambda t=token: self.client.room_messages(
-                    room_id, start=t, end=since, direction=MessageDirection.back, limit=100
+                functools.partial(
+                    client.room_messages,
+                    room_id,
+                    start=token,
+                    end=since,
+                    direction=MessageDirection.back,
+                    limit=100,
                 ),
                 "messages",
             )
@@ -483,15 +492,16 @@ class MatrixGateway:
         return await self.send(Outgoing(room_id, "m.room.message", content, txn_id))
 
     async def _direct_room(self, user_id: str) -> str:
-        assert self.client is not None
+        client = self.client
+        assert client is not None
         room_id = await self.sessions.direct_room(user_id)
         if room_id is not None:
-            room = self.client.rooms.get(room_id)
+            room = client.rooms.get(room_id)
             if room is not None and (user_id in room.users or user_id in room.invited_users):
                 return room_id
             log.info("direct room %s with %s is gone; making a new one", room_id, user_id)
         response = await self._retry(
-            lambda: self.client.room_create(
+            lambda: client.room_create(
                 is_direct=True, preset=RoomPreset.trusted_private_chat, invite=[user_id], name="ISCG bot"
             ),
             "create a direct room",
@@ -515,16 +525,18 @@ class MatrixGateway:
             waited += 0.1
 
     async def join(self, room_id: str) -> bool:
-        assert self.client is not None
-        response = await self._retry(lambda: self.client.join(room_id), "join")
+        client = self.client
+        assert client is not None
+        response = await self._retry(lambda: client.join(room_id), "join")
         if not isinstance(response, JoinResponse):
             log.warning("could not join %s: %s", room_id, getattr(response, "message", response))
             return False
         return True
 
     async def reject_invite(self, room_id: str) -> None:
-        assert self.client is not None
-        await self._retry(lambda: self.client.room_leave(room_id), "leave")
+        client = self.client
+        assert client is not None
+        await self._retry(lambda: client.room_leave(room_id), "leave")
 
     async def wait_stopping(self, seconds: float) -> bool:
         """Sleep up to `seconds`, waking early when the bot stops. True when stopping."""

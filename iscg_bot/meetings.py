@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from iscg_bot.errors import DomainError
 from iscg_bot.formatting import single_line
 from iscg_bot.imported import ImportedCalendars
 from iscg_bot.recurrence import (
@@ -35,7 +36,7 @@ MAX_AGENDA_ITEM = 500
 MAX_AGENDA_ITEMS = 50
 
 
-class MeetingError(Exception):
+class MeetingError(DomainError):
     """A request about meetings that cannot be done; the message is one sentence."""
 
 
@@ -110,7 +111,7 @@ def next_occurrence(meeting: Any, after: datetime) -> Any | None:
 # ---- changing meetings -----------------------------------------------------------------------------------
 
 
-def meeting_zone(when: When, fallback: str | None) -> str | None:
+def meeting_zone(when: When, fallback: str) -> str:
     """The zone a meeting lives in: a place's zone when one was named, else the subject's.
 
     A bare UTC time or offset (`13:00Z`, `UTC+3`) fixes the instant but is no place: the meeting keeps

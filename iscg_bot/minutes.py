@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from iscg_bot.errors import DomainError
 from iscg_bot.meetings import expand, meeting_label
 
 BINDING_WINDOW = timedelta(minutes=30)  # a session binds to the occurrence starting this close to now
@@ -17,7 +18,7 @@ UNDECRYPTABLE_TEXT = "(a message the bot could not decrypt)"
 UNSCHEDULED_TITLE = "Unscheduled meeting"
 
 
-class MinutesError(Exception):
+class MinutesError(DomainError):
     """A refusal, worded for the person who asked."""
 
 

@@ -137,7 +137,8 @@ async def build(
                 edited,
             )
         )
-        written, seen = _said_by_commands(text, prefix), {}
+        written = _said_by_commands(text, prefix)
+        seen: dict[str, int] = {}
         for found in tags.get(line.id, []):
             args = found.args or {}
             said = _tag_text(found, args, written, seen)

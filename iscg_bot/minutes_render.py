@@ -220,6 +220,7 @@ def _when(doc: MinutesDocument) -> str:
 
 def _item(item: Item, zone: str) -> tuple[Piece, ...]:
     word = Piece("strong", TAG_WORDS.get(item.tag, item.tag.upper()))
+    body: tuple[Piece, ...]
     if item.url is not None:
         body = (_t(" "), link_piece(item.url, item.text))
     else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from iscg_bot.errors import DomainError
 from iscg_bot.formatting import single_line
 from iscg_bot.roles import MANAGEMENT_SEATS_PER_GROUP, AdvisoryGroup, RoleKind, Sector
 from iscg_bot.timeparse import iana_zone_names
@@ -23,7 +24,7 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
 
 
-class OrganisationError(Exception):
+class OrganisationError(DomainError):
     """A request the group's rules refuse; the message is one sentence."""
 
 
@@ -106,6 +107,7 @@ class Appointment:
             return "in the secretariat"
         if self.role is RoleKind.COORDINATOR:
             return f"the coordinator of {self.subject.slug}"
+        assert self.sector is not None  # what is left is a focal point, who always has a sector
         article = "an" if self.sector.value.startswith("I") else "a"  # "an ITU-D", "a GS"
         return f"{article} {self.sector} focal point for {self.subject.slug}"
 

@@ -98,7 +98,10 @@ class OutboxSender:
         await asyncio.gather(*self._room_tasks.values(), return_exceptions=True)
 
     async def _wait_for_work(self) -> None:
-        waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self.stopping.wait())}
+        waiters: set[asyncio.Future[Any]] = {
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self.stopping.wait()),
+        }
         waiters |= set(self._room_tasks.values())
         await asyncio.wait(waiters, timeout=30, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters - set(self._room_tasks.values()):
@@ -166,5 +169,6 @@ class OutboxSender:
             if failure is not None:
                 await uow.outbox.mark_failed(row_id, failure, self.clock.now())
             else:
+                assert event_id is not None  # not failed: sent, with the event ID the homeserver gave it
                 await uow.outbox.mark_sent(row_id, event_id, self.clock.now())
             await uow.commit()

@@ -42,6 +42,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
 
+from iscg_bot.errors import DomainError
+
 Frequency = Literal["DAILY", "WEEKLY", "MONTHLY"]
 
 MAX_INTERVAL = 52
@@ -50,7 +52,8 @@ MAX_OCCURRENCES = 2000  # per call of `occurrences`: a window that holds more is
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_DU_FREQ = {"DAILY": du.DAILY, "WEEKLY": du.WEEKLY, "MONTHLY": du.MONTHLY}
+# dateutil's frequencies are the literals 3, 2 and 1, which its rrule() takes.
+_DU_FREQ: dict[str, Literal[1, 2, 3]] = {"DAILY": du.DAILY, "WEEKLY": du.WEEKLY, "MONTHLY": du.MONTHLY}
 _UNITS: dict[str, Frequency] = {"day": "DAILY", "week": "WEEKLY", "month": "MONTHLY"}
 _ADVERBS: dict[str, tuple[Frequency, int]] = {
     "daily": ("DAILY", 1),
@@ -67,7 +70,7 @@ _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _EXAMPLE = "e.g. every 2 weeks until 2027-06-30, every tuesday times 10, or monthly"
 
 
-class RecurrenceError(Exception):
+class RecurrenceError(DomainError):
     """A repetition that cannot be used; the message is one sentence for the person who typed it."""
 
 

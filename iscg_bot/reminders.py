@@ -349,7 +349,7 @@ class ReminderService:
                 late=late,
                 skipped=skipped,
             )
-            if claimed and not skipped:
+            if meeting is not None and claimed and not skipped:
                 yes = [
                     answer.matrix_id
                     for answer in await uow.rsvps.for_meeting(meeting.id)

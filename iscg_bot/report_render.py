@@ -169,7 +169,7 @@ def _subject(subject: SubjectReport) -> list[Block]:
 
     out.append(_h(3, f"Meetings held ({len(subject.held)})"))
     if subject.held:
-        header = ("Meeting", "Title", "When", "Duration", "Attendance", "Regrets", "Minutes")
+        header: tuple[str, ...] = ("Meeting", "Title", "When", "Duration", "Attendance", "Regrets", "Minutes")
         rows = (_held(meeting, zone) for meeting in subject.held)
         out.append(_table(f"Meetings held — {title}", header, rows, "meetings"))
     else:
@@ -328,6 +328,7 @@ def render_html(report: Report, *, standalone: bool = False) -> str:
             items = "".join(f"<li>{pieces_html(item)}</li>\n" for item in block.items)
             body.append(f"<ul{css}>\n{items}</ul>")
         elif block.kind == "chart":
+            assert block.chart is not None  # a "chart" block always carries its data
             body.append(
                 f'<figure class="chart">\n{chart.svg(block.chart)}\n'
                 f"<figcaption>{html_text(block.caption)}</figcaption>\n</figure>"

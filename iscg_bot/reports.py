@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from iscg_bot import minutes_document
 from iscg_bot.actions import today_in
+from iscg_bot.errors import DomainError
 from iscg_bot.meetings import expand
 from iscg_bot.report_model import (
     ActionRow,
@@ -58,7 +59,7 @@ PLANNED_HORIZON = timedelta(days=400)  # how far ahead planned meetings are look
 ALL_GROUPS = "TSAG, RAG and TDAG"
 
 
-class ReportError(Exception):
+class ReportError(DomainError):
     """A report that cannot be compiled as asked; the message is one sentence for the person who asked."""
 
 

@@ -16,6 +16,8 @@ them on its own module-level `router = Router()`; `commands.build_router` loads 
 handler, which talks back through `ctx.reply` / `ctx.react` only: the caller sends what they collected once
 its transaction commits. A handler says no by raising `Refusal(message)` (or `UsageError` for what was
 typed): the router answers with it, and the caller undoes the command's writes and counts it refused.
+A `DomainError` (`iscg_bot.errors`) that a domain function raises is answered the same way: handlers let
+it through.
 Docstrings name commands with `!`; help shows them with the configured prefix (`Router.shown`).
 """
 
@@ -52,6 +54,7 @@ from iscg_bot.arguments import (
 )
 from iscg_bot.arguments import Flag as Flag
 from iscg_bot.context import Context
+from iscg_bot.errors import DomainError
 from iscg_bot.events import Message, Reaction
 from iscg_bot.formatting import Rich, bullets, code, lines, text
 from iscg_bot.timeparse import TimeZone
@@ -416,7 +419,8 @@ class Router:
 
         Returns whether the command ran to completion: on False — it was refused, for whatever reason — the
         caller undoes whatever it wrote and counts it refused, so a handler may raise `Refusal` or
-        `UsageError` at any point without leaving half its work behind.
+        `UsageError` — or let a domain function's `DomainError` through — at any point without leaving half
+        its work behind.
         """
         ctx.router = self
         ctx.command = invocation.command
@@ -428,6 +432,9 @@ class Router:
             return False
         except Refusal as refusal:
             await ctx.reply(refusal.message)
+            return False
+        except DomainError as error:  # the domain's refusal, answered here once rather than in each command
+            await ctx.reply(str(error))
             return False
         return True
 

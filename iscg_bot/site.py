@@ -267,7 +267,7 @@ class SitePages:
         ][:UPCOMING_SHOWN]
         upcoming = next_occurrence(meeting, now)
         first = upcoming or _last_occurrence(meeting)
-        answers = {"yes": [], "maybe": [], "no": []}
+        answers: dict[str, list[Person]] = {"yes": [], "maybe": [], "no": []}
         for rsvp in rsvps:
             answers[rsvp.answer].append(names[rsvp.matrix_id])
         return self._render(
@@ -307,8 +307,9 @@ class SitePages:
             subjects = {s.id: s.slug for s in await uow.subjects.list(include_archived=True)}
             meetings = await uow.meetings.overlapping(start_utc=start, end_utc=end, include_cancelled=True)
         for meeting in meetings:
+            slug = subjects.get(meeting.subject_id) if meeting.subject_id is not None else None
             for occurrence in expand(meeting, start, end):
-                entry = _entry(meeting, occurrence, self.default_zone, subjects.get(meeting.subject_id))
+                entry = _entry(meeting, occurrence, self.default_zone, slug)
                 day = entry.local_start.date()
                 if day in grid:
                     grid[day].entries.append(entry)
@@ -326,8 +327,8 @@ class SitePages:
             for day in _days_touched(entry):
                 if day in grid:
                     grid[day].entries.append(entry)
-        for day in grid.values():
-            day.entries.sort(key=lambda e: (e.start, e.reference))
+        for cell in grid.values():
+            cell.entries.sort(key=lambda e: (e.start, e.reference))
         weeks = [[grid[d] for d in days[n : n + 7]] for n in range(0, len(days), 7)]
         previous, following = _add_months(shown_month, -1), _add_months(shown_month, 1)
         return self._render(

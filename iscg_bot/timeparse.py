@@ -25,6 +25,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 from iscg_bot.arguments import UsageError, WordType, or_list, quote
+from iscg_bot.errors import DomainError
 from iscg_bot.timeshow import clock, day_label, format_offset
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ EXAMPLES = "2026-12-03 14:00 Europe/Zurich or tomorrow 14:00"
 EXAMPLE_ZONE = "Europe/Zurich"
 
 
-class TimeParseError(Exception):
+class TimeParseError(DomainError):
     """The text is not a usable time (or duration, date, zone); the message is one sentence for the user.
 
     `understood` is True when the text was read but the value is refused (in the past, on a daylight-saving
@@ -220,7 +221,8 @@ def _split_zone(text: str) -> tuple[str, _Zone | None]:
             return body, _iana("UTC")
         match = re.fullmatch(r"([+\-−])([0-9]{2}):?([0-9]{2})?", last)
         assert match is not None
-        return body, _offset_zone(*match.groups(), last)
+        sign, hours, minutes = match.groups()
+        return body, _offset_zone(sign, hours, minutes, last)
     if last.lower() in iana_zone_names():
         return body, _iana(iana_zone_names()[last.lower()])
     first = words[0]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,8 +130,12 @@ class Outbox:
         await self._update(message_id, attempts=OutboxMessage.attempts + 1)
 
     async def _update(self, message_id: int, **values: Any) -> None:
-        result = await self._session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+        # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed for SELECTs.
+        result = cast(
+            CursorResult[Any],
+            await self._session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+            ),
         )
         if result.rowcount != 1:
             raise LookupError(f"no outbox message with id {message_id}")

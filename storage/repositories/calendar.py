@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import CalendarToken
@@ -49,9 +50,13 @@ class CalendarTokens:
 
     async def revoke(self, matrix_id: str, at: datetime) -> bool:
         """Revoke the person's live token; False when they had none."""
-        result = await self._session.execute(
-            update(CalendarToken)
-            .where(CalendarToken.matrix_id == matrix_id, CalendarToken.revoked_at.is_(None))
-            .values(revoked_at=at)
+        # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed for SELECTs.
+        result = cast(
+            CursorResult[Any],
+            await self._session.execute(
+                update(CalendarToken)
+                .where(CalendarToken.matrix_id == matrix_id, CalendarToken.revoked_at.is_(None))
+                .values(revoked_at=at)
+            ),
         )
         return bool(result.rowcount)

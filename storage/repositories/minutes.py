@@ -165,7 +165,9 @@ class Minutes:
             .where(MeetingSession.meeting_id.in_(meeting_ids), MeetingSession.ended_at.is_not(None))
             .order_by(MeetingSession.id)
         )
-        return {row.meeting_id: row for row in await self._session.scalars(query)}
+        return {
+            row.meeting_id: row for row in await self._session.scalars(query) if row.meeting_id is not None
+        }
 
     async def replace_text(self, line: MinuteLine, *, text: str, edit_event_id: str, at: datetime) -> bool:
         """Keep the old text in the history and put the new one in; False if this edit was applied."""
