@@ -3,7 +3,6 @@ Prometheus's own text parser; and the sync loop's health (`SyncHealth`) on a fro
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 import pytest
@@ -16,30 +15,10 @@ from iscg_bot.metrics import Metrics, metrics_route
 from iscg_bot.reminders import ReminderService
 from iscg_bot.router import Context, Router
 from tests.chat import ADMIN, ALICE, COORD, START, Chat, said
+from tests.support.metrics import counting, value
 from tests.support.reminders import CALL, utc
 
 MEMBER = "@member:example.org"
-
-
-def samples(metrics: Metrics) -> dict[tuple[str, frozenset], float]:
-    """Every sample of the exposition, parsed as Prometheus would: (name, labels) → value."""
-    body, _ = metrics.exposition()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(body.decode("utf-8"))
-        for sample in family.samples
-    }
-
-
-def value(metrics: Metrics, name: str, **labels: str) -> float:
-    return samples(metrics).get((name, frozenset(labels.items())), 0.0)
-
-
-def counting(chat: Chat) -> Metrics:
-    """Count the chat's commands into a new Metrics whose timer moves 0.25 s per reading."""
-    ticks = itertools.count()
-    chat.dispatcher.metrics = metrics = Metrics(timer=lambda: next(ticks) * 0.25)
-    return metrics
 
 
 async def test_commands_are_counted_by_name_and_outcome_and_each_reply_timed(chat):

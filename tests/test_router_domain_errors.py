@@ -23,9 +23,9 @@ from iscg_bot.reports import ReportError
 from iscg_bot.router import Context
 from iscg_bot.timeparse import TimeParseError
 from tests.chat import Chat
+from tests.support.metrics import counting, value
 from tests.support.story_router import Chat as StoryChat
 from tests.support.story_router import build_story_router
-from tests.test_metrics import counting, value
 
 COMMANDS = Path(commands.__file__).parent
 
