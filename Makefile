@@ -33,9 +33,11 @@ run: $(VENV)/.installed-demo
 test: check browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(ARGS)
 
-# Types (mypy, configured in pyproject.toml) and lint (ruff), before any test runs.
+# Types (mypy, configured in pyproject.toml), the layers' import contracts (import-linter, .importlinter) and
+# lint (ruff), before any test runs.
 check: $(VENV)/.installed-test
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
-from iscg_bot.clock import FrozenClock
-from iscg_bot.feeds import FeedInfo, render_feed
-from iscg_bot.health import SyncHealth
-from iscg_bot.recurrence import Repeat, series_end, to_rrule
-from iscg_bot.web import FeedCache, WebServer, build_application
-from storage import Database, UnitOfWork
+from iscg_bot.calendar.feeds import FeedInfo, render_feed
+from iscg_bot.core.clock import FrozenClock
+from iscg_bot.core.health import SyncHealth
+from iscg_bot.domain.recurrence import Repeat, series_end, to_rrule
+from iscg_bot.storage import Database, UnitOfWork
+from iscg_bot.web.server import FeedCache, WebServer, build_application
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 ZONES = ("Europe/Zurich", "America/New_York", "Asia/Tokyo", "Africa/Nairobi", "America/Sao_Paulo")

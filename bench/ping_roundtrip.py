@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nio import AsyncClient, MatrixRoom, RoomMessageText
 
-from iscg_bot.homeserver import LocalSynapse
+from iscg_bot.demo.homeserver import LocalSynapse
 from tests.fixtures_bot import BotProcess, _toml, migrate, register_bot
 from tests.support.matrix_user import MatrixUser, is_reply_to
 

@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert
 
-from iscg_bot import report_render, reports
-from storage import (
+from iscg_bot.domain import reports
+from iscg_bot.render import report_render
+from iscg_bot.storage import (
     ActionItem,
     Database,
     Meeting,

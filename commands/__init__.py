@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from iscg_bot.router import Router
+from iscg_bot.chat.router import Router
 
 BUILTIN_MODULES: tuple[str, ...] = (
-    "commands.general",
-    "commands.subjects",
-    "commands.roles",
-    "commands.rooms",
-    "commands.meetings",
-    "commands.suggest",
-    "commands.calendar",
-    "commands.minutes",
-    "commands.actions",
-    "commands.reports",
+    "iscg_bot.commands.general",
+    "iscg_bot.commands.subjects",
+    "iscg_bot.commands.roles",
+    "iscg_bot.commands.rooms",
+    "iscg_bot.commands.meetings",
+    "iscg_bot.commands.suggest",
+    "iscg_bot.commands.calendar",
+    "iscg_bot.commands.minutes",
+    "iscg_bot.commands.actions",
+    "iscg_bot.commands.reports",
 )
 
 

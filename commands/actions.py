@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
-from commands import minutes as minutes_commands
-from iscg_bot import actions
-from iscg_bot.actions import ActionError, action_label, owner_shown
-from iscg_bot.arguments import MATRIX_TO, AsyncWordType, UserIdType, WordType, tokenize
-from iscg_bot.formatting import Rich, bullets, code, lines, person, text
-from iscg_bot.policy import ACTION_CHANGERS, may_change_action, subject_here
-from iscg_bot.router import Context, Keyword, Refusal, Rest, Router, UsageError
-from iscg_bot.timeparse import DateArg, DateType
-from iscg_bot.timeshow import day_label
+from iscg_bot.chat.arguments import MATRIX_TO, AsyncWordType, UserIdType, WordType, tokenize
+from iscg_bot.chat.policy import ACTION_CHANGERS, may_change_action, subject_here
+from iscg_bot.chat.router import Context, Keyword, Refusal, Rest, Router, UsageError
+from iscg_bot.chat.time_arguments import DateArg, DateType
+from iscg_bot.commands import minutes as minutes_commands
+from iscg_bot.core.formatting import Rich, bullets, code, lines, person, text
+from iscg_bot.core.timeshow import day_label
+from iscg_bot.domain import actions
+from iscg_bot.domain.actions import ActionError, action_label, owner_shown
 
 router = Router()
 FILTERS = ("mine", "all", "overdue")

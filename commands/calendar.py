@@ -8,11 +8,11 @@ one and the old link stops working. That way asking for the room's links again n
 
 from __future__ import annotations
 
-from iscg_bot.caldav import forget_published
-from iscg_bot.formatting import Rich, as_rich, bold, bullets, code, lines, link, text
-from iscg_bot.policy import subject_here
-from iscg_bot.router import ADMIN, Context, Refusal, Router
-from iscg_bot.web import group_feed_path, personal_feed_path, subject_feed_path, webcal
+from iscg_bot.calendar.caldav import forget_published
+from iscg_bot.chat.policy import subject_here
+from iscg_bot.chat.router import ADMIN, Context, Refusal, Router
+from iscg_bot.core.formatting import Rich, as_rich, bold, bullets, code, lines, link, text
+from iscg_bot.web.server import group_feed_path, personal_feed_path, subject_feed_path, webcal
 
 router = Router()
 

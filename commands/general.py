@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from commands.place import in_group_room
-from iscg_bot.formatting import Rich, bullets, code, lines, text
-from iscg_bot.policy import SUBJECT_MANAGERS, subject_here
-from iscg_bot.router import ANYONE, Command, Context, Router, TimeZone
+from iscg_bot.chat.policy import SUBJECT_MANAGERS, subject_here
+from iscg_bot.chat.router import ANYONE, Command, Context, Router, TimeZone
+from iscg_bot.commands.place import in_group_room
+from iscg_bot.core.formatting import Rich, bullets, code, lines, text
 
 router = Router()
 AREA = "basics"  # `!help basics`

@@ -10,19 +10,21 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from commands.place import subject_or_group
-from commands.render import display_names
-from iscg_bot import mail, meetings
-from iscg_bot.arguments import AsyncWordType
-from iscg_bot.events import Reaction, Redaction
-from iscg_bot.formatting import Rich, bold, bullets, code, italic, join, lines, link, person, text
-from iscg_bot.imported import ImportedEvent
-from iscg_bot.meetings import MeetingError, ScheduleRequest, meeting_label
-from iscg_bot.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
-from iscg_bot.recurrence import RecurrenceError, Repeat, describe, from_rrule, parse_repeat
-from iscg_bot.router import Context, Flag, Keyword, Refusal, Rest, Router, UsageError
-from iscg_bot.timeparse import DEFAULT_DURATION, DateArg, DurationArg, WhenArg
-from iscg_bot.timeshow import span
+from iscg_bot.calendar import mail
+from iscg_bot.calendar.imported import ImportedEvent
+from iscg_bot.chat.arguments import AsyncWordType
+from iscg_bot.chat.events import Reaction, Redaction
+from iscg_bot.chat.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
+from iscg_bot.chat.router import Context, Flag, Keyword, Refusal, Rest, Router, UsageError
+from iscg_bot.chat.time_arguments import DateArg, DurationArg, WhenArg
+from iscg_bot.commands.place import subject_or_group
+from iscg_bot.commands.render import display_names
+from iscg_bot.core.formatting import Rich, bold, bullets, code, italic, join, lines, link, person, text
+from iscg_bot.core.timeshow import span
+from iscg_bot.domain import meetings
+from iscg_bot.domain.meetings import MeetingError, ScheduleRequest, meeting_label
+from iscg_bot.domain.recurrence import RecurrenceError, Repeat, describe, from_rrule, parse_repeat
+from iscg_bot.domain.timeparse import DEFAULT_DURATION
 
 router = Router()
 RSVP_REACTIONS = {"✅": "yes", "❌": "no", "❔": "maybe", "❓": "maybe"}

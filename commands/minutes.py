@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.meetings import MeetingArg
-from iscg_bot import actions, minutes, minutes_document
-from iscg_bot.events import Message, Redaction, Undecryptable
-from iscg_bot.formatting import Rich, bullets, code, lines, link, text
-from iscg_bot.minutes import Heard
-from iscg_bot.minutes_render import MinutesDocument, filename, render_markdown
-from iscg_bot.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
-from iscg_bot.router import Context, Refusal, Rest, Router, UsageError, UserId
-from iscg_bot.timeshow import span
+from iscg_bot.chat.events import Message, Redaction, Undecryptable
+from iscg_bot.chat.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
+from iscg_bot.chat.router import Context, Refusal, Rest, Router, UsageError, UserId
+from iscg_bot.commands.meetings import MeetingArg
+from iscg_bot.core.formatting import Rich, bullets, code, lines, link, text
+from iscg_bot.core.timeshow import span
+from iscg_bot.domain import actions, minutes, minutes_document
+from iscg_bot.domain.minutes import Heard
+from iscg_bot.domain.minutes_model import MinutesDocument
+from iscg_bot.render import minutes_files
+from iscg_bot.render.minutes_render import filename, render_markdown
 
 router = Router()
 LOGGED_MSGTYPES = ("m.text", "m.notice", "m.emote")
@@ -51,7 +53,7 @@ async def _zone(ctx: Context) -> str:
 
 
 async def _rerender(ctx: Context, session: Any) -> MinutesDocument:
-    return await minutes_document.render(
+    return await minutes_files.render(
         ctx.uow,
         session,
         zone=await _zone(ctx),

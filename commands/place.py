@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from iscg_bot import organisation
-from iscg_bot.formatting import Rich, code, text
-from iscg_bot.policy import OFFICERS, subject_here
-from iscg_bot.router import Context, Refusal
+from iscg_bot.chat.policy import OFFICERS, subject_here
+from iscg_bot.chat.router import Context, Refusal
+from iscg_bot.core.formatting import Rich, code, text
+from iscg_bot.domain import organisation
 
 
 async def group_room(ctx: Context) -> str | None:

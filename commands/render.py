@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from iscg_bot.formatting import Rich, join, person
+from iscg_bot.core.formatting import Rich, join, person
 
 
 async def display_names(uow: Any, user_ids: Iterable[str], room_id: str) -> dict[str, str | None]:

@@ -1,8 +1,8 @@
 """Reports to the advisory groups and the Chair's digest: `!report` and `!summary`.
 
-Both read what the bot recorded (`iscg_bot.reports` compiles, `iscg_bot.report_render` renders); nothing
-here changes data. The Chair, the management team and the secretariat report on anything; a coordinator on
-their own subject.
+Both read what the bot recorded (`iscg_bot.domain.reports` compiles, `iscg_bot.render.report_render` renders);
+nothing here changes data. The Chair, the management team and the secretariat report on anything; a
+coordinator on their own subject.
 """
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from commands.place import subject_or_group
-from iscg_bot import report_render, reports
-from iscg_bot.actions import today_in
-from iscg_bot.formatting import Rich, bullets, counted, lines, link, text
-from iscg_bot.policy import OFFICERS, subject_here
-from iscg_bot.report_model import Period, Report
-from iscg_bot.roles import AdvisoryGroup
-from iscg_bot.router import Context, Refusal, Rest, Router, UsageError
-from iscg_bot.timeshow import moment
+from iscg_bot.chat.policy import OFFICERS, subject_here
+from iscg_bot.chat.router import Context, Refusal, Rest, Router, UsageError
+from iscg_bot.commands.place import subject_or_group
+from iscg_bot.core.formatting import Rich, bullets, counted, lines, link, text
+from iscg_bot.core.timeshow import moment
+from iscg_bot.domain import reports
+from iscg_bot.domain.actions import today_in
+from iscg_bot.domain.report_model import Period, Report
+from iscg_bot.domain.roles import AdvisoryGroup
+from iscg_bot.render import report_render
 
 router = Router()
 SUMMARY_DAYS = 7

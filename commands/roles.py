@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from commands.render import display_names, people
-from iscg_bot import organisation
-from iscg_bot.formatting import Rich, bold, bullets, code, lines, person, text
-from iscg_bot.organisation import OrganisationError
-from iscg_bot.policy import CHAIR, OFFICERS, may_appoint, subject_here
-from iscg_bot.roles import RoleKind
-from iscg_bot.router import Context, Keyword, Refusal, Router, UsageError, UserId
-from iscg_bot.timeparse import DateArg
+from iscg_bot.chat.policy import CHAIR, OFFICERS, may_appoint, subject_here
+from iscg_bot.chat.router import Context, Keyword, Refusal, Router, UsageError, UserId
+from iscg_bot.chat.time_arguments import DateArg
+from iscg_bot.commands.render import display_names, people
+from iscg_bot.core.formatting import Rich, bold, bullets, code, lines, person, text
+from iscg_bot.domain import organisation
+from iscg_bot.domain.organisation import OrganisationError
+from iscg_bot.domain.roles import RoleKind
 
 router = Router()
 

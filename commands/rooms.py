@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from iscg_bot import organisation
-from iscg_bot.events import MembershipChange, Tombstone
-from iscg_bot.router import Context, Router
-from storage import AlreadyExists
+from iscg_bot.chat.events import MembershipChange, Tombstone
+from iscg_bot.chat.router import Context, Router
+from iscg_bot.domain import organisation
+from iscg_bot.storage import AlreadyExists
 
 log = logging.getLogger(__name__)
 router = Router()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from commands.render import display_names, people
-from iscg_bot import organisation
-from iscg_bot.formatting import Rich, bold, bullets, code, italic, lines, text
-from iscg_bot.organisation import OrganisationError
-from iscg_bot.policy import CHAIR, OFFICERS, SUBJECT_MANAGERS, subject_here
-from iscg_bot.router import Context, Refusal, Rest, Router, UsageError
-from iscg_bot.timeparse import TimeZoneType
+from iscg_bot.chat.policy import CHAIR, OFFICERS, SUBJECT_MANAGERS, subject_here
+from iscg_bot.chat.router import Context, Refusal, Rest, Router, UsageError
+from iscg_bot.chat.time_arguments import TimeZoneType
+from iscg_bot.commands.render import display_names, people
+from iscg_bot.core.formatting import Rich, bold, bullets, code, italic, lines, text
+from iscg_bot.domain import organisation
+from iscg_bot.domain.organisation import OrganisationError
 
 router = Router()
 

@@ -6,16 +6,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from commands.place import subject_or_group
-from commands.render import display_names
-from iscg_bot import meetings
-from iscg_bot.formatting import Rich, code, join, lines, person, text
-from iscg_bot.policy import SUBJECT_MANAGERS
-from iscg_bot.roles import RoleKind
-from iscg_bot.router import Context, Keyword, Refusal, Router, UsageError
-from iscg_bot.suggest import DAY_END, DAY_START, Attendee, Slot, rank_slots
-from iscg_bot.timeparse import DateArg, DurationArg, reading_zone
-from iscg_bot.timeshow import UTC_NAMES, clock, day_label, span
+from iscg_bot.chat.policy import SUBJECT_MANAGERS
+from iscg_bot.chat.router import Context, Keyword, Refusal, Router, UsageError
+from iscg_bot.chat.time_arguments import DateArg, DurationArg, reading_zone
+from iscg_bot.commands.place import subject_or_group
+from iscg_bot.commands.render import display_names
+from iscg_bot.core.formatting import Rich, code, join, lines, person, text
+from iscg_bot.core.timeshow import UTC_NAMES, clock, day_label, span
+from iscg_bot.domain import meetings
+from iscg_bot.domain.roles import RoleKind
+from iscg_bot.domain.suggest import DAY_END, DAY_START, Attendee, Slot, rank_slots
 
 router = Router()
 AREA = "meetings"  # `!help meetings` lists it with the other meeting commands

@@ -9,21 +9,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from commands import build_router
-from iscg_bot.caldav import CalDavPublisher
-from iscg_bot.clock import Clock, SystemClock
-from iscg_bot.config import Settings
-from iscg_bot.dispatcher import Dispatcher
-from iscg_bot.health import SyncHealth
-from iscg_bot.imported import ImportedCalendars
-from iscg_bot.mail import MailSender
-from iscg_bot.matrix import Backoff, MatrixGateway, Stopping, SyncBatch
-from iscg_bot.metrics import Metrics
-from iscg_bot.outbox import OutboxSender
-from iscg_bot.reminders import ReminderService
-from iscg_bot.site import SitePages
-from iscg_bot.web import FeedCache, MinutesPages, ReportPages, WebServer, build_application
-from storage import Database, UnitOfWork
+from iscg_bot.calendar.caldav import CalDavPublisher
+from iscg_bot.calendar.imported import ImportedCalendars
+from iscg_bot.calendar.mail import MailSender
+from iscg_bot.chat.dispatcher import Dispatcher
+from iscg_bot.chat.outbox import OutboxSender
+from iscg_bot.chat.reminders import ReminderService
+from iscg_bot.commands import build_router
+from iscg_bot.core.clock import Clock, SystemClock
+from iscg_bot.core.config import Settings
+from iscg_bot.core.health import SyncHealth
+from iscg_bot.core.metrics import Metrics
+from iscg_bot.core.workers import Backoff, Stopping
+from iscg_bot.matrix.gateway import MatrixGateway, SyncBatch
+from iscg_bot.storage import Database, UnitOfWork
+from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.web.site import SitePages
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ class Services:
     clock: Clock
     database: Database
     gateway: Any = None
-    imported: Any = None  # iscg_bot.imported.ImportedCalendars when calendars.imported lists feeds
-    caldav: Any = None  # iscg_bot.caldav.CalDavPublisher when caldav.enabled
+    imported: Any = None  # iscg_bot.calendar.imported.ImportedCalendars when calendars.imported lists feeds
+    caldav: Any = None  # iscg_bot.calendar.caldav.CalDavPublisher when caldav.enabled
 
     @property
     def web_base_url(self) -> str:

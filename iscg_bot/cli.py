@@ -10,9 +10,9 @@ import signal
 import sys
 from pathlib import Path
 
-from iscg_bot.config import ConfigError, Settings, describe_settings, load_settings
+from iscg_bot.core.config import ConfigError, Settings, describe_settings, load_settings
+from iscg_bot.domain.roles import AdvisoryGroup
 from iscg_bot.logs import setup_logging
-from iscg_bot.roles import AdvisoryGroup
 
 EXIT_USAGE = 1
 EXIT_CONFIG = 2
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "demo":
-        from iscg_bot.demo import run_demo
+        from iscg_bot.demo.main import run_demo
 
         return run_demo(args.workdir, args.port, args.web_port)
     path, named_by = _config_path(args.config)
@@ -125,7 +125,7 @@ def _explained(problems: list[str], path: Path | None) -> list[str]:
 
 
 async def _migrate(settings: Settings) -> int:
-    from storage import Database
+    from iscg_bot.storage import Database
 
     database = Database(settings.database.url.get_secret_value())
     try:
@@ -145,9 +145,10 @@ async def _migrate(settings: Settings) -> int:
 async def _regenerate(settings: Settings, reference: str) -> int:
     """Rebuild stored minutes from the raw log (after a renderer fix, say); approved minutes come out as
     they were approved."""
-    from iscg_bot import minutes, minutes_document
-    from iscg_bot.clock import SystemClock
-    from storage import Database, NotMigratedError, UnitOfWork
+    from iscg_bot.core.clock import SystemClock
+    from iscg_bot.domain import minutes
+    from iscg_bot.render import minutes_files
+    from iscg_bot.storage import Database, NotMigratedError, UnitOfWork
 
     database = Database(settings.database.url.get_secret_value())
     try:
@@ -160,7 +161,7 @@ async def _regenerate(settings: Settings, reference: str) -> int:
                 return EXIT_USAGE
             for session in sessions:
                 subject = await uow.subjects.by_room(session.room_id)
-                document = await minutes_document.render(
+                document = await minutes_files.render(
                     uow,
                     session,
                     zone=subject.timezone if subject is not None else settings.bot.default_timezone,
@@ -183,9 +184,10 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
-    from iscg_bot import report_render, reports
-    from iscg_bot.clock import SystemClock
-    from storage import Database, NotMigratedError, UnitOfWork
+    from iscg_bot.core.clock import SystemClock
+    from iscg_bot.domain import reports
+    from iscg_bot.render import report_render
+    from iscg_bot.storage import Database, NotMigratedError, UnitOfWork
 
     database = Database(settings.database.url.get_secret_value())
     console = Console(stderr=True)
@@ -220,9 +222,9 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _run(settings: Settings, *, migrate_first: bool, test_clock_file: Path | None = None) -> int:
     from iscg_bot.app import BotApp
-    from iscg_bot.clock import FileClock
-    from iscg_bot.matrix import LoginError
-    from storage import NotMigratedError
+    from iscg_bot.core.clock import FileClock
+    from iscg_bot.matrix.gateway import LoginError
+    from iscg_bot.storage import NotMigratedError
 
     log = logging.getLogger(__name__)
     # Listen for a stop before anything else: `docker stop` (SIGTERM) or Ctrl-C (SIGINT) may come while

@@ -1,5 +1,5 @@
 """Where the bot's log goes and how it reads: `setup_logging(level, "text" | "json")`, called once at start by
-the command line (`iscg_bot.cli`) and by the demo (`iscg_bot.demo`).
+the command line (`iscg_bot.cli`) and by the demo (`iscg_bot.demo.main`).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Imports neither `iscg_bot` nor `commands`.
 """
 
-from storage.db import Database, NotMigratedError
-from storage.models import (
+from iscg_bot.storage.db import Database, NotMigratedError
+from iscg_bot.storage.models import (
     ActionItem,
     AgendaItem,
     Base,
@@ -28,7 +28,7 @@ from storage.models import (
     SessionChair,
     Subject,
 )
-from storage.repositories import (
+from iscg_bot.storage.repositories import (
     Actions,
     AlreadyExists,
     BotStateRepository,
@@ -47,7 +47,7 @@ from storage.repositories import (
     Subjects,
     UnitOfWork,
 )
-from storage.types import LocalDateTime, UTCDateTime
+from iscg_bot.storage.types import LocalDateTime, UTCDateTime
 
 __all__ = [
     "ActionItem",

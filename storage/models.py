@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.types import LocalDateTime, UTCDateTime
+from iscg_bot.storage.types import LocalDateTime, UTCDateTime
 
 # Named constraints let Alembic's batch mode (table copies on SQLite) find and alter them later.
 NAMING_CONVENTION = {

@@ -20,17 +20,16 @@ from typing import Any
 import pytest_asyncio
 from sqlalchemy import select
 
-from commands import build_router
 from iscg_bot.app import Services
-from iscg_bot.clock import FrozenClock
-from iscg_bot.config import Settings
-from iscg_bot.dispatcher import Dispatcher
-from iscg_bot.events import IncomingEvent, Invite, Message, Outgoing
-from iscg_bot.matrix import PermanentSendError
-from iscg_bot.outbox import DIRECT_PREFIX, OutboxSender
-from iscg_bot.router import Router
-from storage import Database, UnitOfWork
-from storage.models import OutboxMessage
+from iscg_bot.chat.dispatcher import Dispatcher
+from iscg_bot.chat.events import IncomingEvent, Invite, Message, Outgoing, PermanentSendError
+from iscg_bot.chat.outbox import DIRECT_PREFIX, OutboxSender
+from iscg_bot.chat.router import Router
+from iscg_bot.commands import build_router
+from iscg_bot.core.clock import FrozenClock
+from iscg_bot.core.config import Settings
+from iscg_bot.storage import Database, UnitOfWork
+from iscg_bot.storage.models import OutboxMessage
 
 BOT = "@iscg-bot:example.org"
 ALICE = "@alice:example.org"

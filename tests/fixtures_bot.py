@@ -23,10 +23,10 @@ from typing import Any
 import pytest_asyncio
 
 from iscg_bot.app import BotApp
-from iscg_bot.clock import Clock
-from iscg_bot.config import Settings
-from iscg_bot.homeserver import LocalSynapse
-from storage import Database
+from iscg_bot.core.clock import Clock
+from iscg_bot.core.config import Settings
+from iscg_bot.demo.homeserver import LocalSynapse
+from iscg_bot.storage import Database
 
 
 @dataclass

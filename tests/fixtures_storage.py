@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage import Database
+from iscg_bot.storage import Database
 
 POSTGRES_URL = os.environ.get("ISCG_TEST_POSTGRES_URL", "postgresql+asyncpg://root@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

@@ -15,7 +15,7 @@ from typing import Protocol
 import pytest
 import pytest_asyncio
 
-from iscg_bot.homeserver import LocalSynapse
+from iscg_bot.demo.homeserver import LocalSynapse
 from tests.support.matrix_user import MatrixUser
 
 

@@ -11,9 +11,10 @@ from datetime import date
 
 import pytest
 
-from iscg_bot.actions import open_actions_notice, run_due_actions
-from iscg_bot.outbox import txn_id
-from storage import UnitOfWork
+from iscg_bot.chat.action_reminders import run_due_actions
+from iscg_bot.chat.outbox import txn_id
+from iscg_bot.domain.actions import open_actions_notice
+from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, said
 from tests.support.reminders import new_service, sent_at, utc
 

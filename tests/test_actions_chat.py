@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from storage import UnitOfWork
+from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, said
 
 AI = "!ai:example.org"

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from iscg_bot.health import SyncHealth
-from iscg_bot.site import SitePages
-from iscg_bot.web import FeedCache, MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.core.health import SyncHealth
+from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.web.site import SitePages
 from tests.chat import ADMIN, COORD, Chat, said
 from tests.support.year_story import AI, seed
 

@@ -22,10 +22,10 @@ import aiohttp
 import icalendar
 import pytest
 
-from commands import build_router
-from iscg_bot.caldav import CalDavPublisher, state_key
-from iscg_bot.config import ConfigError, Settings, load_settings
-from storage import Database, UnitOfWork
+from iscg_bot.calendar.caldav import CalDavPublisher, state_key
+from iscg_bot.commands import build_router
+from iscg_bot.core.config import ConfigError, Settings, load_settings
+from iscg_bot.storage import Database, UnitOfWork
 from tests.chat import ADMIN, ALICE, BOT, ROOM, Chat
 from tests.support.polling import eventually
 

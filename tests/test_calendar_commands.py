@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from iscg_bot.outbox import direct_target
-from storage import UnitOfWork
+from iscg_bot.chat.outbox import direct_target
+from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, ALICE, Chat
 
 COP = "!cop:example.org"

@@ -1,6 +1,6 @@
-"""The chart of meetings held per subject per month (`iscg_bot.chart`): the counts on their own, then the SVG
-and the PNG drawn from them (well-formed, titled, deterministic, user text kept as text, an empty period that
-says so), and the chart in the HTML and Word reports."""
+"""The chart of meetings held per subject per month (`iscg_bot.render.chart`): the counts on their own, then
+the SVG and the PNG drawn from them (well-formed, titled, deterministic, user text kept as text, an empty
+period that says so), and the chart in the HTML and Word reports."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ import matplotlib
 import pytest
 from docx.oxml.ns import qn
 
-from iscg_bot import chart
-from iscg_bot.report_model import Period, Report
-from iscg_bot.report_render import CHART_ELSEWHERE, render_docx, render_html, render_markdown
+from iscg_bot.domain.report_model import Period, Report
+from iscg_bot.render import chart
+from iscg_bot.render.report_render import CHART_ELSEWHERE, render_docx, render_html, render_markdown
 from tests.support.sample_report import IMG, SCRIPT, YEAR, held, report, subject
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -144,7 +144,8 @@ def test_the_same_report_draws_the_same_bytes_and_leaves_matplotlib_as_it_was() 
 def test_the_same_bytes_in_another_process() -> None:
     """The SVG's hashed IDs are salted: a salt per process would change them from run to run."""
     code = (
-        "from tests.test_chart import ZURICH, NEW_YORK, monthly; from iscg_bot import chart; import sys; "
+        "from tests.test_chart import ZURICH, NEW_YORK, monthly; from iscg_bot.render import chart; "
+        "import sys; "
         "sys.stdout.write(chart.svg(monthly(ZURICH, NEW_YORK)))"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -244,7 +245,7 @@ def test_the_markdown_gives_the_caption_and_says_where_the_chart_is() -> None:
 def test_markdown_alone_does_not_load_matplotlib() -> None:
     code = (
         "import sys; from tests.support.sample_report import report; "
-        "from iscg_bot.report_render import render_markdown; render_markdown(report()); "
+        "from iscg_bot.render.report_render import render_markdown; render_markdown(report()); "
         "print('matplotlib' in sys.modules)"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

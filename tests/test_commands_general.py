@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from commands import build_router
-from commands.general import reflow, utc_offset, zone_and_time
-from iscg_bot.router import Context, Router
+from iscg_bot.chat.router import Context, Router
+from iscg_bot.commands import build_router
+from iscg_bot.commands.general import reflow, utc_offset, zone_and_time
 from tests.support.story_router import ADMIN_ID, ALICE, CHAIR, Chat, build_story_router
 
 
 def general_router() -> Router:
     router = Router()
-    router.load("commands.general")
+    router.load("iscg_bot.commands.general")
     return router
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from iscg_bot.cli import main
-from iscg_bot.config import ConfigError, load_settings
+from iscg_bot.core.config import ConfigError, load_settings
 
 EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
 

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from iscg_bot.demo import DEMO_PASSWORD
-from iscg_bot.demo_seed import MANAGEMENT_TITLE, SERIES_TITLE, WORKSHOP_TITLE, past_meeting_day
+from iscg_bot.demo.main import DEMO_PASSWORD
+from iscg_bot.demo.seed import MANAGEMENT_TITLE, SERIES_TITLE, WORKSHOP_TITLE, past_meeting_day
 from tests.support.demo_process import log_in, read_until
 from tests.support.deployment import answer_with_file, download_bytes, fetch
 from tests.support.documents import docx_text

@@ -1,4 +1,4 @@
-"""The demo's seeded group (`iscg_bot.demo_seed`), read back through the same functions the chat and the
+"""The demo's seeded group (`iscg_bot.demo.seed`), read back through the same functions the chat and the
 pages use; the end-to-end check through a started demo is tests/test_demo_group.py."""
 
 from __future__ import annotations
@@ -8,15 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from iscg_bot import minutes, organisation, reports
-from iscg_bot.actions import today_in
-from iscg_bot.clock import FrozenClock
-from iscg_bot.demo_seed import COP, DemoRooms, past_meeting_day, seed_group
-from iscg_bot.meetings import expand
-from iscg_bot.report_render import headline
-from iscg_bot.roles import AdvisoryGroup, Sector
-from iscg_bot.site import SitePages
-from storage import ActionItem, Meeting, MinuteLine, RoleAssignment, UnitOfWork
+from iscg_bot.core.clock import FrozenClock
+from iscg_bot.demo.seed import COP, DemoRooms, past_meeting_day, seed_group
+from iscg_bot.domain import minutes, organisation, reports
+from iscg_bot.domain.actions import today_in
+from iscg_bot.domain.meetings import expand
+from iscg_bot.domain.roles import AdvisoryGroup, Sector
+from iscg_bot.render.report_render import headline
+from iscg_bot.storage import ActionItem, Meeting, MinuteLine, RoleAssignment, UnitOfWork
+from iscg_bot.web.site import SitePages
 
 ROOMS = DemoRooms("!group:localhost", {"cop": "!cop:localhost", "ai": "!ai:localhost"})
 BASE = "http://127.0.0.1:8080"

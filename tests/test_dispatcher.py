@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from commands import build_router
-from iscg_bot.events import MembershipChange, Reaction, Undecryptable
-from iscg_bot.outbox import txn_id
-from iscg_bot.router import Context, UsageError
-from storage import UnitOfWork
+from iscg_bot.chat.events import MembershipChange, Reaction, Undecryptable
+from iscg_bot.chat.outbox import txn_id
+from iscg_bot.chat.router import Context, UsageError
+from iscg_bot.commands import build_router
+from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, ALICE, BOT, ROOM, Chat
 from tests.support.outbox import run_outbox_until_empty
 from tests.support.polling import eventually

@@ -25,8 +25,8 @@ import aiohttp
 import pytest
 import yaml
 
-from iscg_bot.config import SECRETS, SECTIONS, env_name, load_settings
-from storage import Database
+from iscg_bot.core.config import SECRETS, SECTIONS, env_name, load_settings
+from iscg_bot.storage import Database
 from tests.fixtures_bot import register_bot
 from tests.support.polling import eventually
 

@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from iscg_bot import mail
-from iscg_bot.config import MailSettings
-from iscg_bot.reminders import ReminderService
-from iscg_bot.site import SitePages
-from iscg_bot.timeparse import iana_zone_names
-from iscg_bot.timeshow import span
-from iscg_bot.web import FeedCache
-from storage import UnitOfWork
+from iscg_bot.calendar import mail
+from iscg_bot.chat.reminders import ReminderService
+from iscg_bot.core.config import MailSettings
+from iscg_bot.core.timeshow import span
+from iscg_bot.domain.timeparse import iana_zone_names
+from iscg_bot.storage import UnitOfWork
+from iscg_bot.web.server import FeedCache
+from iscg_bot.web.site import SitePages
 from tests.chat import ADMIN, COORD, COP, Chat, said
 from tests.feed_checks import check_feed, expand_ical, expand_recurring, renamed, unfold
 
@@ -285,7 +285,7 @@ async def test_a_weekly_series_meets_in_the_first_pass_and_every_reader_agrees(c
     assert "RECURRENCE-ID;TZID=Australia/Sydney:20270404T023000" in pinned[0]
     assert "DTSTART:20270403T153000Z" in pinned[0]
     async with UnitOfWork(chat.database.sessions) as uow:
-        from iscg_bot.meetings import expand
+        from iscg_bot.domain.meetings import expand
 
         found = expand(await uow.meetings.get(1), *YEAR_2027)
     assert {(o.start, o.end, "M1 · Night") for o in found} == expected

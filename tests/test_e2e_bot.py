@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from iscg_bot.events import Outgoing
-from iscg_bot.outbox import reaction_content, txn_id
+from iscg_bot.chat.events import Outgoing
+from iscg_bot.chat.outbox import reaction_content, txn_id
 from tests.fixtures_bot import BotAccount, _toml, register_bot
 from tests.support.conversation import barrier, room_with_bot
 from tests.support.matrix_user import body_of, is_membership, is_message, is_reply_to, matches

@@ -18,8 +18,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from iscg_bot.app import BotApp
-from iscg_bot.config import Settings
-from iscg_bot.homeserver import LocalSynapse
+from iscg_bot.core.config import Settings
+from iscg_bot.demo.homeserver import LocalSynapse
 from tests.fixtures_bot import RunningBot, migrate, register_bot
 from tests.support.conversation import room_with_bot, say
 from tests.support.polling import eventually

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from iscg_bot.site import minutes_fragment
-from iscg_bot.timeshow import day_label, span
-from storage import Database, MeetingSession, MinuteLine, UnitOfWork
+from iscg_bot.core.timeshow import day_label, span
+from iscg_bot.storage import Database, MeetingSession, MinuteLine, UnitOfWork
+from iscg_bot.web.site import minutes_fragment
 from tests.support.conversation import say
 from tests.support.deployment import (
     Room,

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from storage import Database, MeetingSession, MinuteLine, ProcessedEvent, UnitOfWork
+from iscg_bot.storage import Database, MeetingSession, MinuteLine, ProcessedEvent, UnitOfWork
 from tests.support.conversation import say
 from tests.support.matrix_user import body_of, is_message, is_reply_to
 from tests.support.polling import eventually

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from iscg_bot.homeserver import LocalSynapse
+from iscg_bot.demo.homeserver import LocalSynapse
 from tests.support.conversation import room_with_bot, say
 from tests.support.matrix_user import body_of, is_reply_to
 from tests.support.polling import eventually

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from iscg_bot.clock import FrozenClock
-from storage import UnitOfWork
+from iscg_bot.core.clock import FrozenClock
+from iscg_bot.storage import UnitOfWork
 from tests.support.conversation import barrier
 from tests.support.matrix_user import body_of, is_message, is_reply_to
 

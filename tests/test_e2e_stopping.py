@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 
 from iscg_bot.app import BotApp
-from iscg_bot.config import Settings
-from storage import Database
+from iscg_bot.core.config import Settings
+from iscg_bot.storage import Database
 from tests.fixtures_bot import BotAccount, _toml, migrate, register_bot
 from tests.support.polling import eventually
 from tests.support.stalling_proxy import SilentServer, StallingProxy

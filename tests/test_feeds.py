@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from iscg_bot.feeds import FeedInfo, escape_text, feed_etag, fold, last_modified, render_feed
-from iscg_bot.recurrence import occurrences
-from storage import UnitOfWork
+from iscg_bot.calendar.feeds import FeedInfo, escape_text, feed_etag, fold, last_modified, render_feed
+from iscg_bot.domain.recurrence import occurrences
+from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, COORD, START, Chat, said
 from tests.feed_checks import check_feed, expand_ical, expand_recurring, renamed, unfold
 

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from commands import build_router
-from iscg_bot.arguments import Choice, Kind
+from iscg_bot.chat.arguments import Choice, Kind
+from iscg_bot.commands import build_router
 from tests.chat import ADMIN, COORD, COP, Chat, said
 
 GROUP = "!iscg:example.org"

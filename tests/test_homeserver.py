@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from iscg_bot.homeserver import AdminRequestError, LocalSynapse
+from iscg_bot.demo.homeserver import AdminRequestError, LocalSynapse
 from tests.fixtures_synapse import MakeUser
 from tests.support.matrix_user import MatrixUser, is_membership, is_message, is_reply_to
 

@@ -1,4 +1,7 @@
-"""The import graph of `iscg_bot`, `commands` and `storage` has no cycles, and its edges point one way.
+"""The import graph of `iscg_bot` (with `commands/` and `storage/`, installed as `iscg_bot.commands` and
+`iscg_bot.storage`) has no cycles, and nothing imports those two folders by their bare names.
+
+The layers themselves are import-linter's contracts (`.importlinter`, run by `make check`).
 
 Read with `ast` from the source, so every import counts: top-level, inside a function (a "lazy" import
 still ties the two modules together) and under `if TYPE_CHECKING:`. A cycle is named by one path around it.
@@ -13,15 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("iscg_bot", "commands", "storage")
+# The folders at the top of the tree and the package each one installs as (iscg_bot/commands and
+# iscg_bot/storage are symlinks to the two folders beside it).
+PACKAGES = {"iscg_bot": "iscg_bot", "commands": "iscg_bot.commands", "storage": "iscg_bot.storage"}
 
 
 def modules() -> dict[str, Path]:
     """Dotted module name → its file, for every .py file of the packages (Alembic's scripts included)."""
     found: dict[str, Path] = {}
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for folder, package in PACKAGES.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):  # rglob does not follow the symlinks
+            parts = [*package.split("."), *path.relative_to(ROOT / folder).with_suffix("").parts]
             if parts[-1] == "__init__":
                 parts.pop()
             found[".".join(parts)] = path
@@ -140,11 +145,26 @@ def test_storage_imports_nothing_of_the_bot() -> None:
     upward = {
         f"{module} imports {target}"
         for module, targets in edges.items()
-        if module == "storage" or module.startswith("storage.")
+        if module == "iscg_bot.storage" or module.startswith("iscg_bot.storage.")
         for target in targets
-        if target.split(".")[0] in ("iscg_bot", "commands")
+        if not target.startswith("iscg_bot.storage")
     }
     assert not upward
+
+
+def test_nothing_imports_commands_or_storage_by_the_bare_name() -> None:
+    """`import storage` would load a second copy of the models beside `iscg_bot.storage`'s, and fails once
+    installed: only `iscg_bot.commands` and `iscg_bot.storage` are packages."""
+    sources = [*modules().items()]
+    sources += [(f"tests.{p.stem}", p) for p in (ROOT / "tests").rglob("*.py")]
+    sources += [(f"bench.{p.stem}", p) for p in (ROOT / "bench").glob("*.py")]
+    bare = {
+        f"{path.relative_to(ROOT)} imports {target}"
+        for name, path in sources
+        for target in imported_names(name, path)
+        if target.split(".")[0] in ("commands", "storage")
+    }
+    assert not bare
 
 
 def test_only_the_matrix_gateway_imports_nio() -> None:
@@ -153,4 +173,4 @@ def test_only_the_matrix_gateway_imports_nio() -> None:
         for name, path in modules().items()
         if any(target == "nio" or target.startswith("nio.") for target in imported_names(name, path))
     }
-    assert users == {"iscg_bot.matrix"}
+    assert users == {"iscg_bot.matrix.gateway"}

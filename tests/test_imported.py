@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from iscg_bot import imported
-from iscg_bot.clock import FrozenClock
-from iscg_bot.imported import ImportedCalendars, expand_feed, fetch_url, parse_feed
-from iscg_bot.meetings import imported_conflicts
+from iscg_bot.calendar import imported
+from iscg_bot.calendar.imported import ImportedCalendars, expand_feed, fetch_url, parse_feed
+from iscg_bot.core.clock import FrozenClock
+from iscg_bot.domain.meetings import imported_conflicts
 from tests.support.polling import eventually
 
 NOW = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
@@ -203,7 +203,7 @@ async def test_a_failing_feed_keeps_its_last_good_events(server, failure, caplog
         server.body = ics(RAG)
     else:
         await server.stop()
-    with caplog.at_level(logging.WARNING, logger="iscg_bot.imported"):
+    with caplog.at_level(logging.WARNING, logger="iscg_bot.calendar.imported"):
         await feeds.refresh()  # does not raise
     assert shown(feeds.events_between(*EVERYTHING)) == [
         ("TSAG meeting", "2027-03-01 08:00", "2027-03-01 10:00")

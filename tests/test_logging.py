@@ -20,8 +20,8 @@ from apscheduler.events import EVENT_JOB_EXECUTED
 
 from iscg_bot import logs
 from iscg_bot.app import BotApp
-from iscg_bot.config import Settings
-from iscg_bot.reminders import TICK_JOB
+from iscg_bot.chat.reminders import TICK_JOB
+from iscg_bot.core.config import Settings
 from tests.fixtures_bot import RunningBot, migrate, register_bot
 from tests.support.conversation import room_with_bot, say
 
@@ -157,5 +157,5 @@ async def test_iscg_logging_format_json_makes_the_running_bot_write_json_lines(s
     assert process.returncode == 0, "".join(lines)
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all(set(r) >= {"time", "level", "logger", "message"} for r in records)
-    assert ("INFO", "iscg_bot.web") in {(r["level"], r["logger"]) for r in records}
+    assert ("INFO", "iscg_bot.web.server") in {(r["level"], r["logger"]) for r in records}
     assert records[-1]["message"] == "stopped"

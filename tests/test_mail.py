@@ -16,10 +16,10 @@ from aiosmtpd.controller import Controller
 from ical.calendar_stream import IcsCalendarStream
 from sqlalchemy import func, inspect, select
 
-from commands import build_router
-from iscg_bot.config import ConfigError, MailSettings, Settings, load_settings
-from iscg_bot.mail import MailSender
-from storage import Database, MailMessage, UnitOfWork
+from iscg_bot.calendar.mail import MailSender
+from iscg_bot.commands import build_router
+from iscg_bot.core.config import ConfigError, MailSettings, Settings, load_settings
+from iscg_bot.storage import Database, MailMessage, UnitOfWork
 from tests.chat import ADMIN, BOT, COORD, COP, Chat, said
 from tests.support.polling import eventually
 
@@ -265,7 +265,7 @@ async def test_line_breaks_in_a_title_inject_no_header(tmp_path):
     mail = mail_settings(25)
     chat = await open_chat(tmp_path, mail)
     try:
-        from iscg_bot.mail import queue_invitation
+        from iscg_bot.calendar.mail import queue_invitation
 
         await said(chat, '!meeting schedule "Call" 2026-12-03 14:00 Europe/Zurich')
         async with UnitOfWork(chat.database.sessions) as uow:
@@ -355,7 +355,7 @@ async def test_migration_0005_up_and_down_keeps_data(unmigrated_database: Databa
 
 async def test_mail_outbox_roundtrip(database: Database) -> None:
     """The repository on both backends: queue once per Message-ID, pending, failed, sent."""
-    from storage.models import Meeting
+    from iscg_bot.storage.models import Meeting
 
     now = _now()
     async with UnitOfWork(database.sessions) as uow:

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from iscg_bot.events import MembershipChange
-from storage import UnitOfWork
+from iscg_bot.chat.events import MembershipChange
+from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, said
 
 AI = "!ai:example.org"

@@ -10,10 +10,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from iscg_bot.health import SyncHealth
-from iscg_bot.metrics import Metrics, metrics_route
-from iscg_bot.reminders import ReminderService
-from iscg_bot.router import Context, Router
+from iscg_bot.chat.reminders import ReminderService
+from iscg_bot.chat.router import Context, Router
+from iscg_bot.core.health import SyncHealth
+from iscg_bot.core.metrics import Metrics, metrics_route
 from tests.chat import ADMIN, ALICE, COORD, START, Chat, said
 from tests.support.metrics import counting, value
 from tests.support.reminders import CALL, utc

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from iscg_bot.events import Message, Redaction, Undecryptable
-from storage import MeetingSession, MinuteLine, OutboxFile, UnitOfWork
+from iscg_bot.chat.events import Message, Redaction, Undecryptable
+from iscg_bot.storage import MeetingSession, MinuteLine, OutboxFile, UnitOfWork
 from tests.chat import ADMIN, BOT, COORD, COP, Chat, run_cli, said
 
 AI = "!ai:example.org"

@@ -12,18 +12,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from iscg_bot.minutes_render import (
-    Action,
-    Item,
-    Link,
-    LogLine,
-    MinutesDocument,
-    Person,
-    Topic,
-    filename,
-    render_html,
-    render_markdown,
-)
+from iscg_bot.domain.minutes_model import Action, Item, Link, LogLine, MinutesDocument, Person, Topic
+from iscg_bot.render.minutes_render import filename, render_html, render_markdown
 
 ZONE = "Europe/Zurich"  # UTC+01:00 in November
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """The permissions matrix: every role × every privileged command, allowed or refused as the policy says.
 
-The expectations are written out here, independently of `iscg_bot.policy`, so a change to the policy table
-that PRODUCT.md does not back shows up as a failing test. A refusal must name the role needed and change
+The expectations are written out here, independently of `iscg_bot.chat.policy`, so a change to the policy
+table that PRODUCT.md does not back shows up as a failing test. A refusal must name the role needed and change
 nothing.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from commands import build_router
-from iscg_bot.roles import RoleKind
-from storage import Database, UnitOfWork
+from iscg_bot.commands import build_router
+from iscg_bot.domain.roles import RoleKind
+from iscg_bot.storage import Database, UnitOfWork
 from tests.chat import ADMIN, START, Chat, settings
 
 COP_ROOM = "!cop:example.org"  # subject cop: coordinator @coord, ITU-T focal point @fp; meeting M1

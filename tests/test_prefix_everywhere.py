@@ -8,9 +8,9 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from iscg_bot.events import MembershipChange
-from iscg_bot.site import SitePages
-from iscg_bot.web import FeedCache
+from iscg_bot.chat.events import MembershipChange
+from iscg_bot.web.server import FeedCache
+from iscg_bot.web.site import SitePages
 from tests.chat import ADMIN, BOT, COORD, COP, Chat
 
 GROUP = "!iscg:example.org"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iscg_bot.recurrence import (
+from iscg_bot.domain.recurrence import (
     MAX_COUNT,
     MAX_INTERVAL,
     MAX_OCCURRENCES,

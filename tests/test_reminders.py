@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import pytest
 
-from iscg_bot.config import RemindersSettings
-from iscg_bot.outbox import txn_id
-from iscg_bot.reminders import ReminderService, _amount
-from storage import UnitOfWork
+from iscg_bot.chat.outbox import txn_id
+from iscg_bot.chat.reminders import ReminderService, _amount
+from iscg_bot.core.config import RemindersSettings
+from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, said
 from tests.support.reminders import CALL, new_service, sent_at, utc
 
@@ -204,7 +204,7 @@ async def test_a_reminder_beyond_the_grace_period_is_skipped_and_logged(bot, cap
     await bot.reminders.stop()
     bot.clock.set(utc("2026-12-03T14:01"))  # 61 minutes after the start: beyond the 60-minute grace
     restarted = new_service(bot)
-    with caplog.at_level(logging.WARNING, logger="iscg_bot.reminders"):
+    with caplog.at_level(logging.WARNING, logger="iscg_bot.chat.reminders"):
         await restarted.start(run_jobs=False)
     try:
         assert await bot.pending() == []

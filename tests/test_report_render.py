@@ -18,9 +18,9 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from markdown_it import MarkdownIt
 
-from iscg_bot import report_render
-from iscg_bot.report_model import Period, Report, Who
-from iscg_bot.report_render import (
+from iscg_bot.domain.report_model import Period, Report, Who
+from iscg_bot.render import report_render
+from iscg_bot.render.report_render import (
     CHART_ELSEWHERE,
     filename,
     render_as,
@@ -313,7 +313,7 @@ def test_the_html_file_stands_alone_with_the_same_stylesheet_inline() -> None:
     page = Page(source)
     tags = [tag for tag, _ in page.elements]
     assert tags.count("style") == 1 and "link" not in tags and "script" not in tags  # nothing to fetch
-    stylesheet = (Path(report_render.__file__).parent / "static" / "report.css").read_text(encoding="utf-8")
+    stylesheet = (Path(report_render.__file__).parent / "report.css").read_text(encoding="utf-8")
     assert f"<style>\n{stylesheet.strip()}\n</style>" in source
     assert page.blocks == Page(render_html(report())).blocks  # the same content as the web copy
 
@@ -323,7 +323,7 @@ def test_user_text_in_html_is_text_never_an_element_or_an_attribute() -> None:
     tags = {tag for tag, _ in page.elements}
     assert tags <= set("html head meta title style link body main h1 h2 h3 p ul li div a br".split()) | set(
         "table caption thead tbody tr th td figure figcaption".split()
-    ) | set("svg desc g path text defs clippath rect".split())  # the chart (iscg_bot.chart)
+    ) | set("svg desc g path text defs clippath rect".split())  # the chart (iscg_bot.render.chart)
     for tag, attrs in page.elements:
         assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
     hrefs = [attrs["href"] for tag, attrs in page.elements if tag == "a"]

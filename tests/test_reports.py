@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from commands import build_router
-from iscg_bot import reports as reports_module
-from iscg_bot.minutes_document import build
-from iscg_bot.report_model import Period, Report, SubjectReport
-from iscg_bot.reports import Prefetched, ReportError, compile_report, period_bounds, year
-from iscg_bot.similarity import similar
-from storage import MeetingSession, Subject, UnitOfWork
+from iscg_bot.commands import build_router
+from iscg_bot.domain import reports as reports_module
+from iscg_bot.domain.minutes_document import build
+from iscg_bot.domain.report_model import Period, Report, SubjectReport
+from iscg_bot.domain.reports import Prefetched, ReportError, compile_report, period_bounds, year
+from iscg_bot.domain.similarity import similar
+from iscg_bot.storage import MeetingSession, Subject, UnitOfWork
 from tests.chat import COORD, Chat, settings
 from tests.support.year_story import (
     BASE,

@@ -13,9 +13,8 @@ from typing import Annotated
 
 import pytest
 
-from iscg_bot.events import Message, Reaction
-from iscg_bot.formatting import bullets, lines, text
-from iscg_bot.router import (
+from iscg_bot.chat.events import Message, Reaction
+from iscg_bot.chat.router import (
     ADMIN,
     ANYONE,
     Context,
@@ -26,6 +25,7 @@ from iscg_bot.router import (
     Rest,
     Router,
 )
+from iscg_bot.core.formatting import bullets, lines, text
 from tests.support.story_router import (
     ADMIN_ID,
     ALICE,

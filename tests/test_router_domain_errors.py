@@ -11,23 +11,22 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import commands
-from commands import build_router
-from iscg_bot.actions import ActionError
-from iscg_bot.errors import DomainError
-from iscg_bot.meetings import MeetingError
-from iscg_bot.minutes import MinutesError
-from iscg_bot.organisation import OrganisationError
-from iscg_bot.recurrence import RecurrenceError
-from iscg_bot.reports import ReportError
-from iscg_bot.router import Context
-from iscg_bot.timeparse import TimeParseError
+from iscg_bot.chat.router import Context
+from iscg_bot.commands import build_router
+from iscg_bot.core.errors import DomainError
+from iscg_bot.domain.actions import ActionError
+from iscg_bot.domain.meetings import MeetingError
+from iscg_bot.domain.minutes import MinutesError
+from iscg_bot.domain.organisation import OrganisationError
+from iscg_bot.domain.recurrence import RecurrenceError
+from iscg_bot.domain.reports import ReportError
+from iscg_bot.domain.timeparse import TimeParseError
 from tests.chat import Chat
 from tests.support.metrics import counting, value
 from tests.support.story_router import Chat as StoryChat
 from tests.support.story_router import build_story_router
 
-COMMANDS = Path(commands.__file__).parent
+COMMANDS = Path(build_router.__code__.co_filename).parent
 
 # (module, enclosing function) → why it catches a domain error rather than letting the router answer.
 ALLOWED_CATCHES = {

@@ -12,7 +12,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iscg_bot.arguments import tokenize
+from iscg_bot.chat.arguments import tokenize
 from tests.support.story_router import ADMIN_ID, ALICE, CHAIR, Chat, build_story_router
 
 ROUTER = build_story_router()

@@ -10,8 +10,8 @@ import itertools
 
 import pytest
 
-from iscg_bot.events import Reaction, Redaction
-from storage import UnitOfWork
+from iscg_bot.chat.events import Reaction, Redaction
+from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, said
 
 ANN = "@ann:example.org"

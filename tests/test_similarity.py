@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from iscg_bot.similarity import (
+from iscg_bot.domain.similarity import (
     MIN_SHARED,
     THRESHOLD,
     Text,

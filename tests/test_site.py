@@ -1,4 +1,4 @@
-"""The group's web pages (`iscg_bot.site`) in-process, on the year of `tests.support.year_story`, seen on
+"""The group's web pages (`iscg_bot.web.site`) in-process, on the year of `tests.support.year_story`, seen on
 10 Jan 2028 (the expected figures are read off the story, not computed by the code under test)."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from iscg_bot.health import SyncHealth
-from iscg_bot.imported import ImportedCalendars
-from iscg_bot.site import SitePages, minutes_fragment
-from iscg_bot.web import FeedCache, MinutesPages, ReportPages, build_application
+from iscg_bot.calendar.imported import ImportedCalendars
+from iscg_bot.core.health import SyncHealth
+from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, build_application
+from iscg_bot.web.site import SitePages, minutes_fragment
 from tests.chat import ADMIN, COORD, COP, Chat, said
 from tests.support.year_story import AI, BASE, FP_D, FP_T, MEMBER2, NOW, seed
 

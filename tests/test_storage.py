@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import StatementError
 
-from storage import (
+from iscg_bot.storage import (
     Base,
     Database,
     DuplicateEvent,

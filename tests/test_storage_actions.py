@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Date, column, delete, insert, inspect, select, table
 from sqlalchemy.exc import IntegrityError
 
-from storage import ActionItem, Database, MeetingSession, UnitOfWork
+from iscg_bot.storage import ActionItem, Database, MeetingSession, UnitOfWork
 from tests.chat import START
 
 ROOM = "!cop:example.org"

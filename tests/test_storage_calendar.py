@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, inspect, select
 
-from storage import CalendarToken, Database, Subject, UnitOfWork
+from iscg_bot.storage import CalendarToken, Database, Subject, UnitOfWork
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 ANN = "@ann:example.org"

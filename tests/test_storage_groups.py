@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import column, delete, func, insert, inspect, select, table
 from sqlalchemy.exc import IntegrityError
 
-from storage import (
+from iscg_bot.storage import (
     AlreadyExists,
     Database,
     RoleAssignment,

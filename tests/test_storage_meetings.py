@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, InvalidRequestError, StatementError
 
-from storage import (
+from iscg_bot.storage import (
     AgendaItem,
     Database,
     LocalDateTime,

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import inspect, text
 
-from storage import Database, UnitOfWork
+from iscg_bot.storage import Database, UnitOfWork
 from tests.chat import START
 
 ROOM = "!cop:example.org"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from iscg_bot.events import MembershipChange, Tombstone
-from storage import UnitOfWork
+from iscg_bot.chat.events import MembershipChange, Tombstone
+from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, BOT, COP, Chat
 from tests.chat import said as said_by
 

@@ -1,4 +1,4 @@
-"""Slot suggestion: the pure ranking (iscg_bot.suggest) and `!meeting suggest` through the chat driver.
+"""Slot suggestion: the pure ranking (iscg_bot.domain.suggest) and `!meeting suggest` through the chat driver.
 
 The chat clock stands at Wed 25 Nov 2026 09:00 UTC (tests.chat.START).
 """
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commands import BUILTIN_MODULES, build_router
-from iscg_bot.imported import ImportedEvent
-from iscg_bot.suggest import Attendee, candidate_starts, rank_slots
+from iscg_bot.calendar.imported import ImportedEvent
+from iscg_bot.commands import BUILTIN_MODULES, build_router
+from iscg_bot.domain.suggest import Attendee, candidate_starts, rank_slots
 from tests.chat import ADMIN, COORD, Chat, said
 from tests.support.membership import join
 
@@ -188,7 +188,7 @@ USAGE = "Usage: !meeting suggest <duration> [between <first>] [and <last>]"
 @pytest.fixture
 async def room(tmp_path):
     """Subject cop (Europe/Zurich) with coordinator @coord and ITU-T focal point @fp; no zones set yet."""
-    extra = () if "commands.suggest" in BUILTIN_MODULES else ("commands.suggest",)
+    extra = () if "iscg_bot.commands.suggest" in BUILTIN_MODULES else ("iscg_bot.commands.suggest",)
     chat = await Chat.open(tmp_path, router=build_router(extra_modules=extra))
     try:
         await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
@@ -253,7 +253,7 @@ async def test_suggest_leaves_weekends_for_when_no_weekday_is_free(room):
 
 
 async def test_suggest_avoids_the_imported_calendars(room):
-    class Feeds:  # stands in for iscg_bot.imported.ImportedCalendars on the app's services
+    class Feeds:  # stands in for iscg_bot.calendar.imported.ImportedCalendars on the app's services
         def events_between(self, start, end):
             tsag = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
             return [ImportedEvent("https://x/tsag.ics", "t", "TSAG", tsag, tsag + timedelta(hours=4))]

@@ -12,25 +12,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iscg_bot import router, timeparse
-from iscg_bot.clock import FrozenClock
-from iscg_bot.router import Context, Keyword, Router, UsageError
-from iscg_bot.timeparse import (
-    DEFAULT_DURATION,
+from iscg_bot.chat import router, time_arguments
+from iscg_bot.chat.router import Context, Keyword, Router, UsageError
+from iscg_bot.chat.time_arguments import (
     DateArg,
     DateType,
     DurationArg,
     DurationType,
-    TimeParseError,
-    When,
     WhenArg,
     WhenType,
+    reading_zone,
+)
+from iscg_bot.core.clock import FrozenClock
+from iscg_bot.domain.timeparse import (
+    DEFAULT_DURATION,
+    TimeParseError,
+    When,
     from_local,
     local_reading,
     parse_date,
     parse_duration,
     parse_when,
-    reading_zone,
 )
 
 NOW = datetime(2026, 1, 5, 14, 4, 37, tzinfo=UTC)  # a Monday; 15:04 in Zurich, 23:04 in Tokyo
@@ -560,7 +562,7 @@ async def test_through_the_router_keywords_end_the_time() -> None:
 
 
 def test_the_router_offers_the_same_zone_type() -> None:
-    assert timeparse.TimeZone is router.TimeZone
+    assert time_arguments.TimeZone is router.TimeZone
 
 
 # ---- nothing typed makes the parsers raise anything else ------------------------------------------------

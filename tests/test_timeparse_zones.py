@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
-from iscg_bot.timeparse import TimeParseError, from_local, iana_zone_names, local_reading, parse_when
+from iscg_bot.domain.timeparse import TimeParseError, from_local, iana_zone_names, local_reading, parse_when
 
 SWEEP_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 SWEEP_TO = datetime(2028, 1, 1, tzinfo=UTC)

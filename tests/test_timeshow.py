@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from iscg_bot.timeshow import format_offset, moment, offset_label, span, zone_label
+from iscg_bot.core.timeshow import format_offset, moment, offset_label, span, zone_label
 
 
 def utc(*args: int) -> datetime:

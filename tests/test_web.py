@@ -13,11 +13,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from iscg_bot.app import BotApp
-from iscg_bot.config import Settings
-from iscg_bot.events import MembershipChange
-from iscg_bot.health import SyncHealth
-from iscg_bot.web import FeedCache, MinutesPages, ReportPages, WebServer, build_application, webcal
-from storage import UnitOfWork
+from iscg_bot.chat.events import MembershipChange
+from iscg_bot.core.config import Settings
+from iscg_bot.core.health import SyncHealth
+from iscg_bot.storage import UnitOfWork
+from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, WebServer, build_application, webcal
 from tests.chat import ADMIN, COORD, COP, Chat, settings
 from tests.chat import said as said_by
 

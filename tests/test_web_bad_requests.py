@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from iscg_bot.health import SyncHealth
-from iscg_bot.web import FeedCache, MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.core.health import SyncHealth
+from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, WebServer, build_application
 from tests.chat import Chat
 
 BASE = "https://iscg.example.org"
@@ -73,7 +73,7 @@ async def test_a_malformed_request_gets_its_400_and_one_quiet_line(server, caplo
     ok = await exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status(ok) in {"200", "503"}
 
-    records = [r for r in caplog.records if r.name.startswith(("aiohttp", "iscg_bot.web"))]
+    records = [r for r in caplog.records if r.name.startswith(("aiohttp", "iscg_bot.web.server"))]
     noisy = [r for r in records if r.levelno >= logging.WARNING or r.exc_info or r.exc_text]
     assert noisy == [], [(r.name, r.levelname, r.getMessage()) for r in noisy]
     bad = [r for r in records if "bad request" in r.getMessage()]

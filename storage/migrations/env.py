@@ -16,9 +16,9 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
-from storage.db import Database
-from storage.models import Base
-from storage.types import LocalDateTime, UTCDateTime
+from iscg_bot.storage.db import Database
+from iscg_bot.storage.models import Base
+from iscg_bot.storage.types import LocalDateTime, UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata

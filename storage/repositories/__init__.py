@@ -16,16 +16,16 @@ moved or cancelled occurrences, answers, reminders sent), `calendar` personal ca
 `reports` the read-only queries of the reports to the advisory groups.
 """
 
-from storage.repositories.actions import Actions
-from storage.repositories.bot import BotStateRepository, DuplicateEvent, Outbox, ProcessedEvents
-from storage.repositories.calendar import CalendarTokens
-from storage.repositories.groups import AlreadyExists, Roles, Subjects
-from storage.repositories.mail import MailOutbox
-from storage.repositories.meetings import Meetings, Reminders, Rsvps
-from storage.repositories.minutes import Minutes
-from storage.repositories.people import People, RoomMembers
-from storage.repositories.reports import Reports
-from storage.repositories.unit_of_work import UnitOfWork
+from iscg_bot.storage.repositories.actions import Actions
+from iscg_bot.storage.repositories.bot import BotStateRepository, DuplicateEvent, Outbox, ProcessedEvents
+from iscg_bot.storage.repositories.calendar import CalendarTokens
+from iscg_bot.storage.repositories.groups import AlreadyExists, Roles, Subjects
+from iscg_bot.storage.repositories.mail import MailOutbox
+from iscg_bot.storage.repositories.meetings import Meetings, Reminders, Rsvps
+from iscg_bot.storage.repositories.minutes import Minutes
+from iscg_bot.storage.repositories.people import People, RoomMembers
+from iscg_bot.storage.repositories.reports import Reports
+from iscg_bot.storage.repositories.unit_of_work import UnitOfWork
 
 __all__ = [
     "Actions",

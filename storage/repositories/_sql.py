@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base
+from iscg_bot.storage.models import Base
 
 
 def upsert(session: AsyncSession, model: type[Base]) -> Any:

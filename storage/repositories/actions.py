@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ActionItem
+from iscg_bot.storage.models import ActionItem
 
 # What Actions.update may change; the rest (origin, creator, creation time) is fixed.
 UPDATABLE = frozenset({"owner", "text", "due", "status", "closed_at", "closed_by"})

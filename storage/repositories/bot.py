@@ -9,8 +9,8 @@ from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BotState, OutboxFile, OutboxMessage, ProcessedEvent
-from storage.repositories._sql import upsert
+from iscg_bot.storage.models import BotState, OutboxFile, OutboxMessage, ProcessedEvent
+from iscg_bot.storage.repositories._sql import upsert
 
 
 class DuplicateEvent(Exception):

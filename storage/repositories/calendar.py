@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CalendarToken
+from iscg_bot.storage.models import CalendarToken
 
 TOKEN_BYTES = 24  # 192 bits of randomness
 

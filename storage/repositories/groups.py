@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import RoleAssignment, Subject
+from iscg_bot.storage.models import RoleAssignment, Subject
 
 
 class AlreadyExists(Exception):

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import MailMessage, Meeting
+from iscg_bot.storage.models import MailMessage, Meeting
 
 
 class MailOutbox:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.models import AgendaItem, Meeting, MeetingOverride, ReminderSent, Rsvp
-from storage.repositories._sql import upsert
+from iscg_bot.storage.models import AgendaItem, Meeting, MeetingOverride, ReminderSent, Rsvp
+from iscg_bot.storage.repositories._sql import upsert
 
 # What Meetings.update may change; the rest (subject, room, creator, sequence…) is fixed or has its method.
 UPDATABLE = frozenset(

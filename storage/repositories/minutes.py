@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import MeetingSession, MinuteLine, MinuteLineEdit, MinuteTag, SessionChair
+from iscg_bot.storage.models import MeetingSession, MinuteLine, MinuteLineEdit, MinuteTag, SessionChair
 
 
 class Minutes:

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Person, RoomMember
-from storage.repositories._sql import upsert
+from iscg_bot.storage.models import Person, RoomMember
+from iscg_bot.storage.repositories._sql import upsert
 
 # Matrix bounds display names loosely (Synapse: 256 characters; another server may send more), the
 # columns hold 255: a name is informative, so a longer one is cut rather than refused.

@@ -1,4 +1,4 @@
-"""Read-only queries for the reports to the advisory groups (`iscg_bot.reports`): a period's sessions,
+"""Read-only queries for the reports to the advisory groups (`iscg_bot.domain.reports`): a period's sessions,
 role history, action items and names, each in one query for many subjects rather than one per row."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import (
+from iscg_bot.storage.models import (
     ActionItem,
     Meeting,
     MeetingSession,

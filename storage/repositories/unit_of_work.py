@@ -8,15 +8,15 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 
-from storage.repositories.actions import Actions
-from storage.repositories.bot import BotStateRepository, Outbox, ProcessedEvents
-from storage.repositories.calendar import CalendarTokens
-from storage.repositories.groups import Roles, Subjects
-from storage.repositories.mail import MailOutbox
-from storage.repositories.meetings import Meetings, Reminders, Rsvps
-from storage.repositories.minutes import Minutes
-from storage.repositories.people import People, RoomMembers
-from storage.repositories.reports import Reports
+from iscg_bot.storage.repositories.actions import Actions
+from iscg_bot.storage.repositories.bot import BotStateRepository, Outbox, ProcessedEvents
+from iscg_bot.storage.repositories.calendar import CalendarTokens
+from iscg_bot.storage.repositories.groups import Roles, Subjects
+from iscg_bot.storage.repositories.mail import MailOutbox
+from iscg_bot.storage.repositories.meetings import Meetings, Reminders, Rsvps
+from iscg_bot.storage.repositories.minutes import Minutes
+from iscg_bot.storage.repositories.people import People, RoomMembers
+from iscg_bot.storage.repositories.reports import Reports
 
 
 class UnitOfWork:

@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 
-from iscg_bot.homeserver import RegisteredUser
+from iscg_bot.demo.homeserver import RegisteredUser
 
 
 async def read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 90) -> str:

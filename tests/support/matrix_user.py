@@ -33,7 +33,7 @@ from nio import (
 )
 from nio.exceptions import EncryptionError, LocalProtocolError
 
-from iscg_bot.homeserver import RegisteredUser
+from iscg_bot.demo.homeserver import RegisteredUser
 
 log = logging.getLogger(__name__)
 

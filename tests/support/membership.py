@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iscg_bot.events import MembershipChange
+from iscg_bot.chat.events import MembershipChange
 from tests.chat import COP, Chat
 
 

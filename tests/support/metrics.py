@@ -6,7 +6,7 @@ import itertools
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from iscg_bot.metrics import Metrics
+from iscg_bot.core.metrics import Metrics
 from tests.chat import Chat
 
 

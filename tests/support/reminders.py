@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from iscg_bot.reminders import ReminderService
+from iscg_bot.chat.reminders import ReminderService
 from tests.chat import Chat
 
 # Thu 3 Dec 2026 13:00–14:30 UTC in subject cop's room: reminders due 2 Dec 13:00, 3 Dec 12:45 and 13:00 UTC.

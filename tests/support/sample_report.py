@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from iscg_bot.report_model import (
+from iscg_bot.domain.report_model import (
     ActionRow,
     FocalPoint,
     HeldMeeting,

@@ -15,9 +15,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
-from iscg_bot.clock import FrozenClock
-from iscg_bot.events import Message, Reaction
-from iscg_bot.router import (
+from iscg_bot.chat.events import Message, Reaction
+from iscg_bot.chat.router import (
     ADMIN,
     Context,
     Flag,
@@ -29,6 +28,7 @@ from iscg_bot.router import (
     UsageError,
     UserId,
 )
+from iscg_bot.core.clock import FrozenClock
 
 NOW = datetime(2026, 1, 5, 14, 4, tzinfo=UTC)
 ALICE = "@alice:example.org"
@@ -255,5 +255,5 @@ async def log_line(ctx: Context, message: Message) -> None:
 def build_story_router(prefix: str = "!") -> Router:
     router = Router(prefix=prefix)
     router.include(stories)
-    router.load("commands.general")
+    router.load("iscg_bot.commands.general")
     return router

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from iscg_bot.events import Redaction
-from iscg_bot.reports import year
+from iscg_bot.chat.events import Redaction
+from iscg_bot.domain.reports import year
 from tests.chat import ADMIN, COORD, COP, Chat, said
 
 AI = "!ai:example.org"

@@ -1,0 +1,1 @@
+"""Calendar publishing: iCalendar feeds, CalDAV, iMIP mail, and the imported calendars read for conflicts."""

@@ -1,0 +1,302 @@
+"""CalDAV publishing: every meeting as one calendar object resource in the organisation's collection.
+
+    publisher = CalDavPublisher(database.sessions, clock, settings.caldav, http_timeout=30)
+    task = asyncio.create_task(publisher.run(stopping))
+    publisher.wake()  # after a commit that may have changed a meeting
+
+One resource per meeting, `<collection>/iscg-meeting-<id>.ics`: the series and its moved occurrences together,
+rendered by `iscg_bot.calendar.feeds` exactly as the feeds have them (same UID and SEQUENCE). What was
+published is kept in bot_state under `caldav.M<id>` as JSON `{"etag", "sequence", "href", "deleted"}`; a round
+(`sync_once`) publishes every meeting whose SEQUENCE differs from the one published (or that never was).
+
+- Creation is `PUT` with `If-None-Match: *`, an update `PUT` with `If-Match: <etag>`. A 412 means someone
+  changed (or removed) the resource on the server: the database is the source of truth, so the current ETag
+  is fetched and the write retried once with it (or as a creation when the resource is gone).
+- A cancelled meeting is PUT with STATUS:CANCELLED (`on_cancel = "update"`) or DELETEd (`"delete"`).
+- SEQUENCE is the meeting's own; the publisher never raises it.
+- The network I/O runs in its own task (`run`), outside any chat transaction, with backoff on failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from sqlalchemy import func, select
+
+from iscg_bot.calendar.feeds import FeedInfo, render_feed
+from iscg_bot.core.clock import Clock
+from iscg_bot.core.workers import Backoff
+from iscg_bot.storage import UnitOfWork
+from iscg_bot.storage.models import BotState, Meeting
+
+__all__ = ["STATE_PREFIX", "CalDavError", "CalDavPublisher", "SyncResult", "forget_published", "state_key"]
+
+log = logging.getLogger(__name__)
+
+STATE_PREFIX = "caldav.M"
+IDLE_SECONDS = 60.0  # a round at least this often, even without a wake-up
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+def state_key(meeting_id: int) -> str:
+    return f"{STATE_PREFIX}{meeting_id}"
+
+
+async def forget_published(uow: Any, at: Any) -> int:
+    """In the caller's transaction: mark every meeting as not yet published, so the next round publishes
+    them all again. The ETag and href are kept (an update of an existing resource needs them). Returns how
+    many meetings are queued."""
+    rows = (
+        await uow.session.execute(select(BotState).where(BotState.key.like(f"{STATE_PREFIX}%")))
+    ).scalars()
+    for row in list(rows):
+        try:
+            state = json.loads(row.value)
+        except ValueError:
+            state = {}
+        state["sequence"] = None
+        await uow.state.set(row.key, json.dumps(state, sort_keys=True), at)
+    return int(await uow.session.scalar(select(func.count()).select_from(Meeting)) or 0)
+
+
+class CalDavError(Exception):
+    """The server refused a write for a reason other than a stale ETag (or refused the retry too)."""
+
+
+@dataclass
+class SyncResult:
+    published: int = 0
+    deleted: int = 0
+    failed: int = 0
+    conflicts: int = 0  # 412s recovered from
+
+
+class CalDavPublisher:
+    def __init__(self, sessions: Any, clock: Clock, settings: Any, *, http_timeout: float = 30.0) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.settings = settings
+        self.collection = settings.collection_url.rstrip("/") + "/"
+        self.timeout = aiohttp.ClientTimeout(total=http_timeout)
+        password = settings.password.get_secret_value() if settings.password else ""
+        self.headers = (
+            {"Authorization": aiohttp.encode_basic_auth(settings.username, password)}
+            if settings.username
+            else {}
+        )
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # one round at a time
+
+    def href(self, meeting_id: int) -> str:
+        return f"{self.collection}iscg-meeting-{meeting_id}.ics"
+
+    def wake(self) -> None:
+        """Something may have changed: run a round soon."""
+        self._wake.set()
+
+    # ---- the loop --------------------------------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Rounds until `stopping` is set: on a wake-up or every minute; failures retried with backoff."""
+        backoff = Backoff(first=1.0, cap=float(self.settings.retry_max_seconds))
+        while not stopping.is_set():
+            self._wake.clear()
+            try:
+                result = await self.sync_once()
+                failed = result.failed > 0
+            except Exception:  # sync_once catches its own; this is the last line of defence
+                log.exception("CalDAV round failed")
+                failed = True
+            if failed:
+                delay = min(backoff.next_delay(), float(self.settings.retry_max_seconds))
+                log.warning("CalDAV: retrying in %.1f s", delay)
+                await _wait(stopping, None, delay)
+            else:
+                backoff.reset()
+                await _wait(stopping, self._wake, IDLE_SECONDS)
+
+    async def resync(self) -> int:
+        """Forget what was published and publish every meeting again (in the next round). Returns how many
+        meetings are queued."""
+        async with UnitOfWork(self.sessions) as uow:
+            count = await forget_published(uow, self.clock.now())
+            await uow.commit()
+        self.wake()
+        return count
+
+    async def sync_once(self) -> SyncResult:
+        """One round: publish what changed. Never raises; a connection failure ends the round early."""
+        async with self._lock:
+            result = SyncResult()
+            try:
+                todo = await self._pending()
+            except Exception:
+                log.exception("CalDAV: reading the meetings failed")
+                result.failed += 1
+                return result
+            if not todo:
+                return result
+            async with aiohttp.ClientSession(timeout=self.timeout, headers=self.headers) as http:
+                for meeting, subjects, state in todo:
+                    try:
+                        await self._publish(http, meeting, subjects, state, result)
+                    except (aiohttp.ClientConnectionError, TimeoutError) as error:
+                        log.warning("CalDAV server unreachable (%s): will retry", error)
+                        result.failed += 1
+                        break
+                    except Exception:
+                        log.exception("CalDAV: publishing M%s failed", meeting.id)
+                        result.failed += 1
+            return result
+
+    # ---- one round -------------------------------------------------------------------------------------
+
+    async def _pending(self) -> list[tuple[Any, dict[int, Any], dict[str, Any] | None]]:
+        async with UnitOfWork(self.sessions) as uow:
+            sequences = dict((await uow.session.execute(select(Meeting.id, Meeting.sequence))).all())
+            rows = await uow.session.execute(
+                select(BotState.key, BotState.value).where(BotState.key.like(f"{STATE_PREFIX}%"))
+            )
+            published: dict[int, dict[str, Any]] = {}
+            for key, value in rows.all():
+                suffix = key.removeprefix(STATE_PREFIX)
+                if suffix.isdigit():
+                    try:
+                        published[int(suffix)] = json.loads(value)
+                    except ValueError:
+                        log.warning("CalDAV: unreadable state %s, republishing", key)
+            changed = [
+                mid
+                for mid, seq in sorted(sequences.items())
+                if (published.get(mid) or {}).get("sequence") != seq
+            ]
+            if not changed:
+                return []
+            subjects = {s.id: s for s in await uow.subjects.list(include_archived=True)}
+            todo = []
+            for meeting_id in changed:
+                meeting = await uow.meetings.get(meeting_id)
+                if meeting is None:
+                    continue
+                todo.append((meeting, subjects, published.get(meeting_id)))
+            return todo
+
+    async def _publish(
+        self,
+        http: aiohttp.ClientSession,
+        meeting: Any,
+        subjects: dict[int, Any],
+        state: dict[str, Any] | None,
+        result: SyncResult,
+    ) -> None:
+        href = (state or {}).get("href") or self.href(meeting.id)
+        etag = None if (state or {}).get("deleted") else (state or {}).get("etag")
+        if meeting.status == "cancelled" and self.settings.on_cancel == "delete":
+            if state is not None and not state.get("deleted"):
+                await self._delete(http, href, etag, meeting.id, result)
+            await self._save(
+                meeting.id, state, {"etag": None, "sequence": meeting.sequence, "href": href, "deleted": True}
+            )
+            result.deleted += 1
+            return
+        body = render_feed([meeting], info=FeedInfo(name=f"M{meeting.id} {meeting.title}"), subjects=subjects)
+        new_etag = await self._put(http, href, body, etag, meeting.id, result)
+        await self._save(
+            meeting.id,
+            state,
+            {"etag": new_etag, "sequence": meeting.sequence, "href": href, "deleted": False},
+        )
+        result.published += 1
+        log.info("CalDAV: published M%s (SEQUENCE %s)", meeting.id, meeting.sequence)
+
+    async def _put(
+        self,
+        http: aiohttp.ClientSession,
+        href: str,
+        body: bytes,
+        etag: str | None,
+        meeting_id: int,
+        result: SyncResult,
+    ) -> str | None:
+        for attempt in (1, 2):
+            headers = {"Content-Type": CONTENT_TYPE}
+            if etag:
+                headers["If-Match"] = etag
+            else:
+                headers["If-None-Match"] = "*"
+            async with http.put(href, data=body, headers=headers) as response:
+                await response.read()
+                if response.status in (200, 201, 204):
+                    return response.headers.get("ETag") or await self._current_etag(http, href)
+                if response.status == 412 and attempt == 1:
+                    etag = await self._current_etag(http, href)
+                    result.conflicts += 1
+                    log.warning(
+                        "CalDAV: M%s was changed on the server (412); overwriting it with ours", meeting_id
+                    )
+                    continue
+                raise CalDavError(f"PUT {href}: HTTP {response.status}")
+        raise CalDavError(f"PUT {href}: still a precondition failure")  # pragma: no cover
+
+    async def _delete(
+        self, http: aiohttp.ClientSession, href: str, etag: str | None, meeting_id: int, result: SyncResult
+    ) -> None:
+        for attempt in (1, 2):
+            headers = {"If-Match": etag} if etag else {}
+            async with http.delete(href, headers=headers) as response:
+                await response.read()
+                if response.status in (200, 204, 404, 410):
+                    return
+                if response.status == 412 and attempt == 1:
+                    etag = await self._current_etag(http, href)
+                    result.conflicts += 1
+                    log.warning("CalDAV: M%s was changed on the server (412); deleting it anyway", meeting_id)
+                    if etag is None:
+                        return  # already gone
+                    continue
+                raise CalDavError(f"DELETE {href}: HTTP {response.status}")
+
+    async def _current_etag(self, http: aiohttp.ClientSession, href: str) -> str | None:
+        """The resource's ETag now, None when it does not exist."""
+        async with http.head(href) as response:
+            if response.status == 404:
+                return None
+            if response.status >= 400 or not response.headers.get("ETag"):
+                async with http.get(href) as got:
+                    await got.read()
+                    if got.status == 404:
+                        return None
+                    if got.status >= 400:
+                        raise CalDavError(f"GET {href}: HTTP {got.status}")
+                    return got.headers.get("ETag")
+            return response.headers.get("ETag")
+
+    async def _save(self, meeting_id: int, was: dict[str, Any] | None, state: dict[str, Any]) -> None:
+        """Record what was published. A `!calendar resync` that reset the record while this write was under
+        way is kept: the meeting stays queued for the next round."""
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.state.get(state_key(meeting_id))
+            if stored is not None and was is not None and was.get("sequence") is not None:
+                try:
+                    if json.loads(stored).get("sequence") is None:
+                        state = {**state, "sequence": None}
+                except ValueError:
+                    pass
+            await uow.state.set(state_key(meeting_id), json.dumps(state, sort_keys=True), self.clock.now())
+            await uow.commit()
+
+
+async def _wait(stopping: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stopping.wait())]
+    if wake is not None:
+        waiters.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,186 @@
+"""The transactional outbox: replies are written in the command's transaction and sent after it commits.
+
+A crash between commit and send loses nothing (pending rows are sent on restart); a crash between send and
+marking it sent doubles nothing (the retry reuses the deterministic transaction ID, which the homeserver
+deduplicates for our device).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import defaultdict
+from typing import Any, Protocol
+
+from iscg_bot.chat.events import Outgoing, PermanentSendError, RoomEvent
+from iscg_bot.core.clock import Clock
+from iscg_bot.core.formatting import Rich
+from iscg_bot.core.workers import Stopping
+from iscg_bot.storage import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+DIRECT_PREFIX = "dm:"
+
+
+class Sender(Protocol):
+    """What the outbox sends through: the Matrix gateway (`iscg_bot.matrix.gateway.MatrixGateway`)."""
+
+    ready: asyncio.Event  # set once the gateway knows its rooms
+
+    async def send(self, outgoing: Outgoing) -> str: ...
+
+    async def direct_message(self, user_id: str, content: dict[str, Any], *, txn_id: str) -> str: ...
+
+    async def upload(self, room_id: str, data: bytes, *, mimetype: str, filename: str) -> dict[str, Any]: ...
+
+
+def direct_target(user_id: str) -> str:
+    """The outbox `room_id` of a private message to `user_id`: the sender finds (or makes) the direct room."""
+    return DIRECT_PREFIX + user_id
+
+
+def txn_id(cause: str, index: int) -> str:
+    """A transaction ID derived from what caused the event, so every retry of it is recognisably the same."""
+    digest = hashlib.sha256(cause.encode("utf-8")).hexdigest()[:32]
+    return f"iscg.{digest}.{index}"
+
+
+def notice_content(message: Rich, *, reply_to: RoomEvent | None = None) -> dict[str, Any]:
+    """An `m.notice` with plain and HTML bodies; a reply mentions the person replied to, the Matrix way."""
+    mentions = list(message.mentions)
+    content: dict[str, Any] = {
+        "msgtype": "m.notice",
+        "body": message.plain,
+        "format": "org.matrix.custom.html",
+        "formatted_body": message.html,
+    }
+    if reply_to is not None:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to.event_id}}
+        if reply_to.sender not in mentions:
+            mentions.insert(0, reply_to.sender)
+    content["m.mentions"] = {"user_ids": mentions} if mentions else {}
+    return content
+
+
+def file_content(filename: str, mimetype: str, size: int) -> dict[str, Any]:
+    """An `m.file` message; its `url` is filled in by the sender once the file is uploaded."""
+    return {
+        "msgtype": "m.file",
+        "body": filename,
+        "filename": filename,
+        "info": {"mimetype": mimetype, "size": size},
+    }
+
+
+def reaction_content(event_id: str, key: str) -> dict[str, Any]:
+    return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+
+
+class OutboxSender:
+    """Sends pending outbox rows: rooms in parallel, each room's events in the order they were written."""
+
+    def __init__(self, sessions: Any, gateway: Sender, clock: Clock, stopping: asyncio.Event) -> None:
+        self.sessions = sessions
+        self.gateway = gateway
+        self.clock = clock
+        self.stopping = stopping
+        self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._room_tasks: dict[str, asyncio.Task[None]] = {}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        # nio must know the rooms (and which are encrypted) before it can send: wait for the first sync.
+        ready = asyncio.ensure_future(self.gateway.ready.wait())
+        stop = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({ready, stop}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stop.cancel()
+        while not self.stopping.is_set():
+            self._wake.clear()
+            await self._start_pending()
+            await self._wait_for_work()
+        for task in self._room_tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._room_tasks.values(), return_exceptions=True)
+
+    async def _wait_for_work(self) -> None:
+        waiters: set[asyncio.Future[Any]] = {
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self.stopping.wait()),
+        }
+        waiters |= set(self._room_tasks.values())
+        await asyncio.wait(waiters, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters - set(self._room_tasks.values()):
+            waiter.cancel()
+
+    async def _start_pending(self) -> None:
+        async with UnitOfWork(self.sessions) as uow:
+            rows = await uow.outbox.pending(limit=1000)
+        by_room: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            if row.id not in self._in_flight:
+                by_room[row.room_id].append(row)
+        for room_id, room_rows in by_room.items():
+            running = self._room_tasks.get(room_id)
+            if running is not None and not running.done():
+                continue  # that room's sender picks the new rows up when it finishes
+            self._in_flight.update(r.id for r in room_rows)
+            task = asyncio.create_task(self._send_room(room_rows))
+            self._room_tasks[room_id] = task
+        for room_id in [r for r, t in self._room_tasks.items() if t.done()]:
+            del self._room_tasks[room_id]
+
+    async def _send_room(self, rows: list[Any]) -> None:
+        try:
+            for row in rows:
+                content = dict(row.content)
+                try:
+                    if row.attachment_id is not None:
+                        content |= await self._uploaded(row.attachment_id, row.room_id)
+                    outgoing = Outgoing(row.room_id, row.event_type, content, row.txn_id)
+                    if row.room_id.startswith(DIRECT_PREFIX):
+                        user_id = row.room_id.removeprefix(DIRECT_PREFIX)
+                        event_id = await self.gateway.direct_message(user_id, content, txn_id=row.txn_id)
+                    else:
+                        event_id = await self.gateway.send(outgoing)
+                except PermanentSendError as error:
+                    log.error("giving up on %s to %s: %s", row.txn_id, row.room_id, error)
+                    await self._mark(row.id, failure=str(error))
+                    continue
+                await self._mark(row.id, event_id=event_id)
+        except Stopping:
+            pass
+        finally:
+            self._in_flight.difference_update(r.id for r in rows)
+            self.wake()  # more rows may have arrived for this room meanwhile
+
+    async def _uploaded(self, file_id: int, room_id: str) -> dict[str, Any]:
+        """The message fields naming the uploaded file, uploading it the first time (a retry after a crash
+        finds it uploaded)."""
+        async with UnitOfWork(self.sessions) as uow:
+            stored = await uow.outbox.file(file_id)
+            if stored is None:
+                raise PermanentSendError(f"the file {file_id} to send is gone")
+            if stored.uploaded:
+                return dict(stored.uploaded)
+            filename, mimetype, data = stored.filename, stored.mimetype, stored.data
+        fields = await self.gateway.upload(room_id, data, mimetype=mimetype, filename=filename)
+        async with UnitOfWork(self.sessions) as uow:
+            await uow.outbox.mark_uploaded(file_id, fields)
+            await uow.commit()
+        return fields
+
+    async def _mark(self, row_id: int, *, event_id: str | None = None, failure: str | None = None) -> None:
+        async with UnitOfWork(self.sessions) as uow:
+            if failure is not None:
+                await uow.outbox.mark_failed(row_id, failure, self.clock.now())
+            else:
+                assert event_id is not None  # not failed: sent, with the event ID the homeserver gave it
+                await uow.outbox.mark_sent(row_id, event_id, self.clock.now())
+            await uow.commit()

@@ -1,0 +1,378 @@
+"""Meeting reminders: derived from the database, armed in APScheduler, each sent exactly once.
+
+    service = ReminderService(database.sessions, clock, settings.reminders, on_queued=outbox.wake)
+    await service.start()      # sends what fell due while the bot was down, arms the coming ones
+    service.changed()          # after a committed change: re-arm soon (debounced)
+    await service.run_due()    # send everything due now by the clock (what every job and the tick run)
+    await service.stop()
+
+A reminder is one (meeting, occurrence start in UTC, offset in minutes). The database says which are
+wanted (meetings, their rules and overrides) and which were sent (`reminders_sent`); the scheduler only
+holds a DateTrigger job per reminder due within the horizon, rebuilt from the database whenever anything
+changes. Every job runs `run_due()`, which decides by the injected clock, never by the scheduler's time,
+and a short real-time tick runs it too, so a missed timer (or a test clock moved by hand) costs seconds.
+
+Sending is one transaction: the claim in `reminders_sent` and the outbox row, whose Matrix transaction ID
+is derived from the reminder itself, so neither a second run nor a retried send can post it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from iscg_bot.chat.action_reminders import run_due_actions
+from iscg_bot.chat.outbox import notice_content, txn_id
+from iscg_bot.core.clock import Clock
+from iscg_bot.core.config import RemindersSettings
+from iscg_bot.core.formatting import Rich, join, lines, link, mention, text
+from iscg_bot.core.metrics import Metrics
+from iscg_bot.core.timeshow import span
+from iscg_bot.domain.actions import DEFAULT_ZONE
+from iscg_bot.domain.meetings import expand, meeting_label
+from iscg_bot.storage import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "reminder:"
+TICK_JOB = "reminders.tick"
+HORIZON = timedelta(hours=48)  # reminders due this far ahead are armed as jobs
+REARM_EVERY = timedelta(hours=1)  # the tick re-arms at least this often, so the horizon moves on
+LOOKBACK = timedelta(days=7)  # at start, reminders missed up to this long ago are recorded (sent or skipped)
+ON_TIME = timedelta(minutes=1)  # sent later than this after its due time, a reminder says it is late
+CANDIDATES = 10_000  # meetings read per pass; far more than a deployment holds at once
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder of one occurrence; `key` names it everywhere (job ID, Matrix transaction ID)."""
+
+    meeting_id: int
+    occurrence_utc: datetime  # the occurrence's start as it stands (a moved one: its new start), UTC
+    offset_minutes: int
+    end_utc: datetime = field(compare=False)
+
+    @property
+    def due(self) -> datetime:
+        return self.occurrence_utc - timedelta(minutes=self.offset_minutes)
+
+    @property
+    def key(self) -> str:
+        start = self.occurrence_utc.astimezone(UTC).isoformat()
+        return f"{JOB_PREFIX}{self.meeting_id}:{start}:{self.offset_minutes}"
+
+
+def reminders_of(
+    meeting: Any, offsets: Iterable[int], *, due_from: datetime, due_until: datetime
+) -> list[Reminder]:
+    """The meeting's reminders due in [due_from, due_until), by due time; cancelled occurrences have none."""
+    offsets = sorted(set(offsets), reverse=True)
+    if not offsets:
+        return []
+    longest = timedelta(minutes=offsets[0])
+    found = []
+    for occurrence in expand(meeting, due_from, due_until + longest, include_cancelled=False):
+        for minutes in offsets:
+            reminder = Reminder(meeting.id, occurrence.start.astimezone(UTC), minutes, occurrence.end)
+            if due_from <= reminder.due < due_until:
+                found.append(reminder)
+    return sorted(found, key=lambda r: (r.due, r.key))
+
+
+def reminder_message(
+    meeting: Any, reminder: Reminder, *, now: datetime, late: bool, attendees: Iterable[str] = ()
+) -> Rich:
+    """`Reminder: M12 “Title” starts in 15 minutes — <when>`; at the start with the join link; the people
+    who said yes are mentioned."""
+    first = text(
+        f"Reminder: {meeting_label(meeting.id)} “{meeting.title}” {_when(reminder.occurrence_utc, now)} — "
+        + span(reminder.occurrence_utc, reminder.end_utc, meeting.timezone)
+    )
+    if late:
+        first += text(" (late: the bot was offline)")
+    parts = [first]
+    if reminder.offset_minutes == 0 and meeting.link:
+        parts.append(text("Join: ") + link(meeting.link))
+    attendees = list(attendees)
+    if attendees:
+        parts.append(text("Coming: ") + join((mention(a) for a in attendees), ", "))
+    return lines(parts)
+
+
+def _when(start: datetime, now: datetime) -> str:
+    minutes = round((start - now).total_seconds() / 60)
+    if minutes > 0:
+        return f"starts in {_amount(minutes)}"
+    if minutes == 0:
+        return "starts now"
+    return f"started {_amount(-minutes)} ago"
+
+
+def _amount(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    words = []
+    if hours:
+        words.append(f"{hours} hour" + ("s" if hours != 1 else ""))
+    if rest or not hours:
+        words.append(f"{rest} minute" + ("s" if rest != 1 else ""))
+    return " ".join(words)
+
+
+class ReminderService:
+    """Owns the scheduler; derives its jobs from the database and sends reminders as they fall due."""
+
+    def __init__(
+        self,
+        sessions: Any,
+        clock: Clock,
+        settings: RemindersSettings,
+        *,
+        on_queued: Callable[[], None] = lambda: None,
+        tick_seconds: float | None = 5.0,
+        debounce_seconds: float = 0.2,
+        horizon: timedelta = HORIZON,
+        default_zone: str = DEFAULT_ZONE,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.metrics = metrics or Metrics()
+        self.default_zone = default_zone  # for the action items of rooms with no subject
+        self.clock = clock
+        self.offsets = list(settings.offsets_minutes)
+        self.grace = timedelta(minutes=settings.grace_minutes)
+        self.on_queued = on_queued
+        self.tick_seconds = tick_seconds
+        self.debounce_seconds = debounce_seconds
+        self.horizon = horizon
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._lock = asyncio.Lock()  # one run_due() at a time
+        self._arm_lock = asyncio.Lock()  # one rearm() at a time: the last to read the database writes last
+        self._settled: dict[str, datetime] = {}  # reminders known to need nothing more: key → due
+        self._armed_at: datetime | None = None
+        self._dirty = False
+        self._rearm_task: asyncio.Task[None] | None = None
+
+    # ---- life cycle ------------------------------------------------------------------------------------
+
+    async def start(self, *, run_jobs: bool = True) -> None:
+        """Send (late) or skip what fell due while the bot was down, then arm the coming reminders.
+
+        `run_jobs=False` starts the scheduler paused: jobs are armed and can be inspected, and only
+        `run_due()` sends (for tests that move a frozen clock themselves).
+        """
+        self.scheduler.start(paused=not run_jobs)
+        await self.run_due()
+        await self.rearm()
+        if self.tick_seconds:
+            self.scheduler.add_job(
+                self._tick,
+                IntervalTrigger(seconds=self.tick_seconds, timezone=UTC),
+                id=TICK_JOB,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+
+    async def stop(self) -> None:
+        if self._rearm_task is not None:
+            self._rearm_task.cancel()
+            await asyncio.gather(self._rearm_task, return_exceptions=True)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a callback on the loop
+        async with self._lock:  # let a run in progress finish its transaction
+            pass
+
+    def changed(self) -> None:
+        """Something was committed: re-arm shortly, once for a burst of changes. Cheap; never blocks."""
+        if not self.scheduler.running:
+            return  # start() arms from the database anyway
+        self._dirty = True
+        if self._rearm_task is None or self._rearm_task.done():
+            self._rearm_task = asyncio.get_running_loop().create_task(self._rearm_soon())
+
+    async def settled(self) -> None:
+        """Wait until a re-arm asked for by `changed()` is done."""
+        while self._rearm_task is not None and not self._rearm_task.done():
+            await asyncio.gather(self._rearm_task, return_exceptions=True)
+
+    async def _rearm_soon(self) -> None:
+        while self._dirty:
+            await asyncio.sleep(self.debounce_seconds)
+            self._dirty = False
+            try:
+                await self.rearm()
+            except Exception:
+                log.exception("re-arming the reminders failed; the tick will try again")
+                self._armed_at = None
+
+    async def _tick(self) -> None:
+        try:
+            await self.run_due()
+            now = self.clock.now()
+            if self._armed_at is None or not self._armed_at <= now < self._armed_at + REARM_EVERY:
+                await self.rearm()
+        except Exception:
+            log.exception("the reminder tick failed; it runs again shortly")
+
+    # ---- arming ----------------------------------------------------------------------------------------
+
+    async def wanted(self, now: datetime) -> list[Reminder]:
+        """The reminders due in (now, now + horizon], from the database."""
+        async with UnitOfWork(self.sessions) as uow:
+            meetings = await uow.meetings.upcoming_candidates(after_utc=now, limit=CANDIDATES)
+        step = timedelta(microseconds=1)
+        return [
+            reminder
+            for meeting in meetings
+            for reminder in reminders_of(
+                meeting, self.offsets, due_from=now + step, due_until=now + self.horizon + step
+            )
+        ]
+
+    async def rearm(self) -> None:
+        """Make the scheduler's jobs match the reminders the database wants within the horizon."""
+        async with self._arm_lock:
+            now = self.clock.now()
+            wanted = {r.key: r.due for r in await self.wanted(now)}
+            self._arm(wanted)
+            self._armed_at = now
+        log.debug("%d reminders armed until %s", len(wanted), (now + self.horizon).isoformat())
+
+    def _arm(self, wanted: dict[str, datetime]) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+                job.remove()
+        for key, due in wanted.items():
+            job = self.scheduler.get_job(key)
+            if job is not None and job.trigger.run_date == due:
+                continue
+            self.scheduler.add_job(
+                self.run_due,
+                DateTrigger(run_date=due, timezone=UTC),
+                id=key,
+                replace_existing=True,
+                coalesce=True,
+                misfire_grace_time=None,  # however late the timer, run_due() decides by the clock
+            )
+
+    def armed(self) -> dict[str, datetime]:
+        """The armed reminder jobs: key → run date."""
+        return {
+            job.id: job.trigger.run_date for job in self.scheduler.get_jobs() if job.id.startswith(JOB_PREFIX)
+        }
+
+    # ---- firing ----------------------------------------------------------------------------------------
+
+    async def run_due(self) -> int:
+        """Send every reminder due by the clock and not sent yet; returns how many were queued.
+
+        Per occurrence, only the latest reminder due is sent (after an outage, "starts now" makes "starts
+        in 15 minutes" pointless); a reminder more than `grace_minutes` overdue is recorded as skipped.
+        A reminder that was already due when the meeting was last changed is nobody's loss: not sent.
+        """
+        async with self._lock:
+            now = self.clock.now()
+            pending = await self._pending(now)
+            queued = 0
+            for group in pending.values():
+                # On time is never beyond grace, even with no grace at all: a timer fires a little after.
+                within = [r for r in group if now - r.due <= max(self.grace, ON_TIME)]
+                for reminder in group:
+                    if reminder not in within:
+                        log.warning(
+                            "skipping the reminder %s: due %s, the bot was offline beyond the grace period",
+                            reminder.key,
+                            reminder.due.isoformat(),
+                        )
+                        await self._claim(reminder, now=now, skipped=True)
+                if not within:
+                    continue
+                latest = min(within, key=lambda r: r.offset_minutes)
+                for reminder in within:
+                    if reminder is not latest:
+                        log.info(
+                            "skipping the reminder %s: a later one of the same meeting is due", reminder.key
+                        )
+                        await self._claim(reminder, now=now, skipped=True)
+                if await self._claim(latest, now=now, late=now - latest.due > ON_TIME):
+                    queued += 1
+            self._forget_before(now - LOOKBACK - self.grace)
+            try:  # the action items' due-day reminders ride on the same passes (see iscg_bot.domain.actions)
+                queued += await run_due_actions(
+                    self.sessions, now, default_zone=self.default_zone, metrics=self.metrics
+                )
+            except Exception:
+                log.exception("the action items' reminders failed; the next pass tries again")
+        if queued:
+            self.on_queued()
+        return queued
+
+    async def _pending(self, now: datetime) -> dict[tuple[int, datetime], list[Reminder]]:
+        """Reminders due by now (within the lookback) that need something done, by occurrence."""
+        since = now - LOOKBACK - self.grace
+        step = timedelta(microseconds=1)
+        pending: dict[tuple[int, datetime], list[Reminder]] = defaultdict(list)
+        async with UnitOfWork(self.sessions) as uow:
+            for meeting in await uow.meetings.upcoming_candidates(after_utc=since, limit=CANDIDATES):
+                for reminder in reminders_of(meeting, self.offsets, due_from=since, due_until=now + step):
+                    if reminder.key in self._settled:
+                        continue
+                    if reminder.due < meeting.updated_at or await uow.reminders.exists(
+                        reminder.meeting_id, reminder.occurrence_utc, reminder.offset_minutes
+                    ):
+                        self._settled[reminder.key] = reminder.due
+                        continue
+                    pending[(reminder.meeting_id, reminder.occurrence_utc)].append(reminder)
+        return pending
+
+    async def _claim(
+        self, reminder: Reminder, *, now: datetime, late: bool = False, skipped: bool = False
+    ) -> bool:
+        """Claim the reminder and (unless skipped) queue its message, in one transaction."""
+        async with UnitOfWork(self.sessions) as uow:
+            meeting = await uow.meetings.get(reminder.meeting_id)
+            claimed = meeting is not None and await uow.reminders.claim(
+                reminder.meeting_id,
+                reminder.occurrence_utc,
+                reminder.offset_minutes,
+                at=now,
+                late=late,
+                skipped=skipped,
+            )
+            if meeting is not None and claimed and not skipped:
+                yes = [
+                    answer.matrix_id
+                    for answer in await uow.rsvps.for_meeting(meeting.id)
+                    if answer.answer == "yes"
+                ]
+                message = reminder_message(meeting, reminder, now=now, late=late, attendees=yes)
+                await uow.outbox.add(
+                    txn_id=txn_id(reminder.key, 0),
+                    room_id=meeting.room_id,
+                    event_type="m.room.message",
+                    content=notice_content(message),
+                    at=now,
+                    purpose=reminder.key,
+                )
+            await uow.commit()
+        self._settled[reminder.key] = reminder.due
+        if claimed:
+            self.metrics.reminder_claimed("meeting", "skipped" if skipped else "late" if late else "sent")
+        if claimed and not skipped:
+            log.info("reminder %s queued%s", reminder.key, " (late)" if late else "")
+        return claimed and not skipped
+
+    def _forget_before(self, instant: datetime) -> None:
+        for key in [k for k, due in self._settled.items() if due < instant]:
+            del self._settled[key]

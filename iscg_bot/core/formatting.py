@@ -1,0 +1,127 @@
+"""Messages built once, rendered twice: a plain `body` and an HTML `formatted_body`.
+
+Everything user-written goes through `text()` and is escaped in the HTML form, so no input can inject markup.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rich:
+    plain: str
+    html: str
+    mentions: tuple[str, ...] = ()
+
+    def __add__(self, other: Rich | str) -> Rich:
+        other = as_rich(other)
+        return Rich(self.plain + other.plain, self.html + other.html, _merge(self.mentions, other.mentions))
+
+    def __radd__(self, other: str) -> Rich:
+        return as_rich(other) + self
+
+
+def _merge(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a + b))
+
+
+def as_rich(value: Rich | str) -> Rich:
+    return value if isinstance(value, Rich) else text(value)
+
+
+def text(value: str) -> Rich:
+    """Plain user or bot text; newlines become <br> in HTML."""
+    return Rich(value, _html.escape(value).replace("\n", "<br>"))
+
+
+def bold(value: Rich | str) -> Rich:
+    inner = as_rich(value)
+    return Rich(inner.plain, f"<strong>{inner.html}</strong>", inner.mentions)
+
+
+def italic(value: Rich | str) -> Rich:
+    inner = as_rich(value)
+    return Rich(inner.plain, f"<em>{inner.html}</em>", inner.mentions)
+
+
+def code(value: str) -> Rich:
+    return Rich(value, f"<code>{_html.escape(value)}</code>")
+
+
+def link(url: str, label: str | None = None) -> Rich:
+    shown = label or url
+    plain = url if label is None else f"{label} ({url})"
+    return Rich(plain, f'<a href="{_html.escape(url, quote=True)}">{_html.escape(shown)}</a>')
+
+
+def mention(user_id: str, display_name: str | None = None) -> Rich:
+    """A Matrix mention: a pill in HTML and the user in `m.mentions`."""
+    name = display_name or user_id
+    href = _html.escape(f"https://matrix.to/#/{user_id}", quote=True)
+    return Rich(name, f'<a href="{href}">{_html.escape(name)}</a>', (user_id,))
+
+
+def person(user_id: str, display_name: str | None = None) -> Rich:
+    """Someone named in a listing: a link to them, but no mention, so showing a roster pings nobody."""
+    name = display_name or user_id
+    href = _html.escape(f"https://matrix.to/#/{user_id}", quote=True)
+    plain = name if name == user_id else f"{name} ({user_id})"
+    return Rich(plain, f'<a href="{href}">{_html.escape(name)}</a>')
+
+
+def join(parts: Iterable[Rich | str], separator: Rich | str = "") -> Rich:
+    result = Rich("", "")
+    sep = as_rich(separator)
+    for i, part in enumerate(parts):
+        result = result + (sep if i else Rich("", "")) + as_rich(part)
+    return result
+
+
+def lines(parts: Iterable[Rich | str]) -> Rich:
+    return join(parts, Rich("\n", "<br>"))
+
+
+def bullets(parts: Iterable[Rich | str]) -> Rich:
+    items = [as_rich(i) for i in parts]
+    if not items:
+        return Rich("", "")
+    plain = "\n".join(f"• {i.plain}" for i in items)
+    html_items = "".join(f"<li>{i.html}</li>" for i in items)
+    mentions: tuple[str, ...] = ()
+    for i in items:
+        mentions = _merge(mentions, i.mentions)
+    return Rich(plain, f"<ul>{html_items}</ul>", mentions)
+
+
+def single_line(value: str, *, what: str, limit: int, error: type[Exception] = ValueError) -> str:
+    """User text that must be one line: spaces and newlines collapsed, not empty, at most `limit` long."""
+    line = " ".join(value.split())
+    if not line:
+        raise error(f"The {what} cannot be empty.")
+    if len(line) > limit:
+        raise error(f"A {what} holds at most {limit} characters.")
+    return line
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 meeting`, `3 meetings`, `2 key issues`: a count with its noun in the right number."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
+def quote(value: str, limit: int = 40) -> str:
+    """User input shown inside a sentence: in quotes, one line, and short."""
+    flat = "".join(c if c.isprintable() else " " for c in value)
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return f'"{flat}"'
+
+
+def or_list(items: Sequence[str]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"

@@ -1,0 +1,64 @@
+"""Is the sync loop alive, and how far behind is it? What `/healthz` answers (and `/metrics` shows as lag).
+
+    health = SyncHealth(gateway, clock, settings.matrix.sync_timeout_seconds,
+                        margin_seconds=settings.matrix.request_timeout_seconds)
+    ok, report = health.report()   # 200 when ok, else 503 with report["reason"]
+
+The gateway sets `last_sync_at` only after a sync succeeded *and* its batch was handled; failed attempts
+(homeserver stopped, unreachable, answering 5xx) never move it. So when the homeserver goes away the lag
+grows from the last good sync, and once it passes the allowed lag the loop is reported dead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from typing import Any
+
+from iscg_bot.core.clock import Clock
+
+
+def sync_lag(gateway: Any, clock: Clock) -> timedelta | None:
+    """Time since the sync loop last handled a sync; None before the first one."""
+    last = getattr(gateway, "last_sync_at", None)
+    return None if last is None else clock.now() - last
+
+
+class SyncHealth:
+    """Healthy while the last handled sync is no older than two long-polls plus a margin.
+
+    A quiet homeserver answers a long-poll after `sync_timeout_seconds`; the next attempt may take up to
+    another long-poll plus the request timeout before the gateway gives up on it. So a lag up to
+    2 × sync timeout + request timeout is a loop doing its job; the bot passes its request timeout as
+    `margin_seconds` (default 30 s: 90 s in all with the default 30 s long-poll). Tests configure a short
+    sync and request timeout to see the loop declared dead within seconds.
+    """
+
+    def __init__(
+        self, gateway: Any, clock: Clock, sync_timeout_seconds: float, *, margin_seconds: float = 30.0
+    ) -> None:
+        self.gateway, self.clock = gateway, clock
+        self.allowed_lag = timedelta(seconds=2 * sync_timeout_seconds + margin_seconds)
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        """(ok, the JSON body): `ok`, `last_sync_at`, `lag_seconds`, `allowed_lag_seconds`, and when not ok
+        a `reason`; `last_error` while the latest sync attempt failed."""
+        lag = sync_lag(self.gateway, self.clock)
+        allowed = self.allowed_lag.total_seconds()
+        error = getattr(self.gateway, "last_sync_error", None)
+        if lag is None:
+            report: dict[str, Any] = {"ok": False, "last_sync_at": None, "lag_seconds": None}
+            report |= {"allowed_lag_seconds": allowed, "reason": "no sync yet"}
+        else:
+            report = {
+                "ok": lag <= self.allowed_lag,
+                "last_sync_at": self.gateway.last_sync_at.astimezone(UTC).isoformat(),
+                "lag_seconds": lag.total_seconds(),
+                "allowed_lag_seconds": allowed,
+            }
+            if not report["ok"]:
+                report["reason"] = f"no sync for {lag.total_seconds():.0f} s (more than {allowed:.0f} s)"
+                if error:
+                    report["reason"] += f"; the last attempt failed: {error}"
+        if error:
+            report["last_error"] = error
+        return report["ok"], report

@@ -1,0 +1,264 @@
+"""The group's organisation as plain functions over a unit of work: subjects, the group room, appointments.
+
+Each refusal is an `OrganisationError` carrying one sentence for the person who asked. Commands only
+translate chat into these calls and the results back into chat.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from iscg_bot.core.errors import DomainError
+from iscg_bot.core.formatting import single_line
+from iscg_bot.domain.roles import MANAGEMENT_SEATS_PER_GROUP, AdvisoryGroup, RoleKind, Sector
+from iscg_bot.domain.timeparse import iana_zone_names
+from iscg_bot.storage import AlreadyExists
+
+GROUP_ROOM = "group.room_id"
+SLUG = re.compile(r"[a-z][a-z0-9-]{1,31}")
+CHAIR_TERM = timedelta(days=4 * 365 + 1)  # appointed for four years (terms of reference)
+MAX_TITLE = 200
+MAX_DESCRIPTION = 2000
+
+
+class OrganisationError(DomainError):
+    """A request the group's rules refuse; the message is one sentence."""
+
+
+# ---- subjects and the group room -------------------------------------------------------------------------
+
+
+async def group_room(uow: Any) -> str | None:
+    return await uow.state.get(GROUP_ROOM)
+
+
+async def bind_group_room(uow: Any, room_id: str, at: datetime) -> None:
+    subject = await uow.subjects.by_room(room_id)
+    if subject is not None:
+        raise OrganisationError(
+            f"This room belongs to the subject {subject.slug}; the group needs a room of its own."
+        )
+    await uow.state.set(GROUP_ROOM, room_id, at)
+
+
+async def create_subject(
+    uow: Any, *, slug: str, title: str, room_id: str, timezone: str, by: str, at: datetime
+) -> Any:
+    slug = slug.lower()
+    if not SLUG.fullmatch(slug):
+        raise OrganisationError(
+            f'"{slug[:40]}" cannot be a slug: use 2 to 32 lowercase letters, digits or dashes, '
+            "starting with a letter."
+        )
+    title = single_line(title, what="title", limit=MAX_TITLE, error=OrganisationError)
+    if await group_room(uow) == room_id:
+        raise OrganisationError("This is the group's room; a subject needs a room of its own.")
+    bound = await uow.subjects.by_room(room_id)
+    if bound is not None:
+        raise OrganisationError(f"This room is already bound to the subject {bound.slug} ({bound.title}).")
+    try:
+        return await uow.subjects.create(
+            slug=slug, title=title, room_id=room_id, timezone=timezone, created_by=by, at=at
+        )
+    except AlreadyExists:
+        taken = await uow.subjects.by_slug(slug)
+        raise OrganisationError(f"The slug {slug} is already used by the subject {taken.title}.") from None
+
+
+async def change_subject(uow: Any, subject: Any, field_name: str, value: str, at: datetime) -> Any:
+    if field_name == "title":
+        return await uow.subjects.update(
+            subject, at=at, title=single_line(value, what="title", limit=MAX_TITLE, error=OrganisationError)
+        )
+    if field_name == "description":
+        text = value.strip()
+        if len(text) > MAX_DESCRIPTION:
+            raise OrganisationError(f"A description holds at most {MAX_DESCRIPTION} characters.")
+        return await uow.subjects.update(subject, at=at, description=text)
+    zone = iana_zone_names().get(value.strip().lower())
+    if zone is None:
+        raise OrganisationError(f'"{value.strip()[:40]}" is not an IANA time zone such as Europe/Zurich.')
+    return await uow.subjects.update(subject, at=at, timezone=zone)
+
+
+# ---- appointments ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """What `!role add` / `!role remove` asks for, checked against the kind of role."""
+
+    user_id: str
+    role: RoleKind
+    subject: Any = None  # coordinator and focal point: this room's subject
+    sector: Sector | None = None  # focal point
+    advisory_group: AdvisoryGroup | None = None  # management
+    until: date | None = None  # Chair: end of term
+
+    def describe(self) -> str:
+        if self.role is RoleKind.CHAIR:
+            return "the Chair"
+        if self.role is RoleKind.MANAGEMENT:
+            return f"in the management team for {self.advisory_group}"
+        if self.role is RoleKind.SECRETARIAT:
+            return "in the secretariat"
+        if self.role is RoleKind.COORDINATOR:
+            return f"the coordinator of {self.subject.slug}"
+        assert self.sector is not None  # what is left is a focal point, who always has a sector
+        article = "an" if self.sector.value.startswith("I") else "a"  # "an ITU-D", "a GS"
+        return f"{article} {self.sector} focal point for {self.subject.slug}"
+
+
+def appointment(
+    user_id: str, role: RoleKind, qualifier: str | None, subject: Any, until: date | None = None
+) -> Appointment:
+    """Read the role-specific part of `!role add|remove <user> <role> [qualifier]`."""
+    if role is RoleKind.MANAGEMENT:
+        group = _choice(qualifier, AdvisoryGroup, "the management team needs the advisory group")
+        return Appointment(user_id, role, advisory_group=group)
+    if role in (RoleKind.COORDINATOR, RoleKind.FOCAL_POINT):
+        if subject is None:
+            raise OrganisationError(f"A {role.label} belongs to a subject: run this in the subject's room.")
+        if role is RoleKind.FOCAL_POINT:
+            sector = _choice(qualifier, Sector, "a focal point needs the Sector")
+            return Appointment(user_id, role, subject=subject, sector=sector)
+        _no_qualifier(qualifier, role)
+        return Appointment(user_id, role, subject=subject)
+    _no_qualifier(qualifier, role)
+    if until is not None and role is not RoleKind.CHAIR:
+        raise OrganisationError("Only the Chair's appointment has an end date.")
+    return Appointment(user_id, role, until=until)
+
+
+def _choice(qualifier: str | None, kind: Any, need: str) -> Any:
+    names = ", ".join(k.value for k in kind)
+    if qualifier is None:
+        raise OrganisationError(f"{need[0].upper()}{need[1:]}: {names}.")
+    for member in kind:
+        if member.value.lower() == qualifier.lower():
+            return member
+    raise OrganisationError(f'"{qualifier[:20]}" is not one of {names}.')
+
+
+def _no_qualifier(qualifier: str | None, role: RoleKind) -> None:
+    if qualifier is not None:
+        raise OrganisationError(f'The {role.label} role takes nothing after it, not "{qualifier[:20]}".')
+
+
+async def appoint(uow: Any, wanted: Appointment, *, by: str, at: datetime, prefix: str = "!") -> Any:
+    """Record an appointment, enforcing the group's composition (terms of reference); `prefix` is the
+    command prefix a refusal names commands with."""
+    current = await _holding(uow, wanted, at, same_person=False)
+    mine = [a for a in current if a.matrix_id == wanted.user_id]
+    if mine:
+        raise OrganisationError(f"{wanted.user_id} is already {wanted.describe()}.")
+    if wanted.role is RoleKind.CHAIR and current:
+        chair = current[0]
+        raise OrganisationError(
+            f"{chair.matrix_id} is the Chair{_until(chair.term_end)}; "
+            f"remove them first with {prefix}role remove {chair.matrix_id} chair."
+        )
+    if wanted.role is RoleKind.COORDINATOR and current:
+        raise OrganisationError(
+            f"{current[0].matrix_id} coordinates {wanted.subject.slug}; "
+            "remove them first (one coordinator per subject)."
+        )
+    if wanted.role is RoleKind.MANAGEMENT and len(current) >= MANAGEMENT_SEATS_PER_GROUP:
+        holders = " and ".join(a.matrix_id for a in current)
+        raise OrganisationError(f"{wanted.advisory_group} already has its two representatives: {holders}.")
+    term_start = term_end = None
+    if wanted.role is RoleKind.CHAIR:
+        term_start = at
+        term_end = _end_of(wanted.until) if wanted.until else at + CHAIR_TERM
+        if term_end <= at:
+            raise OrganisationError("The end of the Chair's term must be in the future.")
+    return await uow.roles.add(
+        wanted.user_id,
+        wanted.role.value,
+        by=by,
+        at=at,
+        subject_id=wanted.subject.id if wanted.subject is not None else None,
+        sector=wanted.sector.value if wanted.sector else None,
+        advisory_group=wanted.advisory_group.value if wanted.advisory_group else None,
+        term_start=term_start,
+        term_end=term_end,
+    )
+
+
+async def dismiss(uow: Any, wanted: Appointment, *, by: str, at: datetime) -> None:
+    held = await _holding(uow, wanted, at, same_person=True)
+    if not held:
+        raise OrganisationError(f"{wanted.user_id} is not {wanted.describe()}.")
+    for assignment in held:
+        await uow.roles.end(assignment, by=by, at=at)
+
+
+async def _holding(uow: Any, wanted: Appointment, at: datetime, *, same_person: bool) -> list[Any]:
+    """The active assignments of the same kind (and subject, sector or advisory group) as `wanted`."""
+    return await uow.roles.active(
+        at=at,
+        role=wanted.role.value,
+        subject_id=wanted.subject.id if wanted.subject is not None else None,
+        sector=wanted.sector.value if wanted.sector else None,
+        advisory_group=wanted.advisory_group.value if wanted.advisory_group else None,
+        matrix_id=wanted.user_id if same_person else None,
+    )
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), UTC)
+
+
+def _until(term_end: datetime | None) -> str:
+    return f" until {(term_end - timedelta(seconds=1)).date().isoformat()}" if term_end else ""
+
+
+# ---- who is who ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Roster:
+    """A subject's people: its coordinator and its focal points by Sector."""
+
+    coordinators: list[Any] = field(default_factory=list)
+    focal_points: dict[Sector, list[Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Officers:
+    """The group-wide roles."""
+
+    chair: list[Any] = field(default_factory=list)
+    management: dict[AdvisoryGroup, list[Any]] = field(default_factory=dict)
+    secretariat: list[Any] = field(default_factory=list)
+
+
+async def roster(uow: Any, subject: Any, at: datetime) -> Roster:
+    result = Roster()
+    for assignment in await uow.roles.active(at=at, subject_id=subject.id):
+        if assignment.role == RoleKind.COORDINATOR:
+            result.coordinators.append(assignment)
+        elif assignment.role == RoleKind.FOCAL_POINT:
+            result.focal_points.setdefault(Sector(assignment.sector), []).append(assignment)
+    result.focal_points = {s: result.focal_points[s] for s in Sector if s in result.focal_points}
+    return result
+
+
+async def officers(uow: Any, at: datetime) -> Officers:
+    result = Officers()
+    for assignment in await uow.roles.active(at=at):
+        if assignment.role == RoleKind.CHAIR:
+            result.chair.append(assignment)
+        elif assignment.role == RoleKind.MANAGEMENT:
+            result.management.setdefault(AdvisoryGroup(assignment.advisory_group), []).append(assignment)
+        elif assignment.role == RoleKind.SECRETARIAT:
+            result.secretariat.append(assignment)
+    result.management = {g: result.management[g] for g in AdvisoryGroup if g in result.management}
+    return result
+
+
+def chair_term(assignment: Any) -> str:
+    return _until(assignment.term_end).strip()

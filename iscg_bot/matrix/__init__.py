@@ -1,0 +1,1 @@
+"""The Matrix gateway: the only package that imports nio."""

@@ -1,0 +1,31 @@
+"""The minutes kept with their session: built from the log (`iscg_bot.domain.minutes_document`) and
+rendered as Markdown and HTML (`iscg_bot.render.minutes_render`), what the page and the posted file show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from iscg_bot.domain.minutes_document import build
+from iscg_bot.domain.minutes_model import MinutesDocument
+from iscg_bot.render.minutes_render import render_html, render_markdown
+
+
+async def render(
+    uow: Any, session: Any, *, zone: str, base_url: str, now: datetime, prefix: str = "!"
+) -> MinutesDocument:
+    """Build the minutes and keep their Markdown and HTML with the session (what the page and the file
+    show); returns the document."""
+    document = await build(uow, session, zone=zone, base_url=base_url, prefix=prefix)
+    session.minutes_markdown = render_markdown(document)
+    session.minutes_html = render_html(document)
+    session.rendered_at = now
+    await uow.session.flush()
+    return document
+
+
+async def page(uow: Any, session: Any, *, zone: str, base_url: str, prefix: str = "!") -> str:
+    """The HTML page of the minutes: the stored rendering, or the minutes so far while the meeting runs."""
+    if session.minutes_html is not None and session.ended_at is not None:
+        return session.minutes_html
+    return render_html(await build(uow, session, zone=zone, base_url=base_url, prefix=prefix))

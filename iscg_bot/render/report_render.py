@@ -1,0 +1,418 @@
+"""A report to the advisory groups (`iscg_bot.domain.report_model.Report`) as Markdown, HTML and Word.
+
+    render_markdown(report) → the file uploaded to the room (CommonMark with GitHub's tables)
+    render_html(report)     → the web copy at /reports/<year>: no JavaScript, nothing inline
+                              (its stylesheet is report.css; `standalone=True`: inline, for a file)
+    render_docx(report)     → a Word file a secretariat can restyle (python-docx; see report_render_docx)
+    filename(report, "md")  → "iscg-report-2026-all-subjects.md"
+
+All three are written from the same list of blocks (`blocks`), so they carry the same content in the same
+order: title, period, scope, totals, a chart of the meetings held per subject per month; per subject its
+coordination, meetings held, decisions, key issues, actions opened / closed / overdue and meetings planned;
+then the cross-subject key issues and the possible duplications. A section with nothing in it says so, so a
+reader sees it was checked. The chart (`iscg_bot.render.chart`) is an inline <svg> in HTML and a picture in
+Word, each with its caption; Markdown gives the caption and says where the chart is (its figures are the
+meetings held listed under each subject).
+
+User text is escaped as the minutes are (`iscg_bot.render.minutes_render`): never a tag or an attribute in
+HTML, never structure in Markdown; only http(s) URLs become links. Table cells and headings are one line.
+
+Pure functions: no clock, no I/O; the same report gives the same bytes, in all three formats.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import importlib.resources
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from iscg_bot.core.formatting import counted
+from iscg_bot.core.markup import (
+    Piece,
+    clean,
+    html_text,
+    link_piece,
+    md_text,
+    one_line,
+    pieces_html,
+    pieces_md,
+    web_url,
+)
+from iscg_bot.core.timeshow import SEPARATOR, UTC_NAMES, clock, day_label, moment, span
+from iscg_bot.domain.report_model import (
+    ActionRow,
+    HeldMeeting,
+    Noted,
+    Overlap,
+    PlannedMeeting,
+    Report,
+    Source,
+    SubjectReport,
+)
+from iscg_bot.render import chart  # light: matplotlib loads only when a chart is drawn
+from iscg_bot.render.report_blocks import Block, Cell
+
+SECTOR_ORDER = ("ITU-R", "ITU-T", "ITU-D", "GS")
+CROSS_SUBJECT = "Key issues for the Bureau Directors and the ISC-TF"
+DUPLICATION = "Possible duplication of activities"
+NONE = "—"  # an empty table cell
+CHART_ELSEWHERE = "The chart is in the HTML and Word versions of this report."  # what Markdown says of it
+
+
+def _t(text: str) -> Piece:
+    return Piece("text", text)
+
+
+def _cell(text: str) -> Cell:
+    return (_t(one_line(text) or NONE),)  # a table row is one line in Markdown
+
+
+def _h(level: int, text: str) -> Block:
+    return Block("h", (_t(one_line(text)),), level=level)
+
+
+def _p(text: str, css: str = "") -> Block:
+    return Block("p", (_t(text),), css=css)
+
+
+def _empty(text: str) -> Block:
+    return _p(text, css="empty")
+
+
+def _table(caption: str, header: tuple[str, ...], rows: Iterable[tuple[Cell, ...]], css: str) -> Block:
+    return Block("table", header=header, rows=tuple(rows), caption=one_line(caption), css=css)
+
+
+# ---- the content, once ------------------------------------------------------------------------------------
+
+
+def blocks(report: Report) -> list[Block]:
+    """Everything the report shows, in order; the first blocks (title, period, scope, date) are its front."""
+    front = [
+        _h(1, report.title),
+        _p(f"Period: {report.period.label}"),
+        _p(f"Scope: {one_line(report.scope)}"),
+        _p(f"Generated: {moment(report.generated_at, 'UTC')}"),
+    ]
+    if report.base_url and web_url(report.base_url):
+        front.append(Block("p", (_t("Web copy: "), Piece("link", report.base_url, report.base_url))))
+    out = [block._replace(front=True) for block in front]
+    out += _totals(report)
+    out.append(_chart(report))
+    zones = {subject.slug: subject.zone for subject in report.subjects}
+    titles = {subject.slug: subject.title for subject in report.subjects}
+    for subject in report.subjects:
+        out += _subject(subject)
+    if not report.subjects:
+        out.append(_empty("No subjects in this scope."))
+    out.append(_h(2, CROSS_SUBJECT))
+    if report.key_issues:
+        items = (_noted(k, zones.get(k.subject_slug, "UTC"), with_subject=True) for k in report.key_issues)
+        out.append(Block("ul", items=tuple(items)))
+    else:
+        out.append(_empty("No key issues raised in this period."))
+    out.append(_h(2, DUPLICATION))
+    if report.overlaps:
+        out.append(_p("Meetings or decisions of different subjects that share words: a hint, not a finding."))
+        if report.overlaps_found > len(report.overlaps):
+            out.append(_p(f"The {len(report.overlaps)} closest of {report.overlaps_found:,} are shown."))
+        rows = (_overlap(overlap, titles) for overlap in report.overlaps)
+        header = ("First source", "Second source", "Shared words", "Similarity")
+        out.append(_table("Possible duplication of activities", header, rows, "overlaps"))
+    else:
+        out.append(_empty("No possible duplication found in this period."))
+    return out
+
+
+def _totals(report: Report) -> list[Block]:
+    t = report.totals
+    figures = (
+        ("Subjects", t.subjects),
+        ("Meetings held", t.meetings_held),
+        ("Meeting hours", f"{round(t.meeting_hours, 2):g}"),
+        ("Attendance (sum over meetings)", t.attendance),
+        ("Decisions", t.decisions),
+        ("Key issues", t.key_issues),
+        ("Actions opened", t.actions_opened),
+        ("Actions closed", t.actions_closed),
+        ("Actions overdue", t.actions_overdue),
+    )
+    return [_h(2, "Totals"), Block("ul", items=tuple((_t(f"{name}: {value}"),) for name, value in figures))]
+
+
+def _chart(report: Report) -> Block:
+    data = chart.meetings_per_month(report)
+    return Block("chart", caption=f"{data.title} (in each subject's time zone)", chart=data)
+
+
+def _subject(subject: SubjectReport) -> list[Block]:
+    zone, title = subject.zone, one_line(subject.title)
+    out = [_h(2, subject.title)]
+    if subject.description and subject.description.strip():
+        out.append(_p(subject.description))
+    out.append(_h(3, "Coordination"))
+    who = ", ".join(one_line(c.label) for c in subject.coordinators) or "none recorded"
+    out.append(_p(f"Coordinator{'s' if len(subject.coordinators) != 1 else ''}: {who}"))
+    by_sector: dict[str, list[str]] = {}
+    for focal in subject.focal_points:
+        by_sector.setdefault(one_line(focal.sector), []).append(one_line(focal.who.label))
+    if by_sector:
+        order = sorted(by_sector, key=lambda s: (SECTOR_ORDER.index(s) if s in SECTOR_ORDER else 9, s))
+        items = tuple((_t(f"{sector}: {', '.join(by_sector[sector])}"),) for sector in order)
+        out.extend((_p("Focal points by sector:"), Block("ul", items=items)))
+    else:
+        out.append(_empty("No focal points recorded."))
+
+    out.append(_h(3, f"Meetings held ({len(subject.held)})"))
+    if subject.held:
+        header: tuple[str, ...] = ("Meeting", "Title", "When", "Duration", "Attendance", "Regrets", "Minutes")
+        rows = (_held(meeting, zone) for meeting in subject.held)
+        out.append(_table(f"Meetings held — {title}", header, rows, "meetings"))
+    else:
+        out.append(_empty("No meetings held in this period."))
+
+    for name, noted, none in (
+        ("Decisions", subject.decisions, "No decisions recorded in this period."),
+        ("Key issues", subject.key_issues, "No key issues raised in this period."),
+    ):
+        out.append(_h(3, f"{name} ({len(noted)})"))
+        out.append(Block("ul", items=tuple(_noted(n, zone) for n in noted)) if noted else _empty(none))
+
+    for name, actions, none in (
+        ("Actions opened", subject.actions_opened, "No actions opened in this period."),
+        ("Actions closed", subject.actions_closed, "No actions closed in this period."),
+        ("Actions overdue", subject.actions_overdue, "No actions overdue at the end of the period."),
+    ):
+        out.append(_h(3, f"{name} ({len(actions)})"))
+        if actions:
+            header = ("Action", "Owner", "What", "Due", "Opened", "Status")
+            out.append(_table(f"{name} — {title}", header, map(_action, actions), "actions"))
+        else:
+            out.append(_empty(none))
+
+    out.append(_h(3, f"Meetings planned ({len(subject.planned)})"))
+    if subject.planned:
+        rows = (_planned(meeting) for meeting in subject.planned)
+        out.append(_table(f"Meetings planned — {title}", ("Meeting", "Title", "When"), rows, "planned"))
+    else:
+        out.append(_empty("No meetings planned after this period."))
+    return out
+
+
+def _held(meeting: HeldMeeting, zone: str) -> tuple[Cell, ...]:
+    status = meeting.minutes_status
+    minutes = (link_piece(meeting.minutes_url, status),) if meeting.minutes_url else _cell(status)
+    return (
+        _cell(meeting.reference),
+        _cell(meeting.title),
+        _cell(span(meeting.started_at, meeting.ended_at, zone)),
+        _cell(duration(meeting.duration_minutes)),
+        _cell(str(meeting.attendance)),
+        _cell(str(meeting.regrets)),
+        tuple(piece._replace(text=one_line(piece.text)) for piece in minutes),
+    )
+
+
+def _planned(meeting: PlannedMeeting) -> tuple[Cell, ...]:
+    return _cell(meeting.reference), _cell(meeting.title), _cell(instant(meeting.start, meeting.zone))
+
+
+def _noted(noted: Noted, zone: str, *, with_subject: bool = False) -> Cell:
+    where = f"{one_line(noted.subject_title)}, " if with_subject else ""
+    return (_t(noted.text), _t(f" — {where}{one_line(noted.meeting)}, {day_label(_day(noted.at, zone))}"))
+
+
+def _action(action: ActionRow) -> tuple[Cell, ...]:
+    opened = day_label(action.opened_on) + (f" in {action.origin}" if action.origin else "")
+    status = action.status
+    if action.closed_on is not None and action.status != "open":
+        status += f" on {day_label(action.closed_on)}"
+    elif action.overdue:
+        status += ", overdue"
+    due = day_label(action.due) if action.due else NONE
+    return tuple(map(_cell, (action.label, action.owner.label, action.text, due, opened, status)))
+
+
+def _overlap(overlap: Overlap, titles: dict[str, str]) -> tuple[Cell, ...]:
+    def source(side: Source) -> Cell:
+        subject = titles.get(side.subject_slug, side.subject_slug)
+        return _cell(f"{subject} · {side.kind} {side.reference}: {side.text}")
+
+    return (
+        source(overlap.first),
+        source(overlap.second),
+        _cell(", ".join(overlap.shared)),
+        _cell(f"{round(overlap.score * 100)}%"),
+    )
+
+
+def duration(minutes: int) -> str:
+    """`45 min`, `2 h`, `1 h 30 min`."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
+def instant(start: datetime, zone: str) -> str:
+    """A start alone, as `span` shows one: in its zone with the offset, then in UTC."""
+    shown = moment(start, zone)
+    if zone in UTC_NAMES:
+        return shown
+    local_day, utc = _day(start, zone), start.astimezone(UTC)
+    day = "" if utc.date() == local_day else day_label(utc.date(), year=utc.year != local_day.year) + " "
+    return f"{shown}{SEPARATOR}{day}{clock(utc)} UTC"
+
+
+def _day(at: datetime, zone: str) -> date:
+    if at.utcoffset() is None:
+        raise ValueError(f"a naive datetime has no place in a report: {at.isoformat()}")
+    return at.astimezone(ZoneInfo(zone)).date()
+
+
+# ---- Markdown ---------------------------------------------------------------------------------------------
+
+
+def render_markdown(report: Report) -> str:
+    chunks = []
+    for block in blocks(report):
+        if block.kind == "h":
+            chunks.append(f"{'#' * block.level} {pieces_md(block.pieces, '')}")
+        elif block.kind == "p":
+            chunks.append(pieces_md(block.pieces, ""))
+        elif block.kind == "ul":
+            chunks.append("\n".join("- " + pieces_md(item, "  ") for item in block.items))
+        elif block.kind == "chart":  # a picture has no place in the text file uploaded to the room
+            chunks += [md_text(block.caption, ""), md_text(CHART_ELSEWHERE, "")]
+        else:  # the caption as a paragraph, then a GitHub table (cells are one line; "|" is escaped)
+            lines = [
+                md_text(block.caption, ""),
+                "",
+                "| " + " | ".join(md_text(name, "") for name in block.header) + " |",
+                "|" + "---|" * len(block.header),
+            ]
+            lines += ["| " + " | ".join(pieces_md(cell, "") for cell in row) + " |" for row in block.rows]
+            chunks.append("\n".join(lines))
+    return "\n\n".join(chunks) + "\n"
+
+
+# ---- HTML -------------------------------------------------------------------------------------------------
+
+# One stylesheet, report.css beside this module: the web copy links it at STYLESHEET, where the web server
+# serves it (the site's Content-Security-Policy allows styles from the server only); the saved file carries it
+# inline (it must stand alone, wherever it is opened).
+STYLESHEET = "/static/report.css"
+STYLESHEET_FILE = importlib.resources.files("iscg_bot.render") / "report.css"
+ICON = "/static/favicon.svg"
+
+
+@functools.cache
+def _inline_css() -> str:
+    return STYLESHEET_FILE.read_text(encoding="utf-8").strip()
+
+
+def render_html(report: Report, *, standalone: bool = False) -> str:
+    """The web copy, served at /reports/<year> with its stylesheet (report.css) and the site's icon
+    linked, nothing inline; or, `standalone`, the file (`!report html`, `iscg-bot report`) with it inline."""
+    body = []
+    for block in blocks(report):
+        css = f' class="{html.escape(block.css)}"' if block.css else ""
+        if block.kind == "h":
+            body.append(f"<h{block.level}>{pieces_html(block.pieces)}</h{block.level}>")
+        elif block.kind == "p":
+            body.append(f"<p{css}>{pieces_html(block.pieces)}</p>")
+        elif block.kind == "ul":
+            items = "".join(f"<li>{pieces_html(item)}</li>\n" for item in block.items)
+            body.append(f"<ul{css}>\n{items}</ul>")
+        elif block.kind == "chart":
+            assert block.chart is not None  # a "chart" block always carries its data
+            body.append(
+                f'<figure class="chart">\n{chart.svg(block.chart)}\n'
+                f"<figcaption>{html_text(block.caption)}</figcaption>\n</figure>"
+            )
+        else:
+            head = "".join(f'<th scope="col">{html_text(name)}</th>' for name in block.header)
+            rows = "".join(
+                f'<tr><th scope="row">{pieces_html(row[0])}</th>'
+                + "".join(f"<td>{pieces_html(cell)}</td>" for cell in row[1:])
+                + "</tr>\n"
+                for row in block.rows
+            )
+            body.append(
+                f'<div class="table"><table{css}>\n<caption>{html_text(block.caption)}</caption>\n'
+                f"<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table></div>"
+            )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html_text(one_line(report.title))}</title>\n{_head_links(standalone)}</head>\n"
+        '<body class="report">\n<main>\n' + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _head_links(standalone: bool) -> str:
+    if standalone:
+        return f"<style>\n{_inline_css()}\n</style>\n"
+    icon = f'<link rel="icon" href="{ICON}" type="image/svg+xml">\n'
+    return f'<link rel="stylesheet" href="{STYLESHEET}">\n' + icon
+
+
+# ---- Word -------------------------------------------------------------------------------------------------
+
+
+def render_docx(report: Report) -> bytes:
+    """The report as a .docx: a title page, a list of contents, headings, tables and bullet lists in the
+    template's named styles; the same report gives the same bytes."""
+    # Imported here: python-docx (and lxml) load only when someone asks for a Word file.
+    from iscg_bot.render.report_render_docx import write_docx
+
+    return write_docx(report, blocks(report))
+
+
+def headline(report: Report) -> str:
+    """`ISCG report — Child Online Protection — 2026: 1 subject, 3 meetings held, 2 decisions, 1 key issue.`
+    (what the chat and the command line say of a report)"""
+    totals = report.totals
+    return (
+        f"{report.title}: {counted(totals.subjects, 'subject')}, {counted(totals.meetings_held, 'meeting')} "
+        f"held, {counted(totals.decisions, 'decision')}, {counted(totals.key_issues, 'key issue')}."
+    )
+
+
+# ---- one format by name ------------------------------------------------------------------------------------
+
+MIME_TYPES = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def render_as(report: Report, format: str) -> bytes:
+    """The report's file in one of MIME_TYPES' formats."""
+    if format == "docx":
+        return render_docx(report)
+    if format == "html":
+        return render_html(report, standalone=True).encode("utf-8")
+    return {"md": render_markdown}[format](report).encode("utf-8")
+
+
+# ---- file names -------------------------------------------------------------------------------------------
+
+
+def filename(report: Report, extension: str) -> str:
+    """`iscg-report-2026-all-subjects.docx`, `iscg-report-2026-01-01-2026-06-30-accessibility.md`;
+    only [a-z0-9.-] survive, so the name is safe in a URL, an upload and a Content-Disposition header."""
+    subjects = report.subjects
+    scope = subjects[0].slug if len(subjects) == 1 and report.scope == subjects[0].title else report.scope
+    scope = _slug(scope)[:60].strip("-") or "report"
+    extension = re.sub(r"[^A-Za-z0-9]+", "", extension).lower()
+    return f"iscg-report-{_slug(report.period.label)}-{scope}" + (f".{extension}" if extension else "")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", clean(text).lower()).strip("-")

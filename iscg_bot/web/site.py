@@ -1,0 +1,460 @@
+"""The group's public web pages, server-rendered from the database with Jinja2 (templates in
+`templates/`, one stylesheet and one small script in `static/` beside this module):
+
+    /                      the group: its subjects with coordinator and next meeting, the chart of meetings
+                           held this year, subscribe buttons for the group feed
+    /subjects/<slug>       a subject: description, coordinator and focal points by sector, upcoming and past
+                           meetings, open actions, subscribe buttons
+    /meetings/M12          a meeting: its time in its zone, UTC and the viewer's own (the script), join link,
+                           agenda, RSVPs, occurrences, and its minutes (a draft marked as draft)
+    /calendar              every meeting by month (?month=2026-12) or by week (?week=2026-W49), in the group's
+                           zone; cancelled ones struck through; the imported calendars' events beside them
+
+Read-only and public: nothing here needs a login, so nothing here shows what only members may see (personal
+feed tokens, e-mail addresses). Everything user-written goes through Jinja2's autoescaping; the one piece of
+HTML taken as is, the minutes, comes from the minutes renderer, which escapes what people wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from calendar import Calendar
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from iscg_bot.core import timeshow
+from iscg_bot.core.kept import Kept
+from iscg_bot.core.markup import web_url
+from iscg_bot.domain import minutes_document
+from iscg_bot.domain.meetings import expand, meeting_label, next_occurrence
+from iscg_bot.domain.roles import Sector
+from iscg_bot.render import chart, minutes_files
+from iscg_bot.storage import UnitOfWork
+
+GROUP_NAME = "Inter-Sector Coordination Group (ISCG)"
+GROUP_PURPOSE = (
+    "Coordinates the work of ITU's three Sectors — Radiocommunication, Standardization and Development — "
+    "on subjects of mutual interest, and reports to TSAG, RAG and TDAG."
+)
+PAST_SHOWN = 12  # past meetings on a subject's page
+UPCOMING_SHOWN = 12  # upcoming meetings on a subject's page, occurrences on a meeting's
+UPCOMING_HORIZON = timedelta(days=400)
+MONTH = re.compile(r"(\d{4})-(\d{2})")
+WEEK = re.compile(r"(\d{4})-W(\d{2})")
+MONTH_NAMES = "January February March April May June July August September October November December".split()
+
+
+class BadRequest(ValueError):
+    """A query the calendar cannot show (a malformed or out-of-range month or week): the message says why."""
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name and self.name != self.user_id else self.user_id
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One occurrence of a meeting, as a page lists it."""
+
+    reference: str  # M12
+    title: str
+    subject: str | None  # slug; None for a group-wide meeting
+    start: datetime  # aware
+    end: datetime
+    zone: str  # the zone the page shows it in
+    cancelled: bool = False
+    moved: bool = False
+    imported_from: str | None = None  # the host of the imported calendar it comes from (not the bot's own)
+
+    @property
+    def when(self) -> str:
+        return timeshow.span(self.start, self.end, self.zone)
+
+    @property
+    def local_start(self) -> datetime:
+        return self.start.astimezone(ZoneInfo(self.zone))
+
+    @property
+    def local_end(self) -> datetime:
+        return self.end.astimezone(ZoneInfo(self.zone))
+
+    @property
+    def href(self) -> str | None:
+        return None if self.imported_from else f"/meetings/{self.reference}"
+
+
+@dataclass
+class Day:
+    day: date
+    in_month: bool
+    today: bool
+    entries: list[Entry] = field(default_factory=list)
+
+
+class SitePages:
+    """Renders each page from the database on request (the queries are few and indexed; the feeds, which
+    calendar programs poll, are the cached part)."""
+
+    def __init__(
+        self,
+        sessions: Any,
+        clock: Any,
+        base_url: str,
+        default_zone: str,
+        prefix: str = "!",
+        imported: Any = None,
+    ) -> None:
+        self.sessions, self.clock = sessions, clock
+        self.imported = imported  # iscg_bot.calendar.imported.ImportedCalendars: other bodies' meetings
+        self.base_url, self.default_zone, self.prefix = base_url.rstrip("/"), default_zone, prefix
+        self.templates = Environment(
+            loader=PackageLoader("iscg_bot.web", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,  # a misspelt name fails the page's test instead of showing nothing
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.charts: Kept[str] = Kept()
+        self.templates.filters["day"] = timeshow.day_label
+        self.templates.filters["clock"] = timeshow.clock
+        self.templates.filters["iso"] = lambda instant: instant.astimezone(UTC).isoformat()
+
+    def _render(self, template: str, **context: Any) -> str:
+        return self.templates.get_template(template).render(
+            group_name=GROUP_NAME, year_now=self.clock.now().year, **context
+        )
+
+    def _feeds(self, slug: str) -> dict[str, str]:
+        https = f"{self.base_url}/calendar/{slug}.ics"
+        return {"https": https, "webcal": "webcal://" + https.split("://", 1)[1]}
+
+    # ---- / -------------------------------------------------------------------------------------------
+
+    async def index(self) -> str:
+        now = self.clock.now()
+        async with UnitOfWork(self.sessions) as uow:
+            subjects = await uow.subjects.list()
+            roles = await uow.roles.active(at=now, role="coordinator")
+            names = await _names(uow, {r.matrix_id for r in roles})
+            rows = []
+            for subject in subjects:
+                coordinators = [names[r.matrix_id] for r in roles if r.subject_id == subject.id]
+                upcoming = await self._upcoming(uow, subject.id, subject.timezone, now, limit=1)
+                rows.append({"subject": subject, "coordinators": coordinators, "next": _first(upcoming)})
+            group_next = _first(await self._upcoming(uow, None, self.default_zone, now, limit=1))
+            held = await self._chart_data(uow)
+        return self._render(
+            "index.html",
+            purpose=GROUP_PURPOSE,
+            subjects=rows,
+            group_next=group_next,
+            feeds=self._feeds("iscg"),
+            year=now.year,
+            held=held,
+        )
+
+    async def chart_svg(self) -> str:
+        """The SVG of meetings held per subject per month over the last twelve months (this one included),
+        drawn once until the data changes."""
+
+        async def drawn() -> str:
+            async with UnitOfWork(self.sessions) as uow:
+                data = await self._chart_data(uow)
+            return await asyncio.to_thread(chart.svg, data)  # matplotlib: off the event loop
+
+        return await self.charts.get("meetings", drawn)
+
+    def invalidate(self) -> None:
+        """Called after every committed change, as for the feeds."""
+        self.charts.invalidate()
+
+    async def _chart_data(self, uow: Any) -> chart.ChartData:
+        """Sessions held over the last twelve months, by subject (the rule of the reports) and by month in
+        the group's zone: a row for every current subject, one for group-wide meetings if there were any."""
+        zone = ZoneInfo(self.default_zone)
+        this_month = self.clock.now().astimezone(zone).date().replace(day=1)
+        months = [_add_months(this_month, n) for n in range(-11, 1)]
+        start = datetime.combine(months[0], datetime.min.time(), zone).astimezone(UTC)
+        end = datetime.combine(_add_months(this_month, 1), datetime.min.time(), zone).astimezone(UTC)
+        held = await uow.reports.held_by_subject(started_from=start, started_before=end)
+        subjects = await uow.subjects.list(include_archived=True)
+        active = {subject_id for subject_id, _ in held}
+        rows = [(s.id, s.title) for s in subjects if not s.archived or s.id in active]
+        if None in active:
+            rows.append((None, "Group-wide"))
+        counts = {subject_id: [0] * len(months) for subject_id, _ in rows}
+        column = {month: n for n, month in enumerate(months)}
+        for subject_id, started in held:
+            counts[subject_id][column[started.astimezone(zone).date().replace(day=1)]] += 1
+        return chart.ChartData(
+            period=f"{_month_title(months[0])} – {_month_title(months[-1])}",
+            months=tuple(months),
+            subjects=tuple(title for _, title in rows),
+            counts=tuple(tuple(counts[subject_id]) for subject_id, _ in rows),
+        )
+
+    # ---- /subjects/<slug> ----------------------------------------------------------------------------
+
+    async def subject(self, slug: str) -> str | None:
+        now = self.clock.now()
+        async with UnitOfWork(self.sessions) as uow:
+            subject = await uow.subjects.by_slug(slug)
+            if subject is None:
+                return None
+            roles = await uow.roles.active(at=now, subject_id=subject.id)
+            actions = await uow.actions.of_place(subject_id=subject.id, room_id=subject.room_id)
+            names = await _names(uow, {r.matrix_id for r in roles} | {a.owner for a in actions})
+            upcoming = await self._upcoming(uow, subject.id, subject.timezone, now, limit=UPCOMING_SHOWN)
+            past = await self._past(uow, subject.id, subject.timezone, now, limit=PAST_SHOWN)
+            minuted = await uow.minutes.with_minutes([int(e.reference[1:]) for e in past])
+        coordinators = [names[r.matrix_id] for r in roles if r.role == "coordinator"]
+        focal_points = {
+            sector.value: [
+                names[r.matrix_id] for r in roles if r.role == "focal_point" and r.sector == sector
+            ]
+            for sector in Sector
+        }
+        return self._render(
+            "subject.html",
+            subject=subject,
+            coordinators=coordinators,
+            focal_points={sector: people for sector, people in focal_points.items() if people},
+            upcoming=upcoming,
+            past=[(entry, int(entry.reference[1:]) in minuted) for entry in past],
+            actions=[(action, names[action.owner]) for action in actions],
+            today=now.date(),
+            feeds=self._feeds(subject.slug),
+        )
+
+    # ---- /meetings/M12 -------------------------------------------------------------------------------
+
+    async def meeting(self, number: int) -> str | None:
+        now = self.clock.now()
+        async with UnitOfWork(self.sessions) as uow:
+            meeting = await uow.meetings.get(number)
+            if meeting is None:
+                return None
+            subject = await uow.subjects.get(meeting.subject_id) if meeting.subject_id else None
+            zone = meeting.timezone
+            rsvps = await uow.rsvps.for_meeting(meeting.id)
+            sessions = await uow.minutes.sessions_of_meeting(meeting.id)
+            names = await _names(uow, {r.matrix_id for r in rsvps})
+            minutes = None
+            if sessions:
+                latest = sessions[0]
+                page = await minutes_files.page(
+                    uow, latest, zone=zone, base_url=self.base_url, prefix=self.prefix
+                )
+                minutes = {
+                    "session": latest,
+                    "status": minutes_document.status_of(latest),
+                    "body": Markup(minutes_fragment(page)),  # the minutes renderer escaped the user text
+                }
+        occurrences = expand(meeting, now - timedelta(days=1), now + UPCOMING_HORIZON)
+        shown = [
+            _entry(meeting, o, zone, subject.slug if subject else None) for o in occurrences if o.end > now
+        ][:UPCOMING_SHOWN]
+        upcoming = next_occurrence(meeting, now)
+        first = upcoming or _last_occurrence(meeting)
+        answers: dict[str, list[Person]] = {"yes": [], "maybe": [], "no": []}
+        for rsvp in rsvps:
+            answers[rsvp.answer].append(names[rsvp.matrix_id])
+        return self._render(
+            "meeting.html",
+            meeting=meeting,
+            reference=meeting_label(meeting.id),
+            subject=subject,
+            shown=_entry(meeting, first, zone, None) if first else None,
+            upcoming=upcoming is not None,
+            occurrences=shown if meeting.rrule else [],
+            join=meeting.link if meeting.link and web_url(meeting.link) else None,
+            answers=answers,
+            sessions=sessions,
+            minutes=minutes,
+            feeds=self._feeds(subject.slug if subject else "iscg"),
+        )
+
+    # ---- /calendar -----------------------------------------------------------------------------------
+
+    async def calendar(self, *, month: str | None = None, week: str | None = None) -> str:
+        """The month view (`month` "2026-12", default this month) or the week view (`week` "2026-W49")."""
+        zone = ZoneInfo(self.default_zone)
+        today = self.clock.now().astimezone(zone).date()
+        if week is not None:
+            first = _parse_week(week)
+            days = [first + timedelta(days=n) for n in range(7)]
+            shown_month = first.replace(day=1)
+        else:
+            shown_month = _parse_month(month) if month is not None else today.replace(day=1)
+            days = [
+                d for row in Calendar().monthdatescalendar(shown_month.year, shown_month.month) for d in row
+            ]
+        start = datetime.combine(days[0], datetime.min.time(), zone).astimezone(UTC)
+        end = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
+        grid = {d: Day(d, d.month == shown_month.month, d == today) for d in days}
+        async with UnitOfWork(self.sessions) as uow:
+            subjects = {s.id: s.slug for s in await uow.subjects.list(include_archived=True)}
+            meetings = await uow.meetings.overlapping(start_utc=start, end_utc=end, include_cancelled=True)
+        for meeting in meetings:
+            slug = subjects.get(meeting.subject_id) if meeting.subject_id is not None else None
+            for occurrence in expand(meeting, start, end):
+                entry = _entry(meeting, occurrence, self.default_zone, slug)
+                day = entry.local_start.date()
+                if day in grid:
+                    grid[day].entries.append(entry)
+        for event in self.imported.events_between(start, end) if self.imported is not None else ():
+            entry = Entry(
+                reference=event.uid,
+                title=event.summary,
+                subject=None,
+                start=event.start,
+                end=event.end,
+                zone=self.default_zone,
+                # The host, never the URL: a calendar's address may carry its owner's secret token.
+                imported_from=urlsplit(event.source).hostname or "imported calendar",
+            )
+            for day in _days_touched(entry):
+                if day in grid:
+                    grid[day].entries.append(entry)
+        for cell in grid.values():
+            cell.entries.sort(key=lambda e: (e.start, e.reference))
+        weeks = [[grid[d] for d in days[n : n + 7]] for n in range(0, len(days), 7)]
+        previous, following = _add_months(shown_month, -1), _add_months(shown_month, 1)
+        return self._render(
+            "calendar.html",
+            imported=self.imported is not None,
+            view="week" if week is not None else "month",
+            month=shown_month,
+            weeks=weeks,
+            week_label=_week_label(days[0]) if week is not None else None,
+            previous=_month_label(previous),
+            following=_month_label(following),
+            previous_week=_week_label(days[0] - timedelta(days=7)),
+            following_week=_week_label(days[0] + timedelta(days=7)),
+            this_week=_week_label(today - timedelta(days=today.weekday())),
+            this_month=_month_label(today),
+            month_name=_month_title(shown_month),
+            zone=timeshow.zone_label(self.default_zone),
+            week_of=lambda d: _week_label(d),
+            feeds=self._feeds("iscg"),
+        )
+
+    # ---- queries -------------------------------------------------------------------------------------
+
+    async def _upcoming(
+        self, uow: Any, subject_id: int | None, zone: str, now: datetime, *, limit: int
+    ) -> list[Entry]:
+        """The next `limit` occurrences not cancelled, still running or to come, of a subject's meetings
+        (None: group-wide ones)."""
+        found = []
+        for meeting in await uow.meetings.for_subject(subject_id):
+            for occurrence in expand(meeting, now, now + UPCOMING_HORIZON, include_cancelled=False)[:limit]:
+                found.append(_entry(meeting, occurrence, zone, None))
+        return sorted(found, key=lambda e: (e.start, e.reference))[:limit]
+
+    async def _past(
+        self, uow: Any, subject_id: int | None, zone: str, now: datetime, *, limit: int
+    ) -> list[Entry]:
+        """The last `limit` occurrences that ended before `now` (cancelled ones shown as such)."""
+        found = []
+        for meeting in await uow.meetings.for_subject(subject_id, include_cancelled=True):
+            ended = [o for o in expand(meeting, meeting.start_utc, now) if o.end <= now]
+            found += [_entry(meeting, o, zone, None) for o in ended[-limit:]]
+        return sorted(found, key=lambda e: (e.start, e.reference), reverse=True)[:limit]
+
+
+def minutes_fragment(page: str) -> str:
+    """The body of a minutes page (what is inside <main>), its headings one level down so that they sit
+    under the meeting page's own title. The page comes from `minutes_render.render_html`, where user text
+    is escaped: a "<h1" can only be the renderer's own."""
+    start, end = page.find("<main>"), page.rfind("</main>")
+    body = page[start + len("<main>") : end] if start != -1 and end != -1 else ""
+    return re.sub(r"<(/?)h([1-5])\b", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", body)
+
+
+async def _names(uow: Any, user_ids: set[str]) -> dict[str, Person]:
+    known = await uow.people.many(user_ids)
+    return {
+        user_id: Person(user_id, known[user_id].display_name if user_id in known else None)
+        for user_id in user_ids
+    }
+
+
+def _entry(meeting: Any, occurrence: Any, zone: str, subject: str | None) -> Entry:
+    return Entry(
+        reference=meeting_label(meeting.id),
+        title=meeting.title,
+        subject=subject,
+        start=occurrence.start,
+        end=occurrence.end,
+        zone=zone,
+        cancelled=occurrence.cancelled or meeting.status == "cancelled",
+        moved=occurrence.moved,
+    )
+
+
+def _days_touched(entry: Entry) -> list[date]:
+    """The local days an entry covers: an imported all-day or multi-day event shows on each of them."""
+    first, last = entry.local_start.date(), (entry.local_end - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=n) for n in range(max(0, (last - first).days) + 1)][:62]
+
+
+def _first(entries: list[Entry]) -> Entry | None:
+    return entries[0] if entries else None
+
+
+def _last_occurrence(meeting: Any) -> Any | None:
+    """The last occurrence of a meeting with none to come (shown as past)."""
+    end = meeting.series_end_utc or meeting.start_utc + timedelta(minutes=meeting.duration_minutes)
+    found = expand(meeting, meeting.start_utc, end + timedelta(seconds=1))
+    return found[-1] if found else None
+
+
+def _parse_month(text: str) -> date:
+    found = MONTH.fullmatch(text)
+    if not found or not 1 <= int(found.group(2)) <= 12 or not 1900 <= int(found.group(1)) <= 2999:
+        raise BadRequest(f"Not a month: {text!r}. Give it as YYYY-MM, e.g. 2026-12.")
+    return date(int(found.group(1)), int(found.group(2)), 1)
+
+
+def _parse_week(text: str) -> date:
+    found = WEEK.fullmatch(text)
+    if not found or not 1900 <= int(found.group(1)) <= 2999:
+        raise BadRequest(f"Not a week: {text!r}. Give it as YYYY-Www (ISO week), e.g. 2026-W49.")
+    try:
+        return date.fromisocalendar(int(found.group(1)), int(found.group(2)), 1)
+    except ValueError:
+        message = f"No such week: {text!r}. ISO weeks run from W01 to W52 or W53, e.g. 2026-W49."
+        raise BadRequest(message) from None
+
+
+def _month_title(day: date) -> str:
+    """`December 2026`"""
+    return f"{MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def _add_months(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_label(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _week_label(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year:04d}-W{week:02d}"
