@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test check lint bench venv clean browser
+.PHONY: run test check lint bench venv clean browser permissions
 
 # pip says nothing unless something fails (-qq keeps its errors, drops its warnings and notices).
 PIP := $(BIN)/python -m pip -qq --disable-pip-version-check
@@ -54,6 +54,10 @@ browser:
 	$$SUDO $(APT) install chromium >/dev/null 2>&1 || \
 	{ $$SUDO $(APT) update >/dev/null 2>&1 && $$SUDO $(APT) install chromium >/dev/null 2>&1; } || \
 	echo "could not install chromium: the browser tests will be skipped"
+
+# The README's permission table, regenerated from the commands' declarations (a test fails while it differs).
+permissions: $(VENV)/.installed-dev
+	$(BIN)/python -m iscg_bot.commands.permissions --write README.md
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

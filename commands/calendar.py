@@ -84,7 +84,7 @@ async def calendar_reset(ctx: Context) -> None:
     )
 
 
-@router.command("calendar resync", roles=ADMIN)
+@router.command("calendar resync", allow=ADMIN)
 async def calendar_resync(ctx: Context) -> None:
     """Publish every meeting to the CalDAV calendar again (after the server lost or mangled them).
 

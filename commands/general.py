@@ -143,8 +143,8 @@ def details(registry: Router, command: Command) -> Rich:
             parts.append(text(line))
     if command.aliases:
         parts.append(text("Also: ") + ", ".join(f"{registry.prefix}{a}" for a in command.aliases))
-    if command.roles != ANYONE:
-        parts.append(text(f"Who may run it: {command.roles.name}."))
+    if command.allow != ANYONE:
+        parts.append(text(f"Who may run it: {command.allow.name}."))
     return lines(parts)
 
 

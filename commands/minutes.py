@@ -7,11 +7,11 @@ first). A tag command only marks its message's line and is acknowledged by a rea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from iscg_bot.chat.events import Message, Redaction, Undecryptable
-from iscg_bot.chat.policy import OFFICERS, SUBJECT_MANAGERS, subject_here
-from iscg_bot.chat.router import Context, Refusal, Rest, Router, UsageError, UserId
+from iscg_bot.chat.policy import MINUTES_APPROVERS, MINUTES_REOPENERS, UNDOERS, meeting_chairs, subject_here
+from iscg_bot.chat.router import Context, Rest, Router, UsageError, UserId
 from iscg_bot.commands.meetings import MeetingArg
 from iscg_bot.core.formatting import Rich, bullets, code, lines, link, text
 from iscg_bot.core.timeshow import span
@@ -21,13 +21,16 @@ from iscg_bot.domain.minutes_model import MinutesDocument
 from iscg_bot.render import minutes_files
 from iscg_bot.render.minutes_render import filename, render_markdown
 
+if TYPE_CHECKING:
+    from iscg_bot.storage.models import MeetingSession, MinuteTag
+
 router = Router()
 LOGGED_MSGTYPES = ("m.text", "m.notice", "m.emote")
 ACK = "✅"
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 
 
-async def _running(ctx: Context) -> Any:
+async def _running(ctx: Context) -> MeetingSession:
     return await minutes.running(ctx.uow, ctx.room_id, prefix=ctx.prefix)
 
 
@@ -39,7 +42,7 @@ def _heard(ctx: Context) -> Heard:
     return Heard(ctx.event_id, ctx.sender, ctx.now, "")
 
 
-async def mark(ctx: Context, tag: str, **args: Any) -> None:
+async def mark(ctx: Context, tag: str, **args: str | list[str] | None) -> None:
     """Tag the line of the message being handled (e.g. `mark(ctx, "action", who=…, text=…)`) and acknowledge
     it with a reaction; a usage error when no meeting runs in the room. `args` must be JSON values."""
     session = await _running(ctx)
@@ -52,7 +55,7 @@ async def _zone(ctx: Context) -> str:
     return subject.timezone if subject is not None else ctx.services.config.bot.default_timezone
 
 
-async def _rerender(ctx: Context, session: Any) -> MinutesDocument:
+async def _rerender(ctx: Context, session: MeetingSession) -> MinutesDocument:
     return await minutes_files.render(
         ctx.uow,
         session,
@@ -99,20 +102,20 @@ async def startmeeting(ctx: Context, meeting: MeetingArg | None = None) -> None:
     await ctx.reply(lines([started, still_open]) if still_open is not None else started)
 
 
-@router.command("endmeeting")
+@router.command("endmeeting", allow=meeting_chairs("end the meeting"))
 async def endmeeting(ctx: Context) -> None:
     """End the running meeting, post its summary and its minutes (chairs only).
 
     Example: !endmeeting
     """
     session = await _running(ctx)
-    await minutes.end(ctx.uow, session, by=ctx.sender, now=ctx.now)
+    await minutes.end(ctx.uow, session, now=ctx.now)
     document = await _rerender(ctx, session)
     await ctx.reply(_summary(document, heading=f"Meeting ended: {document.title}", prefix=ctx.prefix))
     await _attach_minutes(ctx, session, document)
 
 
-async def _attach_minutes(ctx: Context, session: Any, document: MinutesDocument) -> None:
+async def _attach_minutes(ctx: Context, session: MeetingSession, document: MinutesDocument) -> None:
     """The Markdown minutes as a file: the stored rendering (what the page shows) once the meeting ended."""
     markdown = session.minutes_markdown if session.ended_at is not None else None
     body = markdown if markdown is not None else render_markdown(document)
@@ -155,14 +158,8 @@ def _summary(document: MinutesDocument, *, heading: str, prefix: str) -> Rich:
 # ---- the minutes after the meeting --------------------------------------------------------------------
 
 
-async def _find(ctx: Context, reference: str | None) -> Any:
+async def _find(ctx: Context, reference: str | None) -> MeetingSession:
     return await minutes.find(ctx.uow, reference, ctx.room_id)
-
-
-async def _changeable_here(ctx: Context, session: Any) -> None:
-    """A coordinator approves or reopens their own subject's minutes, from its room; the officers any."""
-    if session.room_id != ctx.room_id and not await OFFICERS.allows(ctx):
-        raise Refusal(f"The minutes of {session.reference} are approved or reopened in their own room.")
 
 
 @router.command("minutes")
@@ -179,14 +176,13 @@ async def minutes_show(ctx: Context, reference: str | None = None) -> None:
     await _attach_minutes(ctx, session, document)
 
 
-@router.command("minutes approve", roles=SUBJECT_MANAGERS)
+@router.command("minutes approve", allow=MINUTES_APPROVERS)
 async def minutes_approve(ctx: Context, reference: str | None = None) -> None:
     """Approve the minutes of M12 (this room's latest when none is named): they are locked as they stand.
 
     Example: !minutes approve M12
     """
     session = await _find(ctx, reference)
-    await _changeable_here(ctx, session)
     # The homeserver's time, like the edits and redactions it is compared with (see minutes_document).
     await minutes.approve(ctx.uow, session, by=ctx.sender, now=_heard(ctx).server_time, prefix=ctx.prefix)
     await _rerender(ctx, session)
@@ -195,55 +191,49 @@ async def minutes_approve(ctx: Context, reference: str | None = None) -> None:
     )
 
 
-@router.command("minutes reopen")
+@router.command("minutes reopen", allow=MINUTES_REOPENERS)
 async def minutes_reopen(ctx: Context, reference: str | None = None) -> None:
     """Make approved minutes a draft again (the meeting's chairs, the coordinator, the officers).
 
     Example: !minutes reopen M12
     """
     session = await _find(ctx, reference)
-    await _changeable_here(ctx, session)
-    if not await minutes.is_chair(ctx.uow, session, ctx.sender) and not await SUBJECT_MANAGERS.allows(ctx):
-        refusal = "Only the meeting's chairs, the coordinator or the officers may reopen its minutes."
-        raise Refusal(refusal)
     await minutes.reopen(ctx.uow, session)
     await _rerender(ctx, session)
     await ctx.reply(f"The minutes of {session.reference} are a draft again.")
 
 
-@router.command("chair")
+@router.command("chair", allow=meeting_chairs("name chairs"))
 async def chair(ctx: Context, user: UserId) -> None:
     """Make someone a chair of the running meeting (chairs only).
 
     Example: !chair @alice:example.org
     """
     session = await _running(ctx)
-    await minutes.add_chair(ctx.uow, session, user, by=ctx.sender)
+    await minutes.add_chair(ctx.uow, session, user)
     await ctx.react(ACK)
 
 
-@router.command("unchair")
+@router.command("unchair", allow=meeting_chairs("remove chairs"))
 async def unchair(ctx: Context, user: UserId) -> None:
     """Remove a chair of the running meeting (chairs only).
 
     Example: !unchair @alice:example.org
     """
     session = await _running(ctx)
-    await minutes.remove_chair(ctx.uow, session, user, by=ctx.sender)
+    await minutes.remove_chair(ctx.uow, session, user)
     await ctx.react(ACK)
 
 
 # ---- tags ------------------------------------------------------------------------------------------------
 
 
-@router.command("topic")
+@router.command("topic", allow=meeting_chairs("change the topic"))
 async def topic(ctx: Context, title: Rest) -> None:
     """Start a new topic in the minutes (chairs only).
 
     Example: !topic Review of the Q3 outputs
     """
-    session = await _running(ctx)
-    await minutes.require_chair(ctx.uow, session, ctx.sender, "change the topic")
     await mark(ctx, "topic", text=title)
 
 
@@ -322,19 +312,19 @@ async def regrets(ctx: Context, user: UserId | None = None) -> None:
     await mark(ctx, "regrets", user=user or ctx.sender)
 
 
-@router.command("undo")
+@router.command("undo", allow=UNDOERS)
 async def undo(ctx: Context) -> None:
     """Withdraw the last tagged line of the running meeting.
 
     Example: !undo
     """
     session = await _running(ctx)
-    withdrawn = await minutes.undo(ctx.uow, session, by=ctx.sender)
+    withdrawn = await minutes.undo(ctx.uow, session)
     await _drop_actions(ctx, [withdrawn])
     await ctx.react(ACK)
 
 
-async def _drop_actions(ctx: Context, tags: list[Any]) -> None:
+async def _drop_actions(ctx: Context, tags: list[MinuteTag]) -> None:
     """An action item whose `!action` line is withdrawn (undone, redacted) is dropped, not left open to be
     reminded of."""
     for withdrawn in tags:
@@ -372,11 +362,12 @@ async def log_redaction(ctx: Context, redaction: Redaction) -> None:
     changed = await minutes.apply_redaction(ctx.uow, redaction.redacts, redaction.server_time)
     if changed is not None:
         line = await ctx.uow.minutes.line_by_event(redaction.redacts)
+        assert line is not None  # the line just changed
         await _drop_actions(ctx, (await ctx.uow.minutes.tags_of_line(line.id)))
     await _after_late_change(ctx, changed)
 
 
-async def _after_late_change(ctx: Context, session: Any | None) -> None:
+async def _after_late_change(ctx: Context, session: MeetingSession | None) -> None:
     """An edit or redaction after the meeting ended changes its draft minutes (approved ones are locked:
     they are rendered as the log stood when approved)."""
     if session is not None and session.ended_at is not None and session.minutes_status == "draft":

@@ -6,12 +6,15 @@ the group room: there they refuse, with the way out, instead of quietly acting f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from iscg_bot.chat.policy import OFFICERS, subject_here
 from iscg_bot.chat.router import Context, Refusal
 from iscg_bot.core.formatting import Rich, code, text
 from iscg_bot.domain import organisation
+
+if TYPE_CHECKING:
+    from iscg_bot.storage.models import Subject
 
 
 async def group_room(ctx: Context) -> str | None:
@@ -25,7 +28,7 @@ async def in_group_room(ctx: Context) -> bool:
     return await group_room(ctx) == ctx.room_id
 
 
-async def subject_or_group(ctx: Context, instead: str) -> Any:
+async def subject_or_group(ctx: Context, instead: str) -> Subject | None:
     """This room's subject; None in the group room (the command acts group-wide there); elsewhere a refusal.
 
     `instead` ends the refusal: what to do for the whole group, e.g. "Group-wide meetings are scheduled in

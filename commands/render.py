@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from iscg_bot.core.formatting import Rich, join, person
 
+if TYPE_CHECKING:
+    from iscg_bot.storage import UnitOfWork
+    from iscg_bot.storage.models import RoleAssignment
 
-async def display_names(uow: Any, user_ids: Iterable[str], room_id: str) -> dict[str, str | None]:
+
+async def display_names(uow: UnitOfWork, user_ids: Iterable[str], room_id: str) -> dict[str, str | None]:
     """The name each person goes by in this room, else the name we last saw them use anywhere."""
     ids = list(dict.fromkeys(user_ids))
     known = await uow.people.many(ids)
@@ -20,6 +24,8 @@ async def display_names(uow: Any, user_ids: Iterable[str], room_id: str) -> dict
     return names
 
 
-def people(assignments: Iterable[Any], names: dict[str, str | None], empty: str = "nobody yet") -> Rich:
+def people(
+    assignments: Iterable[RoleAssignment], names: dict[str, str | None], empty: str = "nobody yet"
+) -> Rich:
     shown = [person(a.matrix_id, names.get(a.matrix_id)) for a in assignments]
     return join(shown, ", ") if shown else Rich(empty, f"<em>{empty}</em>")

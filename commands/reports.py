@@ -8,12 +8,12 @@ coordinator on their own subject.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from iscg_bot.chat.policy import OFFICERS, subject_here
-from iscg_bot.chat.router import Context, Refusal, Rest, Router, UsageError
+from iscg_bot.chat.policy import OFFICERS, reporters, subject_here
+from iscg_bot.chat.router import Context, Rest, Router, UsageError
 from iscg_bot.commands.place import subject_or_group
 from iscg_bot.core.formatting import Rich, bullets, counted, lines, link, text
 from iscg_bot.core.timeshow import moment
@@ -63,33 +63,27 @@ async def _request(ctx: Context, words: str | None) -> ReportRequest:
     return ReportRequest(year, None if scope.lower() == "all" else scope.lower(), None, chosen_format)
 
 
-async def _may_report(ctx: Context, request: ReportRequest) -> None:
-    """Officers report on anything; a coordinator on their own subject only."""
-    if await OFFICERS.allows(ctx):
-        return
-    if request.subject is not None:
-        roles = await ctx.uow.roles.active(matrix_id=ctx.sender, at=ctx.now, role="coordinator")
-        subject = await ctx.uow.subjects.by_slug(request.subject)
-        if subject is not None and any(r.subject_id == subject.id for r in roles):
-            return
-    raise Refusal(
-        f"Only the Chair, the management team or the secretariat may run {ctx.prefix}report; a coordinator, "
-        "for their own subject."
-    )
+async def _requested(ctx: Context, arguments: Mapping[str, object]) -> ReportRequest:
+    """What `!report` asks for, for the rule on who may report on it (`policy.reporters`)."""
+    words = arguments.get("words")
+    return await _request(ctx, words if isinstance(words, str) else None)
 
 
-async def compile_for(ctx: Context, period: Period, **scope: Any) -> Report:
+async def compile_for(
+    ctx: Context, period: Period, *, subject_slug: str | None = None, advisory_group: str | None = None
+) -> Report:
     return await reports.compile_report(
         ctx.uow,
         period=period,
+        subject_slug=subject_slug,
+        advisory_group=advisory_group,
         now=ctx.now,
         base_url=ctx.services.web_base_url,
         default_zone=ctx.services.config.bot.default_timezone,
-        **scope,
     )
 
 
-@router.command("report")
+@router.command("report", allow=reporters(_requested))
 async def report(ctx: Context, words: Rest | None = None) -> None:
     """Compile a year's report and post it as a file, with the link to its web copy.
 
@@ -99,7 +93,6 @@ async def report(ctx: Context, words: Rest | None = None) -> None:
     Example: !report 2026 all docx
     """
     request = await _request(ctx, words)
-    await _may_report(ctx, request)
     compiled = await compile_for(
         ctx, reports.year(request.year), subject_slug=request.subject, advisory_group=request.group
     )
@@ -115,7 +108,7 @@ async def report(ctx: Context, words: Rest | None = None) -> None:
     )
 
 
-@router.command("summary", roles=OFFICERS)
+@router.command("summary", allow=OFFICERS)
 async def summary(ctx: Context, days: int | None = None) -> None:
     """Post a digest of the last days across all subjects (7 unless told).
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from iscg_bot.chat.policy import CHAIR, OFFICERS, may_appoint, subject_here
-from iscg_bot.chat.router import Context, Keyword, Refusal, Router, UsageError, UserId
+from iscg_bot.chat.policy import APPOINTERS, subject_here
+from iscg_bot.chat.router import Context, Keyword, Router, UsageError, UserId
 from iscg_bot.chat.time_arguments import DateArg
 from iscg_bot.commands.render import display_names, people
 from iscg_bot.core.formatting import Rich, bold, bullets, code, lines, person, text
@@ -22,15 +22,13 @@ async def _appointment(
     ctx: Context, user: str, role: str, group_or_sector: str | None, until=None
 ) -> organisation.Appointment:
     kind = RoleKind(role.replace("-", "_"))
-    if not await may_appoint(ctx, kind):
-        raise Refusal(f"Only {CHAIR.name} may appoint or remove the {kind.label}.")
     try:
         return organisation.appointment(user, kind, group_or_sector, await subject_here(ctx), until)
     except OrganisationError as error:
         raise UsageError(str(error)) from None
 
 
-@router.command("role add", roles=OFFICERS)
+@router.command("role add", allow=APPOINTERS)
 async def role_add(
     ctx: Context,
     user: UserId,
@@ -54,7 +52,7 @@ async def role_add(
     await ctx.reply(message + ".")
 
 
-@router.command("role remove", roles=OFFICERS)
+@router.command("role remove", allow=APPOINTERS)
 async def role_remove(ctx: Context, user: UserId, role: RoleName, group_or_sector: str | None = None) -> None:
     """End someone's appointment (the history is kept for the reports).
 
@@ -91,7 +89,7 @@ async def roles(ctx: Context) -> None:
         else "Management team: nobody yet"
     )
     rows.append(text("Secretariat: ") + people(group.secretariat, names))
-    if roster is not None:
+    if subject is not None and roster is not None:
         rows.append(bold(f"{subject.title} ") + "(" + code(subject.slug) + ")")
         rows.append(text("Coordinator: ") + people(roster.coordinators, names, "none appointed"))
         focal = [text(f"{s}: ") + people(held, names) for s, held in roster.focal_points.items()]

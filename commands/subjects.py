@@ -25,7 +25,7 @@ async def _this_subject(ctx: Context):
     return subject
 
 
-@router.command("group bind", roles=CHAIR)
+@router.command("group bind", allow=CHAIR)
 async def group_bind(ctx: Context) -> None:
     """Make this room the group-wide ISCG room, where the Chair and the management team work.
 
@@ -35,7 +35,7 @@ async def group_bind(ctx: Context) -> None:
     await ctx.reply("This room is now the ISCG group room.")
 
 
-@router.command("subject create", roles=OFFICERS)
+@router.command("subject create", allow=OFFICERS)
 async def subject_create(ctx: Context, slug: str, title: Rest) -> None:
     """Create a subject of common interest and bind it to this room.
 
@@ -118,7 +118,7 @@ async def subject_list(ctx: Context, which: Literal["all"] | None = None) -> Non
     await ctx.reply(lines([text(f"Subjects ({len(subjects)}):"), bullets(rows)]))
 
 
-@router.command("subject set", roles=SUBJECT_MANAGERS)
+@router.command("subject set", allow=SUBJECT_MANAGERS)
 async def subject_set(ctx: Context, field: Literal["title", "description", "timezone"], value: Rest) -> None:
     """Change this subject's title, description or default time zone.
 
@@ -135,7 +135,7 @@ async def subject_set(ctx: Context, field: Literal["title", "description", "time
     await ctx.reply(text(f"The {field} of {subject.slug} is now: ") + text(shown))
 
 
-@router.command("subject archive", roles=OFFICERS)
+@router.command("subject archive", allow=OFFICERS)
 async def subject_archive(ctx: Context) -> None:
     """Archive this room's subject: it keeps its history but leaves the lists.
 
@@ -150,7 +150,7 @@ async def subject_archive(ctx: Context) -> None:
     )
 
 
-@router.command("subject restore", roles=OFFICERS)
+@router.command("subject restore", allow=OFFICERS)
 async def subject_restore(ctx: Context) -> None:
     """Bring an archived subject back.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, TypeGuard
+from typing import TYPE_CHECKING, Annotated, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from iscg_bot.chat.policy import SUBJECT_MANAGERS
@@ -17,6 +17,9 @@ from iscg_bot.domain import meetings
 from iscg_bot.domain.roles import RoleKind
 from iscg_bot.domain.suggest import DAY_END, DAY_START, Attendee, Slot, rank_slots
 
+if TYPE_CHECKING:
+    from iscg_bot.storage.models import Subject
+
 router = Router()
 AREA = "meetings"  # `!help meetings` lists it with the other meeting commands
 
@@ -26,7 +29,7 @@ MAX_DURATION = timedelta(hours=12)
 PROPOSALS = 3
 
 
-@router.command("meeting suggest", roles=SUBJECT_MANAGERS)
+@router.command("meeting suggest", allow=SUBJECT_MANAGERS)
 async def meeting_suggest(
     ctx: Context,
     duration: DurationArg,
@@ -121,7 +124,7 @@ def _window(now: datetime, first: date | None, last: date | None, zone: str) -> 
     return max(start, now), end
 
 
-async def _attendees(ctx: Context, subject: Any, zone: str) -> tuple[list[Attendee], int]:
+async def _attendees(ctx: Context, subject: Subject | None, zone: str) -> tuple[list[Attendee], int]:
     """The room's joined members and the subject's coordinator and focal points, each in their own zone or,
     without a usable one, in `zone` (the subject's, else the group default); and how many have none."""
     members = await ctx.uow.members.joined(ctx.room_id)
@@ -152,7 +155,7 @@ def _loadable(zone: str | None) -> TypeGuard[str]:
 
 
 async def _busy(
-    ctx: Context, subject: Any, start: datetime, end: datetime
+    ctx: Context, subject: Subject | None, start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
     """What a meeting here would conflict with (as `meetings.find_conflicts` sees it), in the window."""
     subject_ids = await meetings.conflict_scope(ctx.uow, subject, ctx.now)

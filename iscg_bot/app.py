@@ -1,13 +1,11 @@
-"""The composition root: builds configuration, storage, gateway, router and outbox, and runs the bot."""
+"""The composition root: builds storage, gateway, workers, dispatcher and web server, and runs the bot."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from iscg_bot.calendar.caldav import CalDavPublisher
 from iscg_bot.calendar.imported import ImportedCalendars
@@ -15,12 +13,14 @@ from iscg_bot.calendar.mail import MailSender
 from iscg_bot.chat.dispatcher import Dispatcher
 from iscg_bot.chat.outbox import OutboxSender
 from iscg_bot.chat.reminders import ReminderService
+from iscg_bot.chat.services import Services
 from iscg_bot.commands import build_router
 from iscg_bot.core.clock import Clock, SystemClock
+from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import Settings
 from iscg_bot.core.health import SyncHealth
 from iscg_bot.core.metrics import Metrics
-from iscg_bot.core.workers import Backoff, Stopping
+from iscg_bot.core.workers import Backoff, Stopping, Worker, running
 from iscg_bot.matrix.gateway import MatrixGateway, SyncBatch
 from iscg_bot.storage import Database, UnitOfWork
 from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, WebServer, build_application
@@ -33,23 +33,6 @@ DEVICE_ID = "matrix.device_id"
 ACCESS_TOKEN = "matrix.access_token"
 # + a hash of the user ID (keys are short): the direct room the bot made with them.
 DIRECT_ROOM = "matrix.direct_room."
-
-
-@dataclass
-class Services:
-    """What commands may reach through `ctx.services`."""
-
-    config: Settings
-    clock: Clock
-    database: Database
-    gateway: Any = None
-    imported: Any = None  # iscg_bot.calendar.imported.ImportedCalendars when calendars.imported lists feeds
-    caldav: Any = None  # iscg_bot.calendar.caldav.CalDavPublisher when caldav.enabled
-
-    @property
-    def web_base_url(self) -> str:
-        """Where people reach the web server: feed links are built from it."""
-        return self.config.web.public_base_url
 
 
 def _direct_room_key(user_id: str) -> str:
@@ -86,6 +69,8 @@ class DatabaseSessionStore:
 
 
 class BotApp:
+    """The bot, assembled: each part built once, complete; the workers started and stopped in one place."""
+
     def __init__(
         self,
         settings: Settings,
@@ -94,109 +79,114 @@ class BotApp:
         reminder_tick_seconds: float = 5.0,
         stopping: asyncio.Event | None = None,
     ) -> None:
-        self.settings = settings
-        self.clock = clock or SystemClock()
+        self.settings, self.clock = settings, clock or SystemClock()
         # Set by `stop()`, or by whoever heard the stop signal first (the CLI listens from before migrating).
         self.stopping = stopping or asyncio.Event()
-        self.database = Database(settings.database.url.get_secret_value())
-        self.router = build_router(settings.bot.command_prefix, settings.bot.max_message_length)
-        self.gateway = MatrixGateway(
-            settings.matrix, DatabaseSessionStore(self.database, self.clock), self.stopping, self.clock
-        )
+        self.commits = CommitListeners()  # workers and caches register here to hear every committed change
         self.metrics = Metrics()  # what /metrics shows; its own registry
-        self.metrics.watch_sync(self.gateway, self.clock)
-        # What /healthz answers: a sync attempt may take a long-poll plus the request timeout before it fails.
-        self.health = SyncHealth(
-            self.gateway,
-            self.clock,
-            settings.matrix.sync_timeout_seconds,
-            margin_seconds=settings.matrix.request_timeout_seconds,
+        self.database = Database(settings.database.url.get_secret_value())
+        self.gateway = self._gateway()
+        self.outbox = OutboxSender(
+            self.database.sessions, self.gateway, self.clock, self.stopping, commits=self.commits
         )
-        self.imported = (
-            ImportedCalendars(settings.calendars.imported, clock=self.clock)
-            if settings.calendars.imported
-            else None
-        )
-        self.services = Services(
-            config=settings,
-            clock=self.clock,
-            database=self.database,
-            gateway=self.gateway,
-            imported=self.imported,
-        )
-        self.outbox = OutboxSender(self.database.sessions, self.gateway, self.clock, self.stopping)
-        # iMIP invitations: queued by the meeting commands, sent in the background when mail is enabled.
-        self.mail = (
-            MailSender(self.database.sessions, settings.mail, self.clock, self.stopping)
-            if settings.mail.enabled
-            else None
-        )
-        # CalDAV: every meeting PUT to the organisation's calendar in the background when enabled.
-        self.caldav = (
-            CalDavPublisher(self.database.sessions, self.clock, settings.caldav, http_timeout=30.0)
-            if settings.caldav.enabled
-            else None
-        )
-        self.services.caldav = self.caldav
-        self.reminders = ReminderService(
+        self.imported = self._imported_calendars()
+        self.reminders = self._reminders(reminder_tick_seconds)
+        # Started in this order (the reminders last: they catch up before the first sync), stopped in reverse.
+        imported: list[Worker] = [self.imported] if self.imported is not None else []
+        self.workers: list[Worker] = [self.outbox, *self._publishers(), *imported, self.reminders]
+        self.services = Services(settings, self.clock, self.database, self.gateway, self.imported)
+        self.router = build_router(settings.bot.command_prefix, settings.bot.max_message_length)
+        self.dispatcher = self._dispatcher()
+        self.health = self._health()
+        self.web = self._web()
+
+    # ---- the parts ---------------------------------------------------------------------------------------
+
+    def _gateway(self) -> MatrixGateway:
+        store = DatabaseSessionStore(self.database, self.clock)
+        gateway = MatrixGateway(self.settings.matrix, store, self.stopping, self.clock)
+        self.metrics.watch_sync(gateway, self.clock)
+        return gateway
+
+    def _imported_calendars(self) -> ImportedCalendars | None:
+        """Other bodies' calendars, read for conflicts, when `calendars.imported` lists feeds."""
+        calendars = self.settings.calendars
+        if not calendars.imported:
+            return None
+        every = timedelta(minutes=calendars.refresh_minutes)
+        return ImportedCalendars(calendars.imported, clock=self.clock, every=every, stopping=self.stopping)
+
+    def _publishers(self) -> list[Worker]:
+        """What publishes meetings elsewhere, each when enabled: iMIP invitations (queued by the meeting
+        commands) and the CalDAV calendar (every meeting PUT to the organisation's collection)."""
+        settings, sessions, clock = self.settings, self.database.sessions, self.clock
+        workers: list[Worker] = []
+        if settings.mail.enabled:
+            workers.append(MailSender(sessions, settings.mail, clock, self.stopping, commits=self.commits))
+        if settings.caldav.enabled:
+            workers.append(
+                CalDavPublisher(
+                    sessions, clock, settings.caldav, stopping=self.stopping, commits=self.commits
+                )
+            )
+        return workers
+
+    def _reminders(self, tick_seconds: float) -> ReminderService:
+        return ReminderService(
             self.database.sessions,
             self.clock,
-            settings.reminders,
+            self.settings.reminders,
             on_queued=self.outbox.wake,
-            tick_seconds=reminder_tick_seconds,
-            default_zone=settings.bot.default_timezone,
+            commits=self.commits,
+            tick_seconds=tick_seconds,
+            default_zone=self.settings.bot.default_timezone,
             metrics=self.metrics,
         )
-        self.feeds = FeedCache(self.database.sessions, self.clock, settings.web.public_base_url)
-        self.report_pages = ReportPages(
-            self.database.sessions, self.clock, settings.web.public_base_url, settings.bot.default_timezone
-        )
-        self.site = SitePages(
-            self.database.sessions,
-            self.clock,
-            settings.web.public_base_url,
-            settings.bot.default_timezone,
-            settings.bot.command_prefix,
-            imported=self.imported,
-        )
-        self.web = WebServer(
-            build_application(
-                self.feeds,
-                self.health,
-                MinutesPages(
-                    self.database.sessions,
-                    settings.web.public_base_url,
-                    settings.bot.default_timezone,
-                    settings.bot.command_prefix,
-                ),
-                self.report_pages,
-                self.site,
-                metrics=self.metrics,
-            ),
-            settings.web.listen_host,
-            settings.web.listen_port,
-        )
-        self.dispatcher = Dispatcher(
-            settings=settings,
+
+    def _dispatcher(self) -> Dispatcher:
+        return Dispatcher(
+            settings=self.settings,
             router=self.router,
             sessions=self.database.sessions,
             services=self.services,
             clock=self.clock,
-            bot_user_id=settings.matrix.user_id,
-            on_committed=self._committed,
+            bot_user_id=self.settings.matrix.user_id,
+            commits=self.commits,
             metrics=self.metrics,
         )
 
-    def _committed(self) -> None:
-        self.outbox.wake()
-        if self.mail is not None:
-            self.mail.wake()
-        if self.caldav is not None:
-            self.caldav.wake()
-        self.reminders.changed()
-        self.feeds.invalidate()
-        self.report_pages.invalidate()
-        self.site.invalidate()
+    def _health(self) -> SyncHealth:
+        """What /healthz answers: a sync attempt may take a long-poll plus the request timeout before it
+        fails; each worker's health is shown beside it."""
+        matrix = self.settings.matrix
+        return SyncHealth(
+            self.gateway,
+            self.clock,
+            matrix.sync_timeout_seconds,
+            margin_seconds=matrix.request_timeout_seconds,
+            workers=self.workers,
+        )
+
+    def _web(self) -> WebServer:
+        """The web server: the site, the feeds, the minutes and reports, /healthz and /metrics."""
+        settings, sessions, clock, commits = self.settings, self.database.sessions, self.clock, self.commits
+        base_url, zone, prefix = (
+            settings.web.public_base_url,
+            settings.bot.default_timezone,
+            settings.bot.command_prefix,
+        )
+        self.feeds = FeedCache(sessions, clock, base_url, commits=commits)  # the tests look into it
+        application = build_application(
+            self.feeds,
+            self.health,
+            MinutesPages(sessions, base_url, zone, prefix),
+            ReportPages(sessions, clock, base_url, zone, commits=commits),
+            SitePages(sessions, clock, base_url, zone, prefix, imported=self.imported, commits=commits),
+            metrics=self.metrics,
+        )
+        return WebServer(application, settings.web.listen_host, settings.web.listen_port)
+
+    # ---- running -----------------------------------------------------------------------------------------
 
     def stop(self) -> None:
         self.stopping.set()
@@ -223,33 +213,8 @@ class BotApp:
         if self.settings.web.enabled:
             await self.web.start()
         await self.gateway.connect()
-        outbox_task = asyncio.create_task(self.outbox.run(), name="outbox")
-        mail_task = asyncio.create_task(self.mail.run(), name="mail") if self.mail is not None else None
-        caldav_task = (
-            asyncio.create_task(self.caldav.run(self.stopping), name="caldav")
-            if self.caldav is not None
-            else None
-        )
-        imported_task = None
-        if self.imported is not None:
-            every = timedelta(minutes=self.settings.calendars.refresh_minutes)
-            imported_task = asyncio.create_task(
-                self.imported.run(self.stopping, every), name="imported-calendars"
-            )
-        try:
-            # Before the first sync: reminders missed while the bot was down go out (late) or are skipped.
-            await self.reminders.start()
+        async with running(self.workers, stopping=self.stopping):  # stopped in reverse, however this ends
             await self._sync_loop()
-        finally:
-            self.stopping.set()
-            await self.reminders.stop()
-            await outbox_task
-            if mail_task is not None:
-                await mail_task  # returns as soon as `stopping` is set
-            if caldav_task is not None:
-                await caldav_task  # returns as soon as `stopping` is set (after its HTTP call, if any)
-            if imported_task is not None:
-                await imported_task  # returns as soon as `stopping` is set
 
     async def _sync_loop(self) -> None:
         since = await self._stored_token()

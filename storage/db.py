@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -101,10 +105,11 @@ class Database:
                     await _sqlite_pragma(conn, "foreign_keys=ON")
 
 
-async def _sqlite_pragma(conn: Any, pragma: str) -> None:
+async def _sqlite_pragma(conn: AsyncConnection, pragma: str) -> None:
     """Run a PRAGMA on the driver's connection, outside any transaction."""
-    raw = await conn.get_raw_connection()
-    await raw.driver_connection.execute(f"PRAGMA {pragma}")
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # None only once the connection is closed; `conn` is open
+    await driver.execute(f"PRAGMA {pragma}")
 
 
 def _alembic_config() -> Config:
@@ -125,7 +130,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     """
 
     @event.listens_for(engine.sync_engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def on_connect(dbapi_connection: AsyncAdapt_aiosqlite_connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # the driver no longer emits BEGIN; SQLAlchemy does below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

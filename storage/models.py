@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -20,7 +21,14 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    AttributeEventToken,
+    DeclarativeBase,
+    Mapped,
+    QueryContext,
+    mapped_column,
+    relationship,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
 from iscg_bot.storage.types import LocalDateTime, UTCDateTime
@@ -297,20 +305,27 @@ def _keep_the_pass(model: type[Meeting] | type[MeetingOverride]) -> None:
     the fold back on `start_local`."""
 
     @event.listens_for(model.start_local, "set", retval=True)
-    def remember(target: Any, value: datetime | None, old: Any, initiator: Any) -> datetime | None:
+    def remember(
+        target: Meeting | MeetingOverride,
+        value: datetime | None,
+        old: object,
+        initiator: AttributeEventToken,
+    ) -> datetime | None:
         target.start_fold = bool(value is not None and value.fold)
         return value
 
     @event.listens_for(model, "load")
-    def restore(target: Any, context: Any) -> None:
+    def restore(target: Meeting | MeetingOverride, context: QueryContext) -> None:
         _restore_fold(target)
 
     @event.listens_for(model, "refresh")
-    def restore_refreshed(target: Any, context: Any, attributes: Any) -> None:
+    def restore_refreshed(
+        target: Meeting | MeetingOverride, context: QueryContext, attributes: Iterable[str] | None
+    ) -> None:
         _restore_fold(target)
 
 
-def _restore_fold(target: Any) -> None:
+def _restore_fold(target: Meeting | MeetingOverride) -> None:
     state = target.__dict__
     wall, fold = state.get("start_local"), state.get("start_fold")
     if wall is not None and fold is not None and wall.fold != int(fold):

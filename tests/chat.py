@@ -20,13 +20,14 @@ from typing import Any
 import pytest_asyncio
 from sqlalchemy import select
 
-from iscg_bot.app import Services
 from iscg_bot.chat.dispatcher import Dispatcher
 from iscg_bot.chat.events import IncomingEvent, Invite, Message, Outgoing, PermanentSendError
 from iscg_bot.chat.outbox import DIRECT_PREFIX, OutboxSender
 from iscg_bot.chat.router import Router
+from iscg_bot.chat.services import Services
 from iscg_bot.commands import build_router
 from iscg_bot.core.clock import FrozenClock
+from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import Settings
 from iscg_bot.storage import Database, UnitOfWork
 from iscg_bot.storage.models import OutboxMessage
@@ -94,6 +95,7 @@ class Chat:
         self.config = config
         self.router = router
         self.services = Services(config=config, clock=self.clock, database=database, gateway=self.gateway)
+        self.commits = CommitListeners()  # told after every committed change, as in the app
         self.dispatcher = Dispatcher(
             settings=config,
             router=router,
@@ -101,6 +103,7 @@ class Chat:
             services=self.services,
             clock=self.clock,
             bot_user_id=BOT,
+            commits=self.commits,
         )
         self._ids = itertools.count(1)
 
@@ -166,7 +169,7 @@ class Chat:
             return await uow.outbox.pending(limit=10_000)
 
     def outbox_sender(self) -> OutboxSender:
-        return OutboxSender(self.database.sessions, self.gateway, self.clock, asyncio.Event())
+        return OutboxSender(self.database.sessions, self.gateway, self.clock)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

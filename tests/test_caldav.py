@@ -313,8 +313,7 @@ async def test_resync_when_caldav_is_off(chat):
 
 async def test_run_publishes_on_wake_and_stops(published):
     chat, publisher = published
-    stopping = asyncio.Event()
-    task = asyncio.create_task(publisher.run(stopping))
+    await publisher.start()
     try:
         await chat.say("!meeting cancel M2", sender=ADMIN)
         publisher.wake()
@@ -327,8 +326,7 @@ async def test_run_publishes_on_wake_and_stops(published):
         [event] = events((await fetch(publisher.href(2)))[1])
         assert str(event["STATUS"]) == "CANCELLED"
     finally:
-        stopping.set()
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(publisher.stop(), 5)
 
 
 def test_config(tmp_path):

@@ -167,14 +167,13 @@ async def test_pending_replies_are_sent_after_a_restart(chat):
     await chat.dispatcher.handle(chat.message("!ping"))  # committed, then the bot "dies" before sending
     chat.gateway.ready.set()
     sender = chat.outbox_sender()  # a new process's sender finds it
-    task = asyncio.create_task(sender.run())
+    await sender.start()
     try:
         await eventually(
             lambda: chat.gateway.sent, what="the pending reply to be sent", timeout=2, interval=0.02
         )
     finally:
-        sender.stopping.set()
-    await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(sender.stop(), 5)
     assert [o.content["body"] for o in chat.gateway.sent] == ["pong"]
 
 

@@ -235,14 +235,12 @@ async def test_events_between_is_an_overlap_not_a_touch(server):
 
 
 async def test_run_refreshes_until_stopped_and_wakes_at_once(server):
-    feeds = calendars(server.url)
-    stopping = asyncio.Event()
-    task = asyncio.create_task(feeds.run(stopping, timedelta(hours=1)))
+    feeds = calendars(server.url, every=timedelta(hours=1))
+    await feeds.start()
     try:
         await eventually(lambda: server.seen, what="the first refresh", timeout=2, interval=0.01)
     finally:
-        stopping.set()
-    await asyncio.wait_for(task, timeout=2)
+        await asyncio.wait_for(feeds.stop(), timeout=2)
     assert len(server.seen) == 1 and len(feeds.events_between(*EVERYTHING)) == 1
 
 
@@ -257,12 +255,10 @@ async def test_stopping_does_not_wait_for_a_hanging_server():
     hung = await asyncio.start_server(hang, "127.0.0.1", 0)
     port = hung.sockets[0].getsockname()[1]
     try:
-        feeds = calendars(f"http://127.0.0.1:{port}/tsag.ics")
-        stopping = asyncio.Event()
-        task = asyncio.create_task(feeds.run(stopping, timedelta(hours=1)))
+        feeds = calendars(f"http://127.0.0.1:{port}/tsag.ics", every=timedelta(hours=1))
+        await feeds.start()
         await asyncio.wait_for(connected.wait(), timeout=5)  # the fetch is under way, and hangs
-        stopping.set()
-        await asyncio.wait_for(task, timeout=1)
+        await asyncio.wait_for(feeds.stop(), timeout=1)
     finally:
         released.set()
         hung.close()

@@ -80,7 +80,7 @@ async def open_chat(tmp_path: Path, mail: MailSettings) -> Chat:
 
 
 def sender(chat: Chat, mail: MailSettings) -> MailSender:
-    return MailSender(chat.database.sessions, mail, chat.clock, asyncio.Event())
+    return MailSender(chat.database.sessions, mail, chat.clock)
 
 
 async def rows(chat: Chat) -> list[MailMessage]:
@@ -235,9 +235,8 @@ async def test_the_worker_retries_with_backoff(tmp_path):
     port = free_port()
     mail = mail_settings(port)
     chat = await open_chat(tmp_path, mail)
-    stopping = asyncio.Event()
-    worker = MailSender(chat.database.sessions, mail, chat.clock, stopping, first_delay=0.05, max_delay=0.2)
-    task = asyncio.create_task(worker.run())
+    worker = MailSender(chat.database.sessions, mail, chat.clock, first_delay=0.05, max_delay=0.2)
+    await worker.start()
     controller = None
     try:
         await said(chat, '!meeting schedule "Call" 2026-12-03 14:00 Europe/Zurich')
@@ -254,8 +253,7 @@ async def test_the_worker_retries_with_backoff(tmp_path):
         )
         assert len(collector.messages) == 1
     finally:
-        stopping.set()
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(worker.stop(), 5)
         if controller is not None:
             controller.stop()
         await chat.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from iscg_bot.chat.router import ANYONE, Command, Requirement
 from iscg_bot.commands import build_router
 from iscg_bot.domain.roles import RoleKind
 from iscg_bot.storage import Database, UnitOfWork
@@ -262,8 +263,8 @@ async def test_privileged_commands(seeded_db, tmp_path, command, room, allowed, 
         await chat.close()
 
 
-# An action item is changed by its owner, its subject's coordinator and the officers: the owner depends on
-# the item, so the handler checks, not the router. A1 (in cop) belongs to the member.
+# An action item is changed by its owner, its subject's coordinator and the officers: the router checks the
+# rule on the item named (`policy.ACTION_CHANGERS`). A1 (in cop) belongs to the member.
 ACTION_CHANGERS = OFFICERS | {"member", "coordinator of this subject"}
 ACTION_REFUSAL = (
     "Only A1's owner, its subject's coordinator, the secretariat, the Chair or the management team may "
@@ -342,8 +343,8 @@ async def test_minutes_are_reopened_by_the_meetings_chairs_the_coordinator_and_o
         await chat.close()
 
 
-# A report on one subject is for its coordinator too; on everything, for the officers only (the handler
-# checks: the subject named decides).
+# A report on one subject is for its coordinator too; on everything, for the officers only (the rule sees
+# the subject named: `policy.reporters`).
 REPORTS = [("!report cop", SUBJECT_MANAGERS), ("!report all", OFFICERS), ("!report TSAG", OFFICERS)]
 
 
@@ -378,18 +379,24 @@ async def test_reading_is_open_to_everyone(seeded_db, tmp_path, command, persona
         await chat.close()
 
 
+async def listed_by_help(chat: Chat, persona: str, room: str) -> set[str]:
+    """The commands `!help all` lists to the persona in the room, as typed: `!meeting move`, `!rsvp`…"""
+    [listing] = await chat.say("!help all", sender=PERSONAS[persona], room=room)
+    return {
+        " ".join(itertools.takewhile(re.compile(r"!?[a-z][a-z-]*").fullmatch, line[2:].split()))
+        for line in listing.splitlines()
+        if line.startswith("• ")
+    }
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 async def test_help_lists_exactly_what_each_person_may_run(seeded_db, tmp_path, persona):
     chat = await chat_on(seeded_db, tmp_path)
     try:
-        [listing] = await chat.say("!help all", sender=PERSONAS[persona], room=COP_ROOM)
-        listed = {
-            " ".join(itertools.takewhile(re.compile(r"!?[a-z][a-z-]*").fullmatch, line[2:].split()))
-            for line in listing.splitlines()
-            if line.startswith("• ")
-        }
+        listed = await listed_by_help(chat, persona, COP_ROOM)
+        listing = sorted(listed)
         privileged_here = {
-            f"!{command.name}" for command in build_router().commands if command.roles.name != "anyone"
+            f"!{command.name}" for command in build_router().commands if command.allow.standing != ANYONE
         }
         may = {
             "!group bind": persona in CHAIR_ONLY,
@@ -420,6 +427,78 @@ async def test_help_lists_exactly_what_each_person_may_run(seeded_db, tmp_path, 
 def test_every_privileged_command_is_in_the_matrix():
     in_matrix = {command for command, *_ in MATRIX}
     for command in build_router().commands:
-        if command.roles.name != "anyone":
+        if command.allow.standing != ANYONE:
             typed = f"!{command.name}"
             assert any(c == typed or c.startswith(typed + " ") for c in in_matrix), typed
+
+
+def _command(line: str) -> Command:
+    """The command the router finds in a command line (`!meeting move M1 …` → meeting move)."""
+    command = build_router().parse(line)[0].command
+    assert command is not None, line
+    return command
+
+
+def _command_name(line: str) -> str:
+    return f"!{_command(line).name}"
+
+
+@pytest.mark.parametrize(("command", "room", "allowed", "refusal", "persona"), CASES)
+async def test_what_help_lists_is_accepted_and_what_it_hides_is_refused(
+    seeded_db, tmp_path, command, room, allowed, refusal, persona
+):
+    """The same declaration decides both: a command `!help` hides is refused; one it lists is not refused
+    for who asks — a rule on the object (`!role add … management`) may still refuse that object."""
+    chat = await chat_on(seeded_db, tmp_path)
+    try:
+        declared = _command(command)
+        listed = f"!{declared.name}" in await listed_by_help(chat, persona, room)
+        [reply] = await chat.say(command, sender=PERSONAS[persona], room=room)
+        if not listed:
+            assert reply.startswith("Only "), reply
+        elif isinstance(declared.allow, Requirement):
+            assert not reply.startswith("Only "), reply
+        else:
+            assert reply != f"Only {declared.allow.standing.name} may run !{declared.name}.", reply
+    finally:
+        await chat.close()
+
+
+# While M1's meeting runs in cop, started by the member: its chairs are the member and cop's coordinator.
+MEETING_CHAIRS = {"member", "coordinator of this subject"}
+CHAIRS_ONLY = [
+    ("!endmeeting", "end the meeting"),
+    ("!topic Budget", "change the topic"),
+    ("!chair @new:example.org", "name chairs"),
+    ("!unchair @member:example.org", "remove chairs"),
+]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(("command", "what"), CHAIRS_ONLY)
+async def test_a_running_meetings_commands_are_listed_for_and_run_by_its_chairs_only(
+    seeded_db, tmp_path, command, what, persona
+):
+    chat = await chat_on(seeded_db, tmp_path)
+    try:
+        await chat.say("!startmeeting", sender=PERSONAS["member"], room=COP_ROOM)
+        listed = _command_name(command) in await listed_by_help(chat, persona, COP_ROOM)
+        sent = await chat.deliver(chat.message(command, sender=PERSONAS[persona], room=COP_ROOM))
+        refused = [content.get("body") for content in sent] == [f"Only the meeting's chairs may {what}."]
+        assert listed == (persona in MEETING_CHAIRS), listed
+        assert refused == (persona not in MEETING_CHAIRS), sent
+        assert sent, "a chair's command is answered (a reply or a ✅)"
+    finally:
+        await chat.close()
+
+
+@pytest.mark.parametrize("persona", ["member", "admin"])
+async def test_with_no_meeting_running_the_chairs_commands_say_so_to_anyone(seeded_db, tmp_path, persona):
+    chat = await chat_on(seeded_db, tmp_path)
+    try:
+        assert "!endmeeting" in await listed_by_help(chat, persona, COP_ROOM)
+        assert await chat.say("!endmeeting", sender=PERSONAS[persona], room=COP_ROOM) == [
+            "No meeting is running in this room; start one with !startmeeting."
+        ]
+    finally:
+        await chat.close()

@@ -32,7 +32,7 @@ async def bot(chat):
     await said(chat, f"!role add {COORD} coordinator", by=ADMIN)
     service = new_service(chat)
     await service.start(run_jobs=False)
-    chat.dispatcher.on_committed = service.changed
+    chat.commits.on_commit(service.wake)
     chat.reminders = service
     try:
         yield chat

@@ -43,9 +43,8 @@ class Pages:
 async def pages(chat: Chat) -> AsyncIterator[Pages]:
     await seed(chat)
     await said(chat, f"!meeting agenda M6 add {XSS} and **bold**", by=ADMIN, room=AI)
-    site = SitePages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich")
-    feeds = FeedCache(chat.database.sessions, chat.clock, BASE)
-    chat.dispatcher.on_committed = lambda: (feeds.invalidate(), site.invalidate())
+    site = SitePages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich", commits=chat.commits)
+    feeds = FeedCache(chat.database.sessions, chat.clock, BASE, commits=chat.commits)
     app = build_application(
         feeds,
         SyncHealth(chat.gateway, chat.clock, sync_timeout_seconds=30),

@@ -69,9 +69,8 @@ async def site(chat: Chat) -> AsyncIterator[Site]:
         previous=None,
     )
     await chat.deliver(joined)
-    feeds = FeedCache(chat.database.sessions, chat.clock, BASE)
-    reports = ReportPages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich")
-    chat.dispatcher.on_committed = lambda: (feeds.invalidate(), reports.invalidate())  # as BotApp._committed
+    feeds = FeedCache(chat.database.sessions, chat.clock, BASE, commits=chat.commits)
+    reports = ReportPages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich", commits=chat.commits)
     chat.gateway.last_sync_at = chat.clock.now()
     minutes = MinutesPages(chat.database.sessions, BASE, "Europe/Zurich")
     health = SyncHealth(chat.gateway, chat.clock, sync_timeout_seconds=30)
@@ -268,7 +267,7 @@ def test_the_app_drops_its_feeds_after_every_committed_change(tmp_path):
     config["matrix"] = {**config["matrix"], "password": "x", "store_path": str(tmp_path / "store")}
     app = BotApp(Settings.model_validate(config))
     app.feeds.kept.values["iscg"] = object()  # type: ignore[assignment]
-    app._committed()
+    app.commits.committed()  # what the dispatcher tells after every commit
     assert app.feeds.kept.values == {}
     assert app.services.web_base_url == "http://localhost:8080"
 

@@ -1,8 +1,8 @@
 """CalDAV publishing: every meeting as one calendar object resource in the organisation's collection.
 
-    publisher = CalDavPublisher(database.sessions, clock, settings.caldav, http_timeout=30)
-    task = asyncio.create_task(publisher.run(stopping))
-    publisher.wake()  # after a commit that may have changed a meeting
+    publisher = CalDavPublisher(database.sessions, clock, settings.caldav, http_timeout=30, commits=commits)
+    await publisher.start()  # rounds in the background until `await publisher.stop()`
+    publisher.wake()  # a round soon (done by itself after every commit, when given `commits`)
 
 One resource per meeting, `<collection>/iscg-meeting-<id>.ics`: the series and its moved occurrences together,
 rendered by `iscg_bot.calendar.feeds` exactly as the feeds have them (same UID and SEQUENCE). What was
@@ -14,7 +14,8 @@ published is kept in bot_state under `caldav.M<id>` as JSON `{"etag", "sequence"
   is fetched and the write retried once with it (or as a creation when the resource is gone).
 - A cancelled meeting is PUT with STATUS:CANCELLED (`on_cancel = "update"`) or DELETEd (`"delete"`).
 - SEQUENCE is the meeting's own; the publisher never raises it.
-- The network I/O runs in its own task (`run`), outside any chat transaction, with backoff on failures.
+- The network I/O runs in its own task (a `LoopWorker`), outside any chat transaction, with backoff on
+  failures.
 """
 
 from __future__ import annotations
@@ -23,16 +24,20 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from iscg_bot.calendar.feeds import FeedInfo, render_feed
 from iscg_bot.core.clock import Clock
-from iscg_bot.core.workers import Backoff
+from iscg_bot.core.commits import CommitListeners
+from iscg_bot.core.config import CalDavSettings
+from iscg_bot.core.workers import Backoff, LoopWorker
 from iscg_bot.storage import UnitOfWork
-from iscg_bot.storage.models import BotState, Meeting
+from iscg_bot.storage.models import BotState, Meeting, Subject
 
 __all__ = ["STATE_PREFIX", "CalDavError", "CalDavPublisher", "SyncResult", "forget_published", "state_key"]
 
@@ -47,7 +52,7 @@ def state_key(meeting_id: int) -> str:
     return f"{STATE_PREFIX}{meeting_id}"
 
 
-async def forget_published(uow: Any, at: Any) -> int:
+async def forget_published(uow: UnitOfWork, at: datetime) -> int:
     """In the caller's transaction: mark every meeting as not yet published, so the next round publishes
     them all again. The ETag and href are kept (an update of an existing resource needs them). Returns how
     many meetings are queued."""
@@ -76,10 +81,21 @@ class SyncResult:
     conflicts: int = 0  # 412s recovered from
 
 
-class CalDavPublisher:
-    def __init__(self, sessions: Any, clock: Clock, settings: Any, *, http_timeout: float = 30.0) -> None:
+class CalDavPublisher(LoopWorker):
+    name = "caldav"
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        settings: CalDavSettings,
+        *,
+        http_timeout: float = 30.0,
+        stopping: asyncio.Event | None = None,
+        commits: CommitListeners | None = None,
+    ) -> None:
+        super().__init__(clock, stopping)
         self.sessions = sessions
-        self.clock = clock
         self.settings = settings
         self.collection = settings.collection_url.rstrip("/") + "/"
         self.timeout = aiohttp.ClientTimeout(total=http_timeout)
@@ -89,36 +105,36 @@ class CalDavPublisher:
             if settings.username
             else {}
         )
-        self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one round at a time
+        if commits is not None:
+            commits.on_commit(self.wake)  # a commit may have changed a meeting
 
     def href(self, meeting_id: int) -> str:
         return f"{self.collection}iscg-meeting-{meeting_id}.ics"
 
-    def wake(self) -> None:
-        """Something may have changed: run a round soon."""
-        self._wake.set()
-
     # ---- the loop --------------------------------------------------------------------------------------
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        """Rounds until `stopping` is set: on a wake-up or every minute; failures retried with backoff."""
+    async def loop(self) -> None:
+        """Rounds until stopped: on a wake-up or every minute; failures retried with backoff."""
         backoff = Backoff(first=1.0, cap=float(self.settings.retry_max_seconds))
-        while not stopping.is_set():
-            self._wake.clear()
+        while not self.stopping.is_set():
+            self.woken.clear()
             try:
                 result = await self.sync_once()
-                failed = result.failed > 0
-            except Exception:  # sync_once catches its own; this is the last line of defence
+                if result.failed:
+                    self.failed(f"{result.failed} meeting(s) not published")
+            except Exception as error:  # sync_once catches its own; this is the last line of defence
                 log.exception("CalDAV round failed")
-                failed = True
-            if failed:
+                self.failed(error)
+                result = None
+            if result is None or result.failed:
                 delay = min(backoff.next_delay(), float(self.settings.retry_max_seconds))
                 log.warning("CalDAV: retrying in %.1f s", delay)
-                await _wait(stopping, None, delay)
+                await self.pause(delay, wakeable=False)
             else:
                 backoff.reset()
-                await _wait(stopping, self._wake, IDLE_SECONDS)
+                self.succeeded()
+                await self.pause(IDLE_SECONDS)
 
     async def resync(self) -> int:
         """Forget what was published and publish every meeting again (in the next round). Returns how many
@@ -156,7 +172,7 @@ class CalDavPublisher:
 
     # ---- one round -------------------------------------------------------------------------------------
 
-    async def _pending(self) -> list[tuple[Any, dict[int, Any], dict[str, Any] | None]]:
+    async def _pending(self) -> list[tuple[Meeting, dict[int, Subject], dict[str, Any] | None]]:
         async with UnitOfWork(self.sessions) as uow:
             sequences = dict((await uow.session.execute(select(Meeting.id, Meeting.sequence))).all())
             rows = await uow.session.execute(
@@ -189,8 +205,8 @@ class CalDavPublisher:
     async def _publish(
         self,
         http: aiohttp.ClientSession,
-        meeting: Any,
-        subjects: dict[int, Any],
+        meeting: Meeting,
+        subjects: dict[int, Subject],
         state: dict[str, Any] | None,
         result: SyncResult,
     ) -> None:
@@ -289,14 +305,3 @@ class CalDavPublisher:
                     pass
             await uow.state.set(state_key(meeting_id), json.dumps(state, sort_keys=True), self.clock.now())
             await uow.commit()
-
-
-async def _wait(stopping: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(stopping.wait())]
-    if wake is not None:
-        waiters.append(asyncio.ensure_future(wake.wait()))
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

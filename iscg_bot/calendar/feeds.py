@@ -33,11 +33,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from iscg_bot.domain.meetings import meeting_label
-from iscg_bot.domain.recurrence import OverrideSpec, is_repeated, occurrence_on, wall_instant
+from iscg_bot.domain.recurrence import OverrideLike, OverrideSpec, is_repeated, occurrence_on, wall_instant
+
+if TYPE_CHECKING:
+    from iscg_bot.storage.models import Meeting, MeetingOverride, Subject
 
 __all__ = [
     "FeedInfo",
@@ -75,12 +78,12 @@ class FeedInfo:
 
 
 def render_feed(
-    meetings: Sequence[Any],
+    meetings: Sequence[Meeting],
     *,
     info: FeedInfo,
-    subjects: Mapping[int, Any],
+    subjects: Mapping[int, Subject],
     prodid_domain: str = "iscg-bot",
-    minutes_url: Callable[[Any], str | None] = lambda m: None,
+    minutes_url: Callable[[Meeting], str | None] = lambda m: None,
 ) -> bytes:
     """The feed as UTF-8 bytes: one VTIMEZONE per zone used, one VEVENT per meeting (plus one per moved
     occurrence), in meeting id order. `subjects` maps subject_id to an object with `slug` and `title`."""
@@ -123,7 +126,7 @@ def calendar_bytes(lines: Iterable[str]) -> bytes:
     return "".join(fold(line) + CRLF for line in lines).encode()
 
 
-def vtimezones(meetings: Iterable[Any]) -> list[str]:
+def vtimezones(meetings: Iterable[Meeting]) -> list[str]:
     """One VTIMEZONE per zone the meetings use (by name), covering the years their occurrences fall in."""
     spans: dict[str, tuple[int, int]] = {}
     for meeting in meetings:
@@ -138,11 +141,11 @@ def vtimezones(meetings: Iterable[Any]) -> list[str]:
 
 
 def meeting_vevents(
-    meeting: Any,
+    meeting: Meeting,
     *,
-    subjects: Mapping[int, Any],
+    subjects: Mapping[int, Subject],
     prodid_domain: str = "iscg-bot",
-    minutes_url: Callable[[Any], str | None] = lambda m: None,
+    minutes_url: Callable[[Meeting], str | None] = lambda m: None,
 ) -> list[str]:
     """The meeting's VEVENTs exactly as the feed has them (the master, then one per moved occurrence), as
     unfolded content lines."""
@@ -150,7 +153,11 @@ def meeting_vevents(
 
 
 def cancelled_occurrence_vevent(
-    meeting: Any, occurrence_local: datetime, *, subjects: Mapping[int, Any], prodid_domain: str = "iscg-bot"
+    meeting: Meeting,
+    occurrence_local: datetime,
+    *,
+    subjects: Mapping[int, Subject],
+    prodid_domain: str = "iscg-bot",
 ) -> list[str]:
     """One cancelled occurrence of a series (its original wall-clock start `occurrence_local`) as a VEVENT
     with the series' UID and SEQUENCE and a RECURRENCE-ID, for an iTIP CANCEL of that occurrence alone."""
@@ -172,14 +179,19 @@ def feed_etag(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()}"'
 
 
-def last_modified(meetings: Iterable[Any]) -> datetime | None:
+def last_modified(meetings: Iterable[Meeting]) -> datetime | None:
     """The latest change of any meeting or override (aware UTC), None for no meetings: for Last-Modified."""
     stamps = [m.updated_at for m in meetings]
     stamps += [o.updated_at for m in meetings for o in m.overrides]
     return max((_utc(s) for s in stamps), default=None)
 
 
-def _vevents(meeting: Any, subjects: Mapping[int, Any], domain: str, minutes_url: Callable) -> list[str]:
+def _vevents(
+    meeting: Meeting,
+    subjects: Mapping[int, Subject],
+    domain: str,
+    minutes_url: Callable[[Meeting], str | None],
+) -> list[str]:
     zone = meeting.timezone
     tz = ZoneInfo(zone)
     duration = timedelta(minutes=meeting.duration_minutes)
@@ -240,7 +252,9 @@ def _vevents(meeting: Any, subjects: Mapping[int, Any], domain: str, minutes_url
     return master
 
 
-def _overrides(meeting: Any, duration: timedelta) -> tuple[list[Any], list[tuple[Any, datetime]]]:
+def _overrides(
+    meeting: Meeting, duration: timedelta
+) -> tuple[list[MeetingOverride], list[tuple[OverrideLike, datetime]]]:
     """(cancelled, moved) overrides of a series that match one of its occurrences, by occurrence; each
     moved one with the wall start (its pass in `fold`) to write."""
     if not meeting.rrule:
@@ -248,7 +262,8 @@ def _overrides(meeting: Any, duration: timedelta) -> tuple[list[Any], list[tuple
     latest = {
         o.occurrence_local: o for o in meeting.overrides
     }  # of several for one occurrence, the last wins
-    cancelled, moved = [], []
+    cancelled: list[MeetingOverride] = []
+    moved: list[tuple[OverrideLike, datetime]] = []  # stored overrides, and pinned ones (OverrideSpec)
     for wall in sorted(latest):
         override = latest[wall]
         found = occurrence_on(
@@ -276,7 +291,7 @@ def _overrides(meeting: Any, duration: timedelta) -> tuple[list[Any], list[tuple
     return cancelled, moved
 
 
-def _pinned_walls(meeting: Any, duration: timedelta) -> list[datetime]:
+def _pinned_walls(meeting: Meeting, duration: timedelta) -> list[datetime]:
     """The occurrences of a series whose wall time does not exist (in a spring-forward gap) or happens twice
     (in the repeated hour of a fall-back), with their pass in `fold`: each gets an override written at its
     real time, which makes every reader agree.
@@ -312,7 +327,7 @@ def _pinned_walls(meeting: Any, duration: timedelta) -> list[datetime]:
     return walls
 
 
-def _description(meeting: Any, minutes: str | None, cancelled: list[Any]) -> str:
+def _description(meeting: Meeting, minutes: str | None, cancelled: list[MeetingOverride]) -> str:
     parts = []
     if meeting.status == "cancelled":
         parts.append(f"Cancelled: {meeting.cancel_reason}" if meeting.cancel_reason else "Cancelled.")
@@ -366,7 +381,7 @@ def _ambiguous(wall: datetime, tz: ZoneInfo) -> bool:
     return wall.replace(tzinfo=tz, fold=0).utcoffset() != wall.replace(tzinfo=tz, fold=1).utcoffset()
 
 
-def _years(meeting: Any) -> tuple[int, int]:
+def _years(meeting: Meeting) -> tuple[int, int]:
     """The local years the meeting's occurrences (moved ones included) can fall in."""
     first = last = meeting.start_local.year
     if meeting.rrule:

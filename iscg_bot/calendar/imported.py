@@ -1,9 +1,9 @@
 """Imported calendars: ICS feeds of other bodies (the advisory groups' meetings) read for conflict checks.
 
-    calendars = ImportedCalendars(settings.calendars.imported, clock=clock)
+    calendars = ImportedCalendars(settings.calendars.imported, clock=clock, every=timedelta(minutes=30))
     await calendars.refresh()                      # fetch every feed once; never raises
     calendars.events_between(start, end)           # occurrences overlapping [start, end), aware UTC
-    task = asyncio.create_task(calendars.run(stopping, timedelta(minutes=30)))
+    await calendars.start()                        # refresh now and every `every`, until `calendars.stop()`
 
 Each feed is fetched with `If-None-Match` / `If-Modified-Since`; a 304 keeps the last parse. A feed that fails
 (unreachable, an error status, a body too big or not iCalendar) keeps its last good events and is logged.
@@ -32,7 +32,6 @@ import time as timer
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -40,6 +39,7 @@ import icalendar
 from dateutil import rrule as du
 
 from iscg_bot.core.clock import Clock
+from iscg_bot.core.workers import LoopWorker
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ MAX_SUMMARY = 200
 WINDOW_BEFORE = timedelta(days=1)
 WINDOW_AFTER = timedelta(days=400)
 HTTP_TIMEOUT = timedelta(seconds=30)
+REFRESH_EVERY = timedelta(minutes=30)  # the default of calendars.refresh_minutes
 _TOO_FREQUENT = {"SECONDLY", "MINUTELY"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -128,6 +129,8 @@ def parse_feed(body: bytes) -> ParsedFeed:
     series: list[_Series] = []
     overrides: list[_Override] = []
     for component in itertools.islice(calendar.walk("VEVENT"), MAX_EVENTS):
+        if not isinstance(component, icalendar.Event):  # never: walk("VEVENT") finds Events only
+            continue
         try:
             read = _read_event(component)
         except Exception as error:  # one bad event must not cost the others
@@ -140,7 +143,7 @@ def parse_feed(body: bytes) -> ParsedFeed:
     return ParsedFeed(tuple(series), tuple(overrides))
 
 
-def _read_event(event: Any) -> _Series | _Override | None:
+def _read_event(event: icalendar.Event) -> _Series | _Override | None:
     uid = str(event.get("UID", "")).strip()[:500]
     cancelled = str(event.get("STATUS", "")).upper() == "CANCELLED"
     raw_start = event.start
@@ -186,12 +189,12 @@ def _instant(value: date | datetime, zone: tzinfo) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
-def _rule_texts(value: Any) -> Iterator[str]:
+def _rule_texts(value: icalendar.vRecur | list[icalendar.vRecur] | None) -> Iterator[str]:
     for rule in value if isinstance(value, list) else [value] if value is not None else []:
         yield rule.to_ical().decode("ascii", "replace")
 
 
-def _dates(value: Any, zone: tzinfo) -> Iterator[datetime]:
+def _dates(value: icalendar.vDDDLists | list[icalendar.vDDDLists] | None, zone: tzinfo) -> Iterator[datetime]:
     for group in value if isinstance(value, list) else [value] if value is not None else []:
         for item in getattr(group, "dts", ()):
             moment = item.dt
@@ -346,22 +349,28 @@ class _Feed:
         return (e for e in self.events[first:last] if start < e.end)
 
 
-class ImportedCalendars:
-    """The configured ICS feeds, refreshed on demand or periodically, read by conflict checks."""
+class ImportedCalendars(LoopWorker):
+    """The configured ICS feeds, refreshed on demand or periodically, read by conflict checks. As a worker,
+    refreshes at start and then `every`; `wake()` refreshes now."""
+
+    name = "imported-calendars"
 
     def __init__(
         self,
         urls: Sequence[str],
         *,
         clock: Clock,
+        every: timedelta = REFRESH_EVERY,
+        stopping: asyncio.Event | None = None,
         http_timeout: timedelta = HTTP_TIMEOUT,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.clock = clock
+        super().__init__(clock, stopping)
+        self.every = every
         self.http_timeout = http_timeout
         self.ssl_context = ssl_context  # None: the system's trust store
         self._feeds = [_Feed(url) for url in dict.fromkeys(urls)]
-        self._refreshing = asyncio.Lock()  # run() and a manual refresh never fetch side by side
+        self._refreshing = asyncio.Lock()  # the loop and a manual refresh never fetch side by side
 
     @property
     def urls(self) -> list[str]:
@@ -443,11 +452,12 @@ class ImportedCalendars:
         """Every feed's occurrences overlapping [start, end) (touching is not overlapping), by start."""
         return sorted((e for feed in self._feeds for e in feed.between(start, end)), key=_order)
 
-    async def run(self, stopping: asyncio.Event, every: timedelta) -> None:
-        """Refresh now and then every `every` until `stopping` is set (which wakes it at once)."""
-        stopped = asyncio.create_task(stopping.wait())
+    async def loop(self) -> None:
+        """Refresh now and then every `every` (or on `wake()`) until stopped (which interrupts a fetch)."""
+        stopped = asyncio.create_task(self.stopping.wait())
         try:
-            while not stopping.is_set():
+            while not self.stopping.is_set():
+                self.woken.clear()
                 refreshing = asyncio.create_task(self.refresh())
                 await asyncio.wait({refreshing, stopped}, return_when=asyncio.FIRST_COMPLETED)
                 if not refreshing.done():  # stopping in the middle of a fetch: don't wait for it
@@ -455,6 +465,11 @@ class ImportedCalendars:
                     with contextlib.suppress(asyncio.CancelledError):
                         await refreshing
                     return
-                await asyncio.wait({stopped}, timeout=every.total_seconds())
+                failing = sum(1 for feed in self._feeds if feed.failures)
+                if failing:
+                    self.failed(f"{failing} of {len(self._feeds)} feeds not refreshed")
+                else:
+                    self.succeeded()
+                await self.pause(self.every.total_seconds())
         finally:
             stopped.cancel()

@@ -1,7 +1,7 @@
 """iMIP e-mail invitations (RFC 6047, iTIP RFC 5546) to the group's mailing list.
 
     await queue_invitation(ctx.uow, settings.mail, meeting, method="REQUEST", at=ctx.now)  # in the command
-    MailSender(sessions, settings.mail, clock, stopping).run()                            # in the app
+    await MailSender(sessions, settings.mail, clock, commits=commits).start()             # in the app
 
 The command only queues: the whole message is rendered in the transaction that changed the meeting and stored
 in `mail_outbox` (so it is sent only if that transaction commits, and every retry sends the same bytes);
@@ -31,18 +31,24 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from iscg_bot.calendar import feeds
 from iscg_bot.core.clock import Clock
+from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import MailSettings
 from iscg_bot.core.timeshow import span
+from iscg_bot.core.workers import LoopWorker
 from iscg_bot.domain.meetings import meeting_label, next_occurrence
 from iscg_bot.domain.recurrence import describe, from_rrule, wall_instant
 from iscg_bot.storage import UnitOfWork
+
+if TYPE_CHECKING:
+    from iscg_bot.storage.models import MailMessage, Meeting, MeetingOverride, Subject
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +72,11 @@ def message_id(meeting_id: int, sequence: int, method: str, from_address: str) -
 
 
 def render_calendar(
-    meeting: Any,
+    meeting: Meeting,
     *,
     method: str,
     settings: MailSettings,
-    subjects: dict[int, Any],
+    subjects: dict[int, Subject],
     occurrence_local: datetime | None = None,
     prodid_domain: str = "iscg-bot",
 ) -> bytes:
@@ -109,7 +115,7 @@ def render_calendar(
     return feeds.calendar_bytes(lines)
 
 
-def _when(meeting: Any, at: datetime, occurrence_local: datetime | None) -> tuple[datetime, datetime]:
+def _when(meeting: Meeting, at: datetime, occurrence_local: datetime | None) -> tuple[datetime, datetime]:
     """The start and end (aware UTC) the message is about: the occurrence named, else the next one."""
     duration = timedelta(minutes=meeting.duration_minutes)
     if occurrence_local is not None:  # its `fold` says which pass of a repeated hour
@@ -122,14 +128,14 @@ def _when(meeting: Any, at: datetime, occurrence_local: datetime | None) -> tupl
     return start, start + duration
 
 
-def _subject_line(meeting: Any, method: str, start: datetime) -> str:
+def _subject_line(meeting: Meeting, method: str, start: datetime) -> str:
     local = start.astimezone(ZoneInfo(meeting.timezone))
     when = f"{local:%a} {local.day} {local:%b %Y %H:%M} {meeting.timezone}"
     verb = "Invitation" if method == "REQUEST" else "Cancelled"
     return single_line(f"{verb}: {meeting_label(meeting.id)} · {meeting.title} — {when}")
 
 
-def _body(meeting: Any, method: str, start: datetime, end: datetime, *, occurrence: bool) -> list[str]:
+def _body(meeting: Meeting, method: str, start: datetime, end: datetime, *, occurrence: bool) -> list[str]:
     """The text of the message, one paragraph a line (user text kept on one line each)."""
     rows = [f"{meeting_label(meeting.id)} · {single_line(meeting.title)}"]
     if method == "CANCEL":
@@ -151,11 +157,11 @@ def _body(meeting: Any, method: str, start: datetime, end: datetime, *, occurren
 
 
 def render_message(
-    meeting: Any,
+    meeting: Meeting,
     *,
     method: str,
     settings: MailSettings,
-    subjects: dict[int, Any],
+    subjects: dict[int, Subject],
     at: datetime,
     occurrence_local: datetime | None = None,
     moved_to_local: datetime | None = None,
@@ -193,7 +199,7 @@ def render_message(
     return mid, message.as_bytes(policy=SMTP)
 
 
-def _override_at(meeting: Any, start_local: datetime) -> Any:
+def _override_at(meeting: Meeting, start_local: datetime) -> MeetingOverride | None:
     for override in meeting.overrides:
         if override.start_local == start_local:
             return override
@@ -204,22 +210,22 @@ def _override_at(meeting: Any, start_local: datetime) -> Any:
 
 
 async def queue_invitation(
-    uow: Any,
+    uow: UnitOfWork,
     settings: MailSettings,
-    meeting: Any,
+    meeting: Meeting,
     *,
     method: str,
     at: datetime,
     occurrence: date | None = None,
     prodid_domain: str = "iscg-bot",
-) -> Any:
+) -> MailMessage | None:
     """Queue the iMIP message for a change just made to `meeting` (after its SEQUENCE was raised), in the
     caller's transaction; `occurrence` is the day of the one occurrence moved or cancelled. Does nothing
     (None) when mail is disabled; else the queued row (None if this change was already queued)."""
     if not settings.enabled:
         return None
     fresh = await uow.mail.fresh_meeting(meeting.id)
-    subjects: dict[int, Any] = {}
+    subjects: dict[int, Subject] = {}
     if fresh.subject_id is not None:
         subject = await uow.subjects.get(fresh.subject_id)
         if subject is not None:
@@ -260,32 +266,32 @@ async def queue_invitation(
 # --- sending (the app's worker) --------------------------------------------------------------------------
 
 
-class MailSender:
+class MailSender(LoopWorker):
     """Sends pending mail_outbox rows over SMTP, oldest first; a failure is counted on the row (attempts,
     last_error) and the pass stops there (a meeting's CANCEL never overtakes its REQUEST), to be retried after
-    an exponential backoff. Runs only when `[mail] enabled`."""
+    an exponential backoff. Runs only when `[mail] enabled`; woken after every commit (`commits`)."""
+
+    name = "mail"
 
     def __init__(
         self,
-        sessions: Any,
+        sessions: async_sessionmaker[AsyncSession],
         settings: MailSettings,
         clock: Clock,
-        stopping: asyncio.Event,
+        stopping: asyncio.Event | None = None,
         *,
+        commits: CommitListeners | None = None,
         first_delay: float = 5.0,
         max_delay: float = 900.0,
         idle_seconds: float = 60.0,
     ) -> None:
+        super().__init__(clock, stopping)
         self.sessions = sessions
         self.settings = settings
-        self.clock = clock
-        self.stopping = stopping
         self.first_delay, self.max_delay, self.idle_seconds = first_delay, max_delay, idle_seconds
-        self._wake = asyncio.Event()
         self._failures = 0
-
-    def wake(self) -> None:
-        self._wake.set()
+        if commits is not None:
+            commits.on_commit(self.wake)  # a commit may have queued an invitation
 
     async def send_pending(self) -> tuple[int, int]:
         """One pass: (messages sent, messages that failed: 0 or 1)."""
@@ -299,13 +305,14 @@ class MailSender:
                 await self._send(row)
             except Exception as error:  # the server is down, refuses, times out…: try again later
                 log.warning("sending %s failed (attempt %d): %s", row.message_id, row.attempts + 1, error)
+                self.failed(error)
                 await self._mark(row.id, failure=f"{type(error).__name__}: {error}")
                 return sent, 1
             await self._mark(row.id)
             sent += 1
         return sent, 0
 
-    async def _send(self, row: Any) -> None:
+    async def _send(self, row: MailMessage) -> None:
         s = self.settings
         await aiosmtplib.send(
             row.message,
@@ -327,26 +334,20 @@ class MailSender:
                 await uow.mail.mark_failed(row_id, failure)
             await uow.commit()
 
-    async def run(self) -> None:
+    async def loop(self) -> None:
         while not self.stopping.is_set():
-            self._wake.clear()
+            self.woken.clear()
             try:
                 _, failed = await self.send_pending()
-            except Exception:  # the database may be away
+            except Exception as error:  # the database may be away
                 log.exception("the mail outbox could not be read")
+                self.failed(error)
                 failed = 1
             if failed:
                 self._failures += 1
                 delay = min(self.max_delay, self.first_delay * 2 ** (self._failures - 1))
-                await self._sleep(delay, wakeable=False)
+                await self.pause(delay, wakeable=False)
             else:
                 self._failures = 0
-                await self._sleep(self.idle_seconds, wakeable=True)
-
-    async def _sleep(self, seconds: float, *, wakeable: bool) -> None:
-        waiters = {asyncio.ensure_future(self.stopping.wait())}
-        if wakeable:
-            waiters.add(asyncio.ensure_future(self._wake.wait()))
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
+                self.succeeded()
+                await self.pause(self.idle_seconds)

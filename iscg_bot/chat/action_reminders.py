@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from iscg_bot.chat.outbox import notice_content, txn_id
@@ -19,11 +19,18 @@ from iscg_bot.domain.actions import (
 )
 from iscg_bot.storage import UnitOfWork
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 log = logging.getLogger(__name__)
 
 
 async def run_due_actions(
-    sessions: Any, now: datetime, *, default_zone: str = DEFAULT_ZONE, metrics: Metrics | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
+    *,
+    default_zone: str = DEFAULT_ZONE,
+    metrics: Metrics | None = None,
 ) -> int:
     """Remind the owners of the open actions due today whose reminder has not gone out; how many were queued.
 
@@ -57,7 +64,13 @@ async def run_due_actions(
 
 
 async def _claim(
-    sessions: Any, action_id: int, due: date, *, now: datetime, skipped: bool, metrics: Metrics | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    action_id: int,
+    due: date,
+    *,
+    now: datetime,
+    skipped: bool,
+    metrics: Metrics | None = None,
 ) -> bool:
     """Claim the action's reminder for `due` and (unless skipped) queue it, in one transaction."""
     key = reminder_key(action_id, due)

@@ -25,12 +25,12 @@ import inspect
 import itertools
 import re
 import typing
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from copy import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeGuard, runtime_checkable
 
-from iscg_bot.core.formatting import or_list, quote
+from iscg_bot.core.formatting import Rich, or_list, quote
 
 if TYPE_CHECKING:
     from iscg_bot.chat.context import Context
@@ -44,7 +44,7 @@ class Refusal(Exception):
     `raise Refusal(lines([...]))`.
     """
 
-    def __init__(self, message: Any) -> None:
+    def __init__(self, message: Rich | str) -> None:
         super().__init__(str(getattr(message, "plain", message)))
         self.message = message
 
@@ -129,7 +129,7 @@ class ArgumentType(Protocol):
     def parse(self, words: Sequence[str], ctx: Context) -> tuple[Any, int] | Awaitable[tuple[Any, int]]: ...
 
 
-def is_argument_type(obj: object) -> bool:
+def is_argument_type(obj: object) -> TypeGuard[ArgumentType]:
     return isinstance(getattr(obj, "name", None), str) and callable(getattr(obj, "parse", None))
 
 
@@ -138,7 +138,7 @@ class WordType:
 
     name = "a word"
 
-    def convert(self, word: str, ctx: Context) -> Any:
+    def convert(self, word: str, ctx: Context) -> object:
         return word
 
     def parse(self, words: Sequence[str], ctx: Context) -> tuple[Any, int]:
@@ -154,7 +154,7 @@ class AsyncWordType:
 
     name = "a word"
 
-    async def convert(self, word: str, ctx: Context) -> Any:
+    async def convert(self, word: str, ctx: Context) -> object:
         return word
 
     async def parse(self, words: Sequence[str], ctx: Context) -> tuple[Any, int]:
@@ -294,10 +294,16 @@ POSITIONAL_KINDS = (Kind.POSITIONAL, Kind.LIST, Kind.REST)
 class Parameter:
     name: str  # the handler's parameter name
     kind: Kind
-    type: Any  # an ArgumentType (for LIST: of one item); None for REST and FLAG
+    type: ArgumentType | None  # for LIST: of one item; None for REST and FLAG
     required: bool
-    default: Any = None
+    default: object = None
     keywords: tuple[str, ...] = ()  # KEYWORD: the words that open the clause
+
+    @property
+    def reader(self) -> ArgumentType:
+        """The type that reads the value: every kind but REST and FLAG has one."""
+        assert self.type is not None, f"{self.name} ({self.kind.value}) reads no value"
+        return self.type
 
     @property
     def label(self) -> str:
@@ -352,7 +358,7 @@ def form_key(key: str) -> str:
     return re.sub(r"[\s_\-]+", "_", key.strip().lower()).strip("_")
 
 
-def read_parameters(handler: Any) -> tuple[Parameter, ...]:
+def read_parameters(handler: Callable[..., object]) -> tuple[Parameter, ...]:
     """The parameters after the Context, read from the handler's annotations; TypeError if one is bad."""
     try:
         hints = typing.get_type_hints(handler, include_extras=True)
@@ -373,10 +379,10 @@ def read_parameters(handler: Any) -> tuple[Parameter, ...]:
     return tuple(result)
 
 
-def _strip(hint: Any) -> tuple[Any, bool, list[Any]]:
+def _strip(hint: object) -> tuple[object, bool, list[object]]:
     """Unwrap `X | None` and `Annotated[...]`, collecting the metadata, outermost last."""
     optional = False
-    metadata: list[Any] = []
+    metadata: list[object] = []
     while True:
         origin = typing.get_origin(hint)
         if origin is Annotated:
@@ -394,7 +400,7 @@ def _strip(hint: Any) -> tuple[Any, bool, list[Any]]:
 _UnionType = type(int | None)
 
 
-def _type_for(hint: Any) -> Any:
+def _type_for(hint: object) -> ArgumentType:
     hint, _, metadata = _strip(hint)
     declared = [m for m in metadata if is_argument_type(m)]
     if declared:
@@ -415,7 +421,7 @@ def _type_for(hint: Any) -> Any:
     raise TypeError(f"no argument type for {hint!r}: use an ArgumentType in Annotated[...]")
 
 
-def _read_parameter(name: str, hint: Any, default: Any) -> Parameter:
+def _read_parameter(name: str, hint: object, default: object) -> Parameter:
     has_default = default is not inspect.Parameter.empty
     base, optional, metadata = _strip(hint)
     required = not (has_default or optional)
@@ -454,7 +460,7 @@ def usage_of(params: Sequence[Parameter]) -> str:
 # ---- binding: words → handler arguments ------------------------------------------------------------------
 
 
-async def _parse(argtype: Any, tokens: Sequence[Token], ctx: Context) -> tuple[Any, int]:
+async def _parse(argtype: ArgumentType, tokens: Sequence[Token], ctx: Context) -> tuple[Any, int]:
     """Let the type read the first words. An unclosed quote (always the last token) is offered to no type: a
     later `Rest` may take it as typed; if this type needed it, the unclosed quote is the error to report."""
     readable = tokens[:-1] if tokens and tokens[-1].unterminated else tokens
@@ -477,7 +483,7 @@ async def _parse(argtype: Any, tokens: Sequence[Token], ctx: Context) -> tuple[A
     return value, consumed
 
 
-async def parse_text(argtype: Any, text: str, ctx: Context) -> Any:
+async def parse_text(argtype: ArgumentType, text: str, ctx: Context) -> object:
     """A whole form value → one value of the type (every word must be used)."""
     whole = getattr(argtype, "parse_text", None)
     if whole is not None:
@@ -551,7 +557,7 @@ class _LineBinder:
         end = self._segment_end(i + 1)
         if end == i + 1:
             raise UsageError(f"{quote(token.text)} needs {param.placeholder} after it.")
-        value, consumed = await _parse(param.type, self.tokens[i + 1 : end], self.ctx)
+        value, consumed = await _parse(param.reader, self.tokens[i + 1 : end], self.ctx)
         self.values[param.name] = value
         return i + 1 + consumed
 
@@ -579,12 +585,12 @@ class _LineBinder:
         if param.kind is Kind.LIST:
             items = []
             while i < end:
-                value, consumed = await _parse(param.type, self.tokens[i:end], self.ctx)
+                value, consumed = await _parse(param.reader, self.tokens[i:end], self.ctx)
                 items.append(value)
                 i += consumed
             self.values.setdefault(param.name, []).extend(items)
             return end
-        value, consumed = await _parse(param.type, self.tokens[i:end], self.ctx)
+        value, consumed = await _parse(param.reader, self.tokens[i:end], self.ctx)
         self.values[param.name] = value
         return i + consumed
 
@@ -643,7 +649,7 @@ def is_form_start(params: Sequence[Parameter], line: str) -> bool:
     return form_key(match.group(1)) in known or not rest_first
 
 
-async def _form_value(param: Parameter, field: FormField, ctx: Context) -> Any:
+async def _form_value(param: Parameter, field: FormField, ctx: Context) -> object:
     value = field.value
     if param.kind is Kind.FLAG:
         return YesNo().convert(value, ctx) if value else True
@@ -656,15 +662,15 @@ async def _form_value(param: Parameter, field: FormField, ctx: Context) -> Any:
         raw = [item for item in (value, *field.items) if item]  # an empty `- ` line is no item
         if not raw:
             return _default(param)
-        return [await parse_text(param.type, item, ctx) for item in raw]
+        return [await parse_text(param.reader, item, ctx) for item in raw]
     if field.items:
         raise UsageError(f"The key {quote(field.key)} takes one value, not a list.")
     if not value:
         return _default(param)
-    return await parse_text(param.type, value, ctx)
+    return await parse_text(param.reader, value, ctx)
 
 
-def _default(param: Parameter) -> Any:
+def _default(param: Parameter) -> object:
     if param.required:
         raise param.missing()
     return copy(param.default)

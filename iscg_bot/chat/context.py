@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from iscg_bot.chat.events import RoomEvent
+from iscg_bot.chat.events import IncomingEvent, RoomEvent
+from iscg_bot.chat.services import Services
 from iscg_bot.core.formatting import Rich, as_rich
+from iscg_bot.storage import UnitOfWork
 
 
 class CommandRegistry(Protocol):
@@ -37,8 +39,8 @@ class Context:
     sender: str
     event_id: str
     now: datetime  # aware, UTC, from the injected clock: handlers never read the system clock
-    services: Any  # .config (.bot.admins, .bot.command_prefix, .bot.default_timezone), .clock, …
-    uow: Any = None  # the storage unit of work of this event's transaction
+    services: Services
+    transaction: UnitOfWork | None = None  # this event's (read it as `uow`); the dispatcher always gives one
     router: CommandRegistry | None = None  # set by execute / handle_passive
     command: RunningCommand | None = None  # set by execute
     replies: list[Rich] = field(default_factory=list)
@@ -46,8 +48,10 @@ class Context:
     reactions: list[str] = field(default_factory=list)
     direct: list[tuple[str, Rich]] = field(default_factory=list)  # (user, message): private messages
     cache: dict[str, Any] = field(default_factory=dict)  # per-event memo (e.g. the sender's standing here)
-    event: Any = None  # the event being handled (its text, server time), when the dispatcher has it
-    files: list[Any] = field(default_factory=list)  # files to upload and post (`attach`)
+    event: IncomingEvent | None = None  # the event being handled (its text, server time), from the dispatcher
+    files: list[tuple[str, str, bytes]] = field(
+        default_factory=list
+    )  # (name, MIME type, bytes): to upload and post (`attach`)
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -55,8 +59,15 @@ class Context:
         self.now = self.now.astimezone(UTC)
 
     @classmethod
-    def for_event(cls, event: RoomEvent, services: Any, uow: Any = None) -> Context:
+    def for_event(cls, event: RoomEvent, services: Services, uow: UnitOfWork | None = None) -> Context:
         return cls(event.room_id, event.sender, event.event_id, services.clock.now(), services, uow)
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The storage unit of work of this event's transaction."""
+        if self.transaction is None:
+            raise LookupError("this context has no transaction (a context made without the dispatcher)")
+        return self.transaction
 
     async def reply(self, message: Rich | str, *, purpose: str | None = None) -> None:
         """Answer the event; `purpose` (e.g. "announcement:M12") keeps the sent reply findable, so a reaction

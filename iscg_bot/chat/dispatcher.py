@@ -14,14 +14,18 @@ import logging
 import re
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from iscg_bot.chat.events import IncomingEvent, Invite, MembershipChange, Message, Undecryptable
 from iscg_bot.chat.outbox import direct_target, file_content, notice_content, reaction_content, txn_id
-from iscg_bot.chat.router import Context, Router
+from iscg_bot.chat.router import Context, Invocation, Router
+from iscg_bot.chat.services import Gateway, Services
 from iscg_bot.core.clock import Clock
+from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import Settings
 from iscg_bot.core.formatting import code, text
 from iscg_bot.core.metrics import Metrics, command_label
@@ -47,16 +51,18 @@ APOLOGY = "Sorry, something went wrong while running that command; nothing was c
 
 
 class Dispatcher:
+    """Tells `commits` after every transaction it commits (workers wake, caches drop what they kept)."""
+
     def __init__(
         self,
         *,
         settings: Settings,
         router: Router,
-        sessions: Any,
-        services: Any,
+        sessions: async_sessionmaker[AsyncSession],
+        services: Services,
         clock: Clock,
         bot_user_id: str,
-        on_committed: Callable[[], None] = lambda: None,
+        commits: CommitListeners | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
@@ -65,7 +71,7 @@ class Dispatcher:
         self.services = services
         self.clock = clock
         self.bot_user_id = bot_user_id
-        self.on_committed = on_committed
+        self.commits = commits if commits is not None else CommitListeners()
         self.metrics = metrics or Metrics()
 
     async def handle_batch(self, events: list[IncomingEvent]) -> None:
@@ -101,7 +107,7 @@ class Dispatcher:
         elif self.router.has_passive(event):
             await self._in_transaction(event, lambda uow: self._run_passive(uow, event))
 
-    async def handle_invite(self, invite: Invite, gateway: Any) -> None:
+    async def handle_invite(self, invite: Invite, gateway: Gateway) -> None:
         """Join when an administrator or an allow-listed user or server invites; otherwise decline."""
         if self.settings.may_invite(invite.inviter):
             log.info("invited to %s by %s: joining", invite.room_id, invite.inviter)
@@ -114,7 +120,7 @@ class Dispatcher:
 
     # ---- what runs inside the transaction ----------------------------------------------------------------
 
-    def _commands_in(self, event: Message) -> list[Any]:
+    def _commands_in(self, event: Message) -> list[Invocation]:
         # Notices are other bots talking; edits are not new commands (an edited "!ping" must not ping twice).
         if event.msgtype == "m.notice" or event.replaces is not None:
             return []
@@ -125,7 +131,7 @@ class Dispatcher:
         greeted: there the bot joins without an invitation.)"""
         return event.user_id == self.bot_user_id and event.membership == "join" and event.previous == "invite"
 
-    async def _greet(self, uow: Any, event: MembershipChange) -> list[Queued]:
+    async def _greet(self, uow: UnitOfWork, event: MembershipChange) -> list[Queued]:
         prefix = self.settings.bot.command_prefix
         hello = (
             text(
@@ -137,7 +143,7 @@ class Dispatcher:
         )
         return [Queued("m.room.message", notice_content(hello)), *await self._run_passive(uow, event)]
 
-    async def _undecryptable(self, uow: Any, event: Undecryptable) -> list[Queued]:
+    async def _undecryptable(self, uow: UnitOfWork, event: Undecryptable) -> list[Queued]:
         sorry = text(
             "I could not decrypt your message (my device has no key for it). "
             "If it was a command, please send it again."
@@ -149,7 +155,7 @@ class Dispatcher:
         ]
 
     async def _run_commands(
-        self, uow: Any, event: Message, invocations: list[Any], outcomes: list[tuple[str, str]]
+        self, uow: UnitOfWork, event: Message, invocations: list[Invocation], outcomes: list[tuple[str, str]]
     ) -> list[Queued]:
         # What listens to every message (the minutes) hears a command first, outside the commands' savepoints:
         # a refused or failing command is still on the record, verbatim.
@@ -175,7 +181,7 @@ class Dispatcher:
             outgoing.extend(self._outgoing(ctx, event))
         return outgoing
 
-    async def _run_passive(self, uow: Any, event: IncomingEvent) -> list[Queued]:
+    async def _run_passive(self, uow: UnitOfWork, event: IncomingEvent) -> list[Queued]:
         ctx = self._context(uow, event)
         try:
             async with uow.savepoint():
@@ -185,14 +191,14 @@ class Dispatcher:
             return []
         return self._outgoing(ctx, event)
 
-    def _context(self, uow: Any, event: IncomingEvent) -> Context:
+    def _context(self, uow: UnitOfWork, event: IncomingEvent) -> Context:
         return Context(
             room_id=event.room_id,
             sender=event.sender,
             event_id=event.event_id,
             now=self.clock.now(),
             services=self.services,
-            uow=uow,
+            transaction=uow,
             event=event,
         )
 
@@ -212,7 +218,9 @@ class Dispatcher:
         ]
         return replies
 
-    async def _in_transaction(self, event: IncomingEvent, work: Callable[[Any], Any]) -> bool:
+    async def _in_transaction(
+        self, event: IncomingEvent, work: Callable[[UnitOfWork], Awaitable[list[Queued]]]
+    ) -> bool:
         """Ledger row, effects and outgoing events commit together, or not at all. True when committed
         (False: the event was handled before)."""
         try:
@@ -240,7 +248,7 @@ class Dispatcher:
                 await uow.commit()
         except DuplicateEvent:
             return False  # another worker handled it first
-        self.on_committed()
+        self.commits.committed()
         return True
 
 

@@ -13,10 +13,13 @@ import logging
 from collections import defaultdict
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from iscg_bot.chat.events import Outgoing, PermanentSendError, RoomEvent
 from iscg_bot.core.clock import Clock
+from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.formatting import Rich
-from iscg_bot.core.workers import Stopping
+from iscg_bot.core.workers import Backoff, LoopWorker, Stopping
 from iscg_bot.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -79,31 +82,49 @@ def reaction_content(event_id: str, key: str) -> dict[str, Any]:
     return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
 
 
-class OutboxSender:
-    """Sends pending outbox rows: rooms in parallel, each room's events in the order they were written."""
+class OutboxSender(LoopWorker):
+    """Sends pending outbox rows: rooms in parallel, each room's events in the order they were written.
 
-    def __init__(self, sessions: Any, gateway: Sender, clock: Clock, stopping: asyncio.Event) -> None:
+    Woken after every committed change (`commits`) and by the reminders when they queue."""
+
+    name = "outbox"
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        gateway: Sender,
+        clock: Clock,
+        stopping: asyncio.Event | None = None,
+        *,
+        commits: CommitListeners | None = None,
+    ) -> None:
+        super().__init__(clock, stopping)
         self.sessions = sessions
         self.gateway = gateway
-        self.clock = clock
-        self.stopping = stopping
-        self._wake = asyncio.Event()
         self._in_flight: set[int] = set()
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
+        if commits is not None:
+            commits.on_commit(self.wake)
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
+    async def loop(self) -> None:
         # nio must know the rooms (and which are encrypted) before it can send: wait for the first sync.
         ready = asyncio.ensure_future(self.gateway.ready.wait())
         stop = asyncio.ensure_future(self.stopping.wait())
         await asyncio.wait({ready, stop}, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()
         stop.cancel()
+        backoff = Backoff()
         while not self.stopping.is_set():
-            self._wake.clear()
-            await self._start_pending()
+            self.woken.clear()
+            try:
+                await self._start_pending()
+            except Exception as error:  # the database may be away: the rows wait, nothing is lost
+                log.exception("the outbox could not be read")
+                self.failed(error)
+                await self.pause(backoff.next_delay(), wakeable=False)
+                continue
+            backoff.reset()
+            self.succeeded()
             await self._wait_for_work()
         for task in self._room_tasks.values():
             task.cancel()
@@ -111,7 +132,7 @@ class OutboxSender:
 
     async def _wait_for_work(self) -> None:
         waiters: set[asyncio.Future[Any]] = {
-            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self.woken.wait()),
             asyncio.ensure_future(self.stopping.wait()),
         }
         waiters |= set(self._room_tasks.values())

@@ -1,37 +1,31 @@
-"""Who may do what, and where: the one table granting the group's roles (`iscg_bot.domain.roles`) their
-rights.
+"""Who may do what, and where: the group's roles (`iscg_bot.domain.roles`) and the rights they give, in one
+place.
 
-A command declares what it needs once (`roles=OFFICERS`); the router asks `Requirement.allows`, which asks
-this module for the sender's standing in the room. Bot administrators (from config) pass every check.
-
-    action                                   who may                                     (PRODUCT.md §1–2)
-    ---------------------------------------  ------------------------------------------
-    !group bind                              admin, Chair
-    !subject create · !subject archive       admin, Chair, management, secretariat
-    !subject set                             admin, Chair, management, secretariat, this subject's coordinator
-    !role add/remove chair|management        admin, Chair
-    !role add/remove coordinator|focal-point|secretariat
-                                             admin, Chair, management, secretariat
-    !meeting schedule · move · cancel · agenda · suggest
-                                             admin, Chair, management, secretariat, this subject's coordinator
-                                             (a meeting is changed from its own room, or by the officers)
-    !meeting list · show · !rsvp · !calendar anyone in the room
-    !action <who> <what> · !actions          anyone in the room (MeetBot practice: anyone records actions)
-    !action done · reopen · drop · assign · due
-                                             the action's owner, its subject's coordinator, admin, Chair,
-                                             management, secretariat (checked by the handler: the owner
-                                             depends on the action, see `may_change_action`)
-    !subject · !subject list · !roles · !tz · !help · !ping
-                                             anyone in the room
+Each command declares who may run it (`@router.command("meeting move", allow=MEETING_CHANGERS)`): a
+`Requirement` on the sender's standing in the room (`CHAIR`, `OFFICERS`, `SUBJECT_MANAGERS`), or a `Rule` that
+also sees the object it acts on (the meeting, the action, the running meeting, the role, the report's
+subject). The router checks it before the handler runs; `!help` lists what it would accept; and
+`permission_table` renders every declaration as the README's table (regenerate it with
+`python -m iscg_bot.commands.permissions --write README.md`). Bot administrators (from config) have every
+standing; a running meeting is still run by its chairs alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Protocol, TypeVar
 
-from iscg_bot.chat.router import Context, Requirement
+from iscg_bot.chat.router import Context, Requirement, Router, Rule
+from iscg_bot.core.formatting import Rich, code, text
+from iscg_bot.domain import minutes
+from iscg_bot.domain.actions import action_label
+from iscg_bot.domain.meetings import meeting_label
 from iscg_bot.domain.roles import RoleKind
+from iscg_bot.storage.models import ActionItem, Meeting, MeetingSession, Subject
+
+T = TypeVar("T")
 
 
 class Standing(StrEnum):
@@ -55,6 +49,15 @@ POLICY: dict[str, tuple[frozenset[Standing], str]] = {
         OFFICERS_SET | {Standing.COORDINATOR},
         "this subject's coordinator, the secretariat, the Chair or the management team",
     ),
+}
+# How the README's table names each standing, in this order.
+LISTED = {
+    Standing.ADMIN: "admin",
+    Standing.CHAIR: "Chair",
+    Standing.MANAGEMENT: "management",
+    Standing.SECRETARIAT: "secretariat",
+    Standing.COORDINATOR: "this subject's coordinator",
+    Standing.FOCAL_POINT: "this subject's focal points",
 }
 
 
@@ -81,7 +84,7 @@ async def standing(ctx: Context) -> frozenset[Standing]:
     return ctx.cache["standing"]
 
 
-async def subject_here(ctx: Context) -> Any:
+async def subject_here(ctx: Context) -> Subject | None:
     """The subject bound to this room (archived or not), or None."""
     if "subject" not in ctx.cache:
         ctx.cache["subject"] = await ctx.uow.subjects.by_room(ctx.room_id)
@@ -94,7 +97,8 @@ def _requirement(key: str) -> Requirement:
     async def allows(ctx: Context) -> bool:
         return bool(await standing(ctx) & standings)
 
-    return Requirement(name, allows)
+    listed = ", ".join(words for held, words in LISTED.items() if held in standings)
+    return Requirement(name, allows, listed=listed)
 
 
 CHAIR = _requirement("chair")
@@ -102,25 +106,262 @@ OFFICERS = _requirement("officers")
 SUBJECT_MANAGERS = _requirement("subject managers")
 
 
-async def may_change_action(ctx: Context, owner: str, subject_id: int | None) -> bool:
-    """An action item is changed by its owner, the coordinator of its subject (asking from any room) and
-    the group's officers."""
-    if ctx.sender == owner or await OFFICERS.allows(ctx):
-        return True
-    if subject_id is None:
-        return False
+async def _coordinates(ctx: Context, subject_id: int | None = None) -> bool:
+    """Whether the sender coordinates that subject (None: any subject), asking from any room."""
     held = await ctx.uow.roles.active(
         matrix_id=ctx.sender, at=ctx.now, role=RoleKind.COORDINATOR.value, subject_id=subject_id
     )
     return bool(held)
 
 
+def _argument(name: str, kind: type[T]) -> Callable[[Context, Mapping[str, object]], Awaitable[T | None]]:
+    """The object a rule judges: the parsed argument `name`, a `kind` (None when not given)."""
+
+    async def target(ctx: Context, arguments: Mapping[str, object]) -> T | None:
+        found = arguments.get(name)
+        if found is None or isinstance(found, kind):
+            return found
+        raise TypeError(
+            f"argument {name!r} is a {type(found).__name__}, not the {kind.__name__} the rule judges"
+        )
+
+    return target
+
+
+def _running_command(ctx: Context) -> str:
+    return f"{ctx.prefix}{ctx.command.name if ctx.command else ''}"
+
+
+# ---- meetings: this subject's coordinator from its room, the officers any --------------------------------
+
+
+async def _changes_meeting(ctx: Context, meeting: Meeting) -> str | None:
+    subject = await subject_here(ctx)
+    if meeting.subject_id is not None and subject is not None and subject.id == meeting.subject_id:
+        return None
+    if await OFFICERS.allows(ctx):
+        return None
+    return f"{meeting_label(meeting.id)} is not this room's meeting; change it in its own room."
+
+
+MEETING_CHANGERS: Rule[Meeting] = Rule(
+    f"{OFFICERS.who}; this subject's coordinator, for this subject's meetings",
+    _argument("meeting", Meeting),
+    _changes_meeting,
+    standing=SUBJECT_MANAGERS,
+)
+
+
+# ---- action items: the owner, its subject's coordinator (from any room), the officers ---------------------
+
 # Completes "Only A3's owner, … may run !action done." (the action's subject need not be this room's).
-ACTION_CHANGERS = "its subject's coordinator, the secretariat, the Chair or the management team"
+ACTION_CHANGERS_NAMED = "its subject's coordinator, the secretariat, the Chair or the management team"
 
 
-async def may_appoint(ctx: Context, role: RoleKind) -> bool:
-    """The Chair and the management team are appointed (and removed) by the Chair or an admin only."""
-    if role in (RoleKind.CHAIR, RoleKind.MANAGEMENT):
-        return await CHAIR.allows(ctx)
-    return await OFFICERS.allows(ctx)
+async def _changes_action(ctx: Context, action: ActionItem) -> Rich | None:
+    if ctx.sender == action.owner or await OFFICERS.allows(ctx):
+        return None
+    if action.subject_id is not None and await _coordinates(ctx, action.subject_id):
+        return None
+    return (
+        text(f"Only {action_label(action.id)}'s owner, {ACTION_CHANGERS_NAMED} may run ")
+        + code(_running_command(ctx))
+        + "."
+    )
+
+
+async def _has_actions_to_change(ctx: Context) -> bool:
+    """An officer, a coordinator (of any subject) or the owner of some action item."""
+    if await OFFICERS.allows(ctx) or await _coordinates(ctx):
+        return True
+    return bool(await ctx.uow.actions.of_owner(ctx.sender, statuses=None))
+
+
+ACTION_CHANGERS: Rule[ActionItem] = Rule(
+    "the action's owner, its subject's coordinator, " + OFFICERS.who,
+    _argument("action", ActionItem),
+    _changes_action,
+    listed=_has_actions_to_change,
+)
+
+
+# ---- the running meeting: its chairs (its starter and the subject's coordinators) -------------------------
+
+
+async def _running_session(ctx: Context, arguments: Mapping[str, object]) -> MeetingSession | None:
+    """The room's running session; None when there is none (the handler says so)."""
+    return await ctx.uow.minutes.running(ctx.room_id)
+
+
+async def _is_chair(ctx: Context, session: MeetingSession) -> bool:
+    return ctx.sender in await ctx.uow.minutes.chairs(session.id)
+
+
+async def _chairs_if_running(ctx: Context) -> bool:
+    """Listed for the running meeting's chairs; with no meeting running, for everyone (who then learns
+    that none runs)."""
+    session = await ctx.uow.minutes.running(ctx.room_id)
+    return session is None or await _is_chair(ctx, session)
+
+
+def meeting_chairs(what: str) -> Rule[MeetingSession]:
+    """For the running meeting's chairs only; others read "Only the meeting's chairs may <what>."."""
+
+    async def judge(ctx: Context, session: MeetingSession) -> str | None:
+        return None if await _is_chair(ctx, session) else f"Only the meeting's chairs may {what}."
+
+    return Rule(
+        "the running meeting's chairs (its starter and the subject's coordinator)",
+        _running_session,
+        judge,
+        listed=_chairs_if_running,
+    )
+
+
+@dataclass(frozen=True)
+class TaggedLine:
+    """The running meeting's last tag still counting: who wrote its line."""
+
+    session_id: int
+    author: str
+
+
+async def _last_tagged_line(ctx: Context, arguments: Mapping[str, object]) -> TaggedLine | None:
+    session = await ctx.uow.minutes.running(ctx.room_id)
+    last = await ctx.uow.minutes.last_tag(session.id) if session is not None else None
+    if session is None or last is None:
+        return None  # the handler says there is nothing to undo
+    line = await ctx.uow.minutes.line(last.line_id)
+    assert line is not None  # a tag's line: a foreign key
+    return TaggedLine(session.id, line.sender)
+
+
+async def _undoes(ctx: Context, tagged: TaggedLine) -> str | None:
+    if tagged.author == ctx.sender or ctx.sender in await ctx.uow.minutes.chairs(tagged.session_id):
+        return None
+    return "Only the meeting's chairs may undo someone else's tagged line."
+
+
+UNDOERS: Rule[TaggedLine] = Rule(
+    "anyone, for their own tagged line; the running meeting's chairs, for anyone's",
+    _last_tagged_line,
+    _undoes,
+)
+
+
+# ---- minutes after the meeting: from their own room (the officers from any) ------------------------------
+
+
+async def _named_session(ctx: Context, arguments: Mapping[str, object]) -> MeetingSession:
+    """The session `reference` names (this room's latest when none is named), or the refusal: none."""
+    reference = arguments.get("reference")
+    return await minutes.find(ctx.uow, reference if isinstance(reference, str) else None, ctx.room_id)
+
+
+async def _from_its_room(ctx: Context, session: MeetingSession) -> str | None:
+    if session.room_id == ctx.room_id or await OFFICERS.allows(ctx):
+        return None
+    return f"The minutes of {session.reference} are approved or reopened in their own room."
+
+
+async def _reopens(ctx: Context, session: MeetingSession) -> str | None:
+    elsewhere = await _from_its_room(ctx, session)
+    if elsewhere is not None:
+        return elsewhere
+    if await _is_chair(ctx, session) or await SUBJECT_MANAGERS.allows(ctx):
+        return None
+    return "Only the meeting's chairs, the coordinator or the officers may reopen its minutes."
+
+
+async def _may_reopen_here(ctx: Context) -> bool:
+    """This subject's managers, or a chair of the room's latest minutes (those a bare command names)."""
+    if await SUBJECT_MANAGERS.allows(ctx):
+        return True
+    latest = await ctx.uow.minutes.latest_of_room(ctx.room_id)
+    return latest is not None and await _is_chair(ctx, latest)
+
+
+MINUTES_APPROVERS: Rule[MeetingSession] = Rule(
+    f"{OFFICERS.who}; this subject's coordinator, for this room's minutes",
+    _named_session,
+    _from_its_room,
+    standing=SUBJECT_MANAGERS,
+)
+MINUTES_REOPENERS: Rule[MeetingSession] = Rule(
+    f"{OFFICERS.who}; the meeting's chairs and this subject's coordinator, for this room's minutes",
+    _named_session,
+    _reopens,
+    listed=_may_reopen_here,
+)
+
+
+# ---- appointments: the Chair and the management team by the Chair only -----------------------------------
+
+
+async def _appoints(ctx: Context, role: str) -> str | None:
+    kind = RoleKind(role.replace("-", "_"))
+    if kind in (RoleKind.CHAIR, RoleKind.MANAGEMENT) and not await CHAIR.allows(ctx):
+        return f"Only {CHAIR.name} may appoint or remove the {kind.label}."
+    return None
+
+
+APPOINTERS: Rule[str] = Rule(
+    f"{CHAIR.who} (chair, management); {OFFICERS.who} (coordinator, focal-point, secretariat)",
+    _argument("role", str),
+    _appoints,
+    standing=OFFICERS,
+)
+
+
+# ---- reports: the officers on anything, a coordinator on their own subject -------------------------------
+
+
+class SubjectScoped(Protocol):
+    """What a report covers: one subject (its slug), or None for more than one."""
+
+    @property
+    def subject(self) -> str | None: ...
+
+
+async def _reports_on(ctx: Context, scope: SubjectScoped) -> Rich | None:
+    if await OFFICERS.allows(ctx):
+        return None
+    if scope.subject is not None:
+        subject = await ctx.uow.subjects.by_slug(scope.subject)
+        if subject is not None and await _coordinates(ctx, subject.id):
+            return None
+    return text(
+        f"Only {OFFICERS.name} may run {_running_command(ctx)}; a coordinator, for their own subject."
+    )
+
+
+async def _may_report(ctx: Context) -> bool:
+    return await OFFICERS.allows(ctx) or await _coordinates(ctx)
+
+
+def reporters(
+    scope: Callable[[Context, Mapping[str, object]], Awaitable[SubjectScoped]],
+) -> Rule[SubjectScoped]:
+    """The officers report on anything, a coordinator on their own subject; `scope` reads what is asked
+    for from the arguments."""
+    return Rule(
+        f"{OFFICERS.who}; a coordinator, for their own subject", scope, _reports_on, listed=_may_report
+    )
+
+
+# ---- the table ---------------------------------------------------------------------------------------------
+
+
+ESCAPED_BAR = r"\|"  # a `|` inside a Markdown table's cell
+
+
+def permission_table(router: Router) -> str:
+    """The README's permission table, from the declarations: a row per area and rule, in declaration order."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for command in router.commands:
+        if not command.hidden:
+            rows.setdefault((command.area, command.allow.who), []).append(f"`{router.prefix}{command.name}`")
+    lines = ["| command | who may run it |", "|---|---|"]
+    for (_area, who), names in rows.items():
+        lines.append(f"| {' · '.join(names)} | {who.replace('|', ESCAPED_BAR)} |")
+    return "\n".join(lines) + "\n"

@@ -1,8 +1,8 @@
 """Meeting reminders: derived from the database, armed in APScheduler, each sent exactly once.
 
-    service = ReminderService(database.sessions, clock, settings.reminders, on_queued=outbox.wake)
+    service = ReminderService(sessions, clock, settings.reminders, on_queued=outbox.wake, commits=commits)
     await service.start()      # sends what fell due while the bot was down, arms the coming ones
-    service.changed()          # after a committed change: re-arm soon (debounced)
+    service.wake()             # after a committed change (done for it, given `commits`): re-arm soon
     await service.run_due()    # send everything due now by the clock (what every job and the tick run)
     await service.stop()
 
@@ -24,22 +24,25 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from iscg_bot.chat.action_reminders import run_due_actions
 from iscg_bot.chat.outbox import notice_content, txn_id
 from iscg_bot.core.clock import Clock
+from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import RemindersSettings
 from iscg_bot.core.formatting import Rich, join, lines, link, mention, text
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.core.timeshow import span
+from iscg_bot.core.workers import HealthRecord, WorkerHealth
 from iscg_bot.domain.actions import DEFAULT_ZONE
 from iscg_bot.domain.meetings import expand, meeting_label
 from iscg_bot.storage import UnitOfWork
+from iscg_bot.storage.models import Meeting
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class Reminder:
 
 
 def reminders_of(
-    meeting: Any, offsets: Iterable[int], *, due_from: datetime, due_until: datetime
+    meeting: Meeting, offsets: Iterable[int], *, due_from: datetime, due_until: datetime
 ) -> list[Reminder]:
     """The meeting's reminders due in [due_from, due_until), by due time; cancelled occurrences have none."""
     offsets = sorted(set(offsets), reverse=True)
@@ -89,7 +92,7 @@ def reminders_of(
 
 
 def reminder_message(
-    meeting: Any, reminder: Reminder, *, now: datetime, late: bool, attendees: Iterable[str] = ()
+    meeting: Meeting, reminder: Reminder, *, now: datetime, late: bool, attendees: Iterable[str] = ()
 ) -> Rich:
     """`Reminder: M12 “Title” starts in 15 minutes — <when>`; at the start with the join link; the people
     who said yes are mentioned."""
@@ -128,15 +131,21 @@ def _amount(minutes: int) -> str:
 
 
 class ReminderService:
-    """Owns the scheduler; derives its jobs from the database and sends reminders as they fall due."""
+    """Owns the scheduler; derives its jobs from the database and sends reminders as they fall due.
+
+    A worker (`iscg_bot.core.workers.Worker`) whose loop is the scheduler: started, woken after every commit
+    (`commits`), stopped."""
+
+    name = "reminders"
 
     def __init__(
         self,
-        sessions: Any,
+        sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         settings: RemindersSettings,
         *,
         on_queued: Callable[[], None] = lambda: None,
+        commits: CommitListeners | None = None,
         tick_seconds: float | None = 5.0,
         debounce_seconds: float = 0.2,
         horizon: timedelta = HORIZON,
@@ -160,6 +169,9 @@ class ReminderService:
         self._armed_at: datetime | None = None
         self._dirty = False
         self._rearm_task: asyncio.Task[None] | None = None
+        self.record = HealthRecord()  # of the passes: run_due() and rearm() from the tick and the jobs
+        if commits is not None:
+            commits.on_commit(self.wake)
 
     # ---- life cycle ------------------------------------------------------------------------------------
 
@@ -172,6 +184,7 @@ class ReminderService:
         self.scheduler.start(paused=not run_jobs)
         await self.run_due()
         await self.rearm()
+        self.record.succeeded(self.clock.now())
         if self.tick_seconds:
             self.scheduler.add_job(
                 self._tick,
@@ -193,7 +206,10 @@ class ReminderService:
         async with self._lock:  # let a run in progress finish its transaction
             pass
 
-    def changed(self) -> None:
+    def health(self) -> WorkerHealth:
+        return self.record.snapshot(self.name, bool(self.scheduler.running))
+
+    def wake(self) -> None:
         """Something was committed: re-arm shortly, once for a burst of changes. Cheap; never blocks."""
         if not self.scheduler.running:
             return  # start() arms from the database anyway
@@ -202,7 +218,7 @@ class ReminderService:
             self._rearm_task = asyncio.get_running_loop().create_task(self._rearm_soon())
 
     async def settled(self) -> None:
-        """Wait until a re-arm asked for by `changed()` is done."""
+        """Wait until a re-arm asked for by `wake()` is done."""
         while self._rearm_task is not None and not self._rearm_task.done():
             await asyncio.gather(self._rearm_task, return_exceptions=True)
 
@@ -212,8 +228,9 @@ class ReminderService:
             self._dirty = False
             try:
                 await self.rearm()
-            except Exception:
+            except Exception as error:
                 log.exception("re-arming the reminders failed; the tick will try again")
+                self.record.failed(self.clock.now(), error)
                 self._armed_at = None
 
     async def _tick(self) -> None:
@@ -222,8 +239,10 @@ class ReminderService:
             now = self.clock.now()
             if self._armed_at is None or not self._armed_at <= now < self._armed_at + REARM_EVERY:
                 await self.rearm()
-        except Exception:
+            self.record.succeeded(now)
+        except Exception as error:
             log.exception("the reminder tick failed; it runs again shortly")
+            self.record.failed(self.clock.now(), error)
 
     # ---- arming ----------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
     router = Router()
 
-    @router.command("meeting agenda", roles=COORDINATING)
+    @router.command("meeting agenda", allow=MEETING_CHANGERS)
     async def agenda(ctx: Context, meeting: MeetingRef, verb: Literal["add"], text: Rest) -> None:
         \"""Add an item to a meeting's agenda.
 
@@ -12,10 +12,11 @@
 The signature is the parser and the usage line (see `iscg_bot.chat.arguments`); the docstring is the help: its
 first line in `!help`, all of it (with an `Example:` line) in `!help <command>`. A module of commands declares
 them on its own module-level `router = Router()`; `commands.build_router` loads it with `Router.load(name)`.
-`parse` reads a message into invocations; `execute` checks the role, converts the arguments and calls the
-handler, which talks back through `ctx.reply` / `ctx.react` only: the caller sends what they collected once
-its transaction commits. A handler says no by raising `Refusal(message)` (or `UsageError` for what was
-typed): the router answers with it, and the caller undoes the command's writes and counts it refused.
+`parse` reads a message into invocations; `execute` checks the sender's standing (`allow=`, see `Permission`),
+converts the arguments, checks a `Rule` on the object they name, and calls the handler, which talks back
+through `ctx.reply` / `ctx.react` only: the caller sends what they collected once its transaction commits.
+A handler says no by raising `Refusal(message)` (or `UsageError` for what was typed): the router answers with
+it, and the caller undoes the command's writes and counts it refused.
 A `DomainError` (`iscg_bot.core.errors`) that a domain function raises is answered the same way: handlers let
 it through.
 Docstrings name commands with `!`; help shows them with the configured prefix (`Router.shown`).
@@ -28,9 +29,9 @@ import difflib
 import importlib
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 from iscg_bot.chat.arguments import (
     OPENING_QUOTES,
@@ -68,10 +69,12 @@ __all__ = [
     "Flag",
     "Invocation",
     "Keyword",
+    "Permission",
     "Refusal",
     "Requirement",
     "Rest",
     "Router",
+    "Rule",
     "TimeZone",
     "UsageError",
     "UserId",
@@ -79,14 +82,35 @@ __all__ = [
 ]
 
 Predicate = Callable[["Context"], bool | Awaitable[bool]]
+T = TypeVar("T")
 DOC_PREFIX = "!"  # the prefix docstrings are written with, whatever the configuration says
 # `!` before a command name: not after a word or another `!`, not a room ID (`!abc:example.org`).
 DOC_COMMAND = re.compile(r"(?<![\w!])!(?=[a-z])(?![\w.-]*:[\w.-])")
 
 
+class Permission(Protocol):
+    """Who may run a command (`allow=`): a `Requirement` on the sender's standing, or a `Rule` that also sees
+    the object the command acts on. The router checks `standing` before reading the arguments, `refusal`
+    after (so a rule sees the meeting, the action, … they name) and before the handler runs."""
+
+    @property
+    def standing(self) -> Requirement: ...  # refused with "Only <standing.name> may run !x."
+
+    @property
+    def name(self) -> str: ...  # what `!help <command>` says: "Who may run it: …"
+
+    @property
+    def who(self) -> str: ...  # what the README's permission table says (`policy.permission_table`)
+
+    async def refusal(self, ctx: Context, arguments: Mapping[str, object]) -> Rich | str | None: ...
+
+    async def open_here(self, ctx: Context) -> bool: ...  # `!help`: whether to list it (standing aside)
+
+
 @dataclass(frozen=True)
 class Requirement:
-    """Who may run a command: `name` completes "Only … may run !x.", `predicate` decides (sync or async).
+    """Who may run a command: `name` completes "Only … may run !x.", `predicate` decides (sync or async);
+    `listed`, the words of the README's permission table (`name` unless given).
 
     With `|`: `COORDINATOR | SECRETARIAT` is met by either and reads "a coordinator or the secretariat".
     """
@@ -94,6 +118,7 @@ class Requirement:
     name: str
     predicate: Predicate = field(compare=False, repr=False)
     alternatives: tuple[Requirement, ...] = field(default=(), compare=False, repr=False)
+    listed: str = field(default="", compare=False)
 
     async def allows(self, ctx: Context) -> bool:
         result = self.predicate(ctx)
@@ -103,6 +128,22 @@ class Requirement:
 
     def __or__(self, other: Requirement) -> Requirement:
         return any_of(self, other)
+
+    # ---- as a `Permission`: the standing is the whole of it ----
+
+    @property
+    def standing(self) -> Requirement:
+        return self
+
+    @property
+    def who(self) -> str:
+        return self.listed or self.name
+
+    async def refusal(self, ctx: Context, arguments: Mapping[str, object]) -> Rich | str | None:
+        return None
+
+    async def open_here(self, ctx: Context) -> bool:
+        return True
 
 
 def any_of(*requirements: Requirement) -> Requirement:
@@ -120,14 +161,48 @@ def any_of(*requirements: Requirement) -> Requirement:
                 return True
         return False
 
-    return Requirement(or_list([leaf.name for leaf in leaves]), either, tuple(leaves))
+    listed = ", ".join(leaf.who for leaf in leaves)
+    return Requirement(or_list([leaf.name for leaf in leaves]), either, tuple(leaves), listed)
 
 
 ANYONE = Requirement("anyone", lambda ctx: True)
-ADMIN = Requirement("a bot administrator", lambda ctx: ctx.is_admin)
+ADMIN = Requirement("a bot administrator", lambda ctx: ctx.is_admin, listed="admin")
+
+
+async def _always(ctx: Context) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Rule(Generic[T]):
+    """Who may run a command on the object it acts on (a `Permission`).
+
+    `standing` is checked first, like a plain requirement; then `target` finds the object in the parsed
+    arguments (or the room: the running meeting) and `judge` returns the refusal for it, or None. No object
+    (None) means nothing to judge: the handler answers (e.g. "No meeting is running"). `listed` says whether
+    `!help` lists the command: whether the sender could run it on some object here.
+    """
+
+    who: str  # the README table's words, and `!help <command>`'s
+    target: Callable[[Context, Mapping[str, object]], Awaitable[T | None]] = field(repr=False)
+    judge: Callable[[Context, T], Awaitable[Rich | str | None]] = field(repr=False)
+    standing: Requirement = ANYONE
+    listed: Callable[[Context], Awaitable[bool]] = field(default=_always, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.who
+
+    async def refusal(self, ctx: Context, arguments: Mapping[str, object]) -> Rich | str | None:
+        found = await self.target(ctx, arguments)
+        return None if found is None else await self.judge(ctx, found)
+
+    async def open_here(self, ctx: Context) -> bool:
+        return await self.listed(ctx)
 
 
 Handler = Callable[..., Awaitable[None]]
+PassiveHandler = TypeVar("PassiveHandler", bound=Callable[..., Awaitable[None]])  # kept as declared
 
 
 @dataclass(frozen=True)
@@ -135,7 +210,7 @@ class Command:
     name: str  # canonical, lower case, words separated by one space: "meeting schedule"
     handler: Handler
     parameters: tuple[Parameter, ...]
-    roles: Requirement = ANYONE
+    allow: Permission = ANYONE
     aliases: tuple[str, ...] = ()
     hidden: bool = False
     area: str = ""  # the part of the product it belongs to (`meetings`): set by `Router.load`
@@ -209,17 +284,18 @@ class Router:
         name: str,
         *,
         aliases: Iterable[str] = (),
-        roles: Requirement = ANYONE,
+        allow: Permission = ANYONE,
         hidden: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """Declare a command; the decorated function is returned unchanged (test it as a plain function)."""
+        """Declare a command and who may run it (`allow`: a `Requirement` or a `Rule`); the decorated function
+        is returned unchanged (test it as a plain function)."""
 
         def declare(handler: Handler) -> Handler:
             if not inspect.iscoroutinefunction(handler):
                 raise TypeError(f"command {name!r}: {handler.__qualname__} must be an async function")
             words = _valid_name(name)
             alias_words = tuple(" ".join(_valid_name(a)) for a in aliases)
-            command = Command(" ".join(words), handler, read_parameters(handler), roles, alias_words, hidden)
+            command = Command(" ".join(words), handler, read_parameters(handler), allow, alias_words, hidden)
             self._add(command)
             return handler
 
@@ -237,9 +313,17 @@ class Router:
             self._lookup[key] = command
             self._groups.update(key[:i] for i in range(1, len(key)))
 
+    @overload
     def on_reaction(
-        self, handler: Callable[..., Awaitable[None]] | None = None, *, keys: Iterable[str] | None = None
-    ) -> Any:
+        self, handler: PassiveHandler, *, keys: Iterable[str] | None = None
+    ) -> PassiveHandler: ...
+    @overload
+    def on_reaction(
+        self, handler: None = None, *, keys: Iterable[str] | None = None
+    ) -> Callable[[PassiveHandler], PassiveHandler]: ...
+    def on_reaction(
+        self, handler: PassiveHandler | None = None, *, keys: Iterable[str] | None = None
+    ) -> PassiveHandler | Callable[[PassiveHandler], PassiveHandler]:
         """`@router.on_reaction` or `@router.on_reaction(keys=("✅", "❌"))`: handler(ctx, reaction)."""
         wanted = None if keys is None else {_reaction_key(k) for k in keys}
 
@@ -248,27 +332,50 @@ class Router:
 
         return self._passive_decorator(Reaction, accepts, handler)
 
+    @overload
+    def on_message(
+        self, handler: PassiveHandler, *, when: Callable[[Message], bool] | None = None
+    ) -> PassiveHandler: ...
+    @overload
+    def on_message(
+        self, handler: None = None, *, when: Callable[[Message], bool] | None = None
+    ) -> Callable[[PassiveHandler], PassiveHandler]: ...
     def on_message(
         self,
-        handler: Callable[..., Awaitable[None]] | None = None,
+        handler: PassiveHandler | None = None,
         *,
         when: Callable[[Message], bool] | None = None,
-    ) -> Any:
+    ) -> PassiveHandler | Callable[[PassiveHandler], PassiveHandler]:
         """`@router.on_message` or `@router.on_message(when=predicate)`: handler(ctx, message).
 
         Gets the messages the caller does not run as commands (`parse` found none).
         """
         return self._passive_decorator(Message, when or (lambda event: True), handler)
 
+    @overload
     def on_event(
-        self, event_type: type, handler: Callable[..., Awaitable[None]] | None = None, *, when: Any = None
-    ) -> Any:
+        self, event_type: type, handler: PassiveHandler, *, when: Callable[[Any], bool] | None = None
+    ) -> PassiveHandler: ...
+    @overload
+    def on_event(
+        self, event_type: type, handler: None = None, *, when: Callable[[Any], bool] | None = None
+    ) -> Callable[[PassiveHandler], PassiveHandler]: ...
+    def on_event(
+        self,
+        event_type: type,
+        handler: PassiveHandler | None = None,
+        *,
+        when: Callable[[Any], bool] | None = None,
+    ) -> PassiveHandler | Callable[[PassiveHandler], PassiveHandler]:
         """`@router.on_event(MembershipChange)`: handler(ctx, event) for any other kind of room event."""
         return self._passive_decorator(event_type, when or (lambda event: True), handler)
 
-    def _passive_decorator(self, event_type: type, accepts: Callable[[Any], bool], handler: Any) -> Any:
-        def declare(func: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-            if not inspect.iscoroutinefunction(func):
+    def _passive_decorator(
+        self, event_type: type, accepts: Callable[[Any], bool], handler: PassiveHandler | None
+    ) -> PassiveHandler | Callable[[PassiveHandler], PassiveHandler]:
+        def declare(func: PassiveHandler) -> PassiveHandler:
+            is_async = inspect.iscoroutinefunction(func)  # not in the `if`: mypy would forget func's own type
+            if not is_async:
                 raise TypeError(f"{func.__qualname__} must be an async function")
             self._passive.append(_Passive(event_type, func, accepts))
             return func
@@ -336,8 +443,11 @@ class Router:
         return DOC_COMMAND.sub(lambda _: self.prefix, written)
 
     async def permitted(self, ctx: Context, command: Command) -> bool:
-        """Whether the sender may run the command here; bot administrators may run everything."""
-        return ctx.is_admin or await command.roles.allows(ctx)
+        """Whether `!help` lists the command: the sender has the standing (bot administrators have every
+        standing) and, for a `Rule`, could run it on some object here."""
+        if not (ctx.is_admin or await command.allow.standing.allows(ctx)):
+            return False
+        return await command.allow.open_here(ctx)
 
     def suggest(self, words: Sequence[str]) -> str | None:
         """The visible command name (or group word) closest to the first one, two or three words typed."""
@@ -448,16 +558,18 @@ class Router:
             raise Refusal(await self.group_message(ctx, invocation.words))
         command = invocation.command
         assert command is not None
-        if not await self.permitted(ctx, command):
-            raise Refusal(
-                text(f"Only {command.roles.name} may run ") + code(f"{self.prefix}{command.name}") + "."
-            )
+        standing = command.allow.standing
+        if not (ctx.is_admin or await standing.allows(ctx)):
+            raise Refusal(text(f"Only {standing.name} may run ") + code(f"{self.prefix}{command.name}") + ".")
         if invocation.problem:
             raise UsageError(invocation.problem)
         if invocation.form is not None:
             arguments = await bind_form(command.parameters, invocation.form, ctx)
         else:
             arguments = await bind_line(command.parameters, invocation.text, ctx)
+        refusal = await command.allow.refusal(ctx, arguments)  # a rule on the object the arguments name
+        if refusal is not None:
+            raise Refusal(refusal)
         await command.handler(ctx, **arguments)
 
     async def dispatch(self, ctx: Context, body: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 
 from iscg_bot.chat.arguments import UsageError, WordType
 from iscg_bot.domain.timeparse import (
@@ -71,16 +71,19 @@ class WhenType:
         return "WhenType()"
 
 
-class _LongestPrefix:
+T = TypeVar("T")
+
+
+class _LongestPrefix(Generic[T]):
     """Reads a value from the longest run of first words (at most `most`): `1h 30m`, `3 Dec 2026`."""
 
     name = ""
     most = 1
 
-    def read(self, text: str) -> Any:
+    def read(self, text: str) -> T:
         raise NotImplementedError
 
-    def parse(self, words: Sequence[str], ctx: Context) -> tuple[Any, int]:
+    def parse(self, words: Sequence[str], ctx: Context) -> tuple[T, int]:
         longest = min(self.most, len(words))
         for count in range(longest, 0, -1):
             try:
@@ -92,7 +95,7 @@ class _LongestPrefix:
                     break
         raise _usage_error(problem)
 
-    def parse_text(self, text: str, ctx: Context) -> Any:
+    def parse_text(self, text: str, ctx: Context) -> T:
         try:
             return self.read(text)
         except TimeParseError as error:
@@ -102,7 +105,7 @@ class _LongestPrefix:
         return type(self).__name__ + "()"
 
 
-class DurationType(_LongestPrefix):
+class DurationType(_LongestPrefix[timedelta]):
     name = "a duration like 90m"
     most = 4  # 1 h 30 min
 
@@ -110,7 +113,7 @@ class DurationType(_LongestPrefix):
         return parse_duration(text)
 
 
-class DateType(_LongestPrefix):
+class DateType(_LongestPrefix[date]):
     name = "a date like 2026-12-03"
     most = 4  # Thu 3 Dec 2026
 

@@ -367,7 +367,7 @@ def _read_secret_file(
         problems.append(f"{section}.{file_key}: cannot read {file_name}: {error.strerror}")
 
 
-def _from_env(value: str, annotation: Any) -> Any:
+def _from_env(value: str, annotation: object) -> object:
     """Environment values are strings: lists may be JSON arrays or comma-separated."""
     if "list" in str(annotation):
         stripped = value.strip()

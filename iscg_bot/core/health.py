@@ -11,13 +11,28 @@ grows from the last good sync, and once it passes the allowed lag the loop is re
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from iscg_bot.core.clock import Clock
+from iscg_bot.core.workers import Worker
 
 
-def sync_lag(gateway: Any, clock: Clock) -> timedelta | None:
+class SyncLoop(Protocol):
+    """What health and metrics read of the gateway's sync loop (`iscg_bot.matrix.gateway.MatrixGateway`).
+
+    Read with `getattr` and a default: a gateway without them (a test's fake) has never synced.
+    """
+
+    @property
+    def last_sync_at(self) -> datetime | None: ...
+
+    @property
+    def last_sync_error(self) -> str | None: ...
+
+
+def sync_lag(gateway: SyncLoop, clock: Clock) -> timedelta | None:
     """Time since the sync loop last handled a sync; None before the first one."""
     last = getattr(gateway, "last_sync_at", None)
     return None if last is None else clock.now() - last
@@ -34,24 +49,32 @@ class SyncHealth:
     """
 
     def __init__(
-        self, gateway: Any, clock: Clock, sync_timeout_seconds: float, *, margin_seconds: float = 30.0
+        self,
+        gateway: SyncLoop,
+        clock: Clock,
+        sync_timeout_seconds: float,
+        *,
+        margin_seconds: float = 30.0,
+        workers: Sequence[Worker] = (),
     ) -> None:
         self.gateway, self.clock = gateway, clock
+        self.workers = workers  # shown under "workers" (running, last success, last error); not in `ok`
         self.allowed_lag = timedelta(seconds=2 * sync_timeout_seconds + margin_seconds)
 
     def report(self) -> tuple[bool, dict[str, Any]]:
         """(ok, the JSON body): `ok`, `last_sync_at`, `lag_seconds`, `allowed_lag_seconds`, and when not ok
         a `reason`; `last_error` while the latest sync attempt failed."""
+        last: datetime | None = getattr(self.gateway, "last_sync_at", None)
         lag = sync_lag(self.gateway, self.clock)
         allowed = self.allowed_lag.total_seconds()
         error = getattr(self.gateway, "last_sync_error", None)
-        if lag is None:
+        if lag is None or last is None:  # both, until the first handled sync
             report: dict[str, Any] = {"ok": False, "last_sync_at": None, "lag_seconds": None}
             report |= {"allowed_lag_seconds": allowed, "reason": "no sync yet"}
         else:
             report = {
                 "ok": lag <= self.allowed_lag,
-                "last_sync_at": self.gateway.last_sync_at.astimezone(UTC).isoformat(),
+                "last_sync_at": last.astimezone(UTC).isoformat(),
                 "lag_seconds": lag.total_seconds(),
                 "allowed_lag_seconds": allowed,
             }
@@ -61,4 +84,6 @@ class SyncHealth:
                     report["reason"] += f"; the last attempt failed: {error}"
         if error:
             report["last_error"] = error
+        if self.workers:
+            report["workers"] = {worker.name: worker.health().as_json() for worker in self.workers}
         return report["ok"], report

@@ -2,7 +2,7 @@
 
     kept = Kept()
     page = await kept.get(key, build)   # build() is awaited only when `key` is not kept
-    kept.invalidate()                   # after every committed change (BotApp._committed)
+    kept.invalidate()                   # after every committed change (its owner hears CommitListeners)
 
 A value whose build began before an `invalidate` is returned to its caller but not kept: it may have been
 read from the data as it stood before the change.

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -22,7 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from iscg_bot.core.clock import Clock
-from iscg_bot.core.health import sync_lag
+from iscg_bot.core.health import SyncLoop, sync_lag
 
 FEEDS = ("group", "subject", "personal")
 FEED_STATUSES = (200, 304)
@@ -31,7 +31,25 @@ REMINDER_OUTCOMES = {"meeting": ("sent", "late", "skipped"), "action": ("sent", 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
-def command_label(invocation: Any) -> str:
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class CountedInvocation(Protocol):
+    """What `command_label` reads of an invocation (`iscg_bot.chat.router.Invocation`)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def command(self) -> _Named | None: ...
+
+    @property
+    def words(self) -> Sequence[str]: ...
+
+
+def command_label(invocation: CountedInvocation) -> str:
     """The `command` label of an invocation (`router.Invocation`): the canonical name of a known command,
     the group words of a bare group (`meeting`), and "unknown" for anything else: never what was typed."""
     if invocation.kind == "command" and invocation.command is not None:
@@ -104,7 +122,7 @@ class Metrics:
         """A feed request was answered: `feed` "group", "subject" or "personal"; `status` 200 or 304."""
         self._feeds.labels(feed if feed in FEEDS else "other", str(status)).inc()
 
-    def watch_sync(self, gateway: Any, clock: Clock) -> None:
+    def watch_sync(self, gateway: SyncLoop, clock: Clock) -> None:
         """Expose the sync loop's state, read from `gateway` at each scrape (see `SyncCollector`)."""
         self.registry.register(SyncCollector(gateway, clock))
 
@@ -127,7 +145,7 @@ class SyncCollector(Collector):
         ("rate_limited", "iscg_rate_limited", "Requests the homeserver rate-limited (M_LIMIT_EXCEEDED)"),
     )
 
-    def __init__(self, gateway: Any, clock: Clock) -> None:
+    def __init__(self, gateway: SyncLoop, clock: Clock) -> None:
         self.gateway, self.clock = gateway, clock
         self.started = clock.now()
 

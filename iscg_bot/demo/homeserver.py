@@ -46,7 +46,7 @@ class RegisteredUser:
 class AdminRequestError(RuntimeError):
     """The homeserver answered an admin or registration request with an error status."""
 
-    def __init__(self, method: str, path: str, status: int, body: Any):
+    def __init__(self, method: str, path: str, status: int, body: object):
         super().__init__(f"{method} {path} -> HTTP {status}: {body}")
         self.status = status
         self.body = body
@@ -340,7 +340,7 @@ class LocalSynapse:
     # --- admin API --------------------------------------------------------------------------------------
 
     async def admin_request(
-        self, method: str, path: str, token: str | None = None, json: Any = None
+        self, method: str, path: str, token: str | None = None, json: object = None
     ) -> dict[str, Any]:
         """Call the homeserver (`/_synapse/admin/...` or the client API); return the JSON answer.
 

@@ -24,7 +24,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from iscg_bot.core.config import Settings
 from iscg_bot.demo.seed import (
@@ -36,8 +36,12 @@ from iscg_bot.demo.seed import (
     GROUP_ROOM_TOPIC,
     SUBJECTS,
     DemoRooms,
+    Member,
     seed_group,
 )
+
+if TYPE_CHECKING:
+    from iscg_bot.demo.homeserver import LocalSynapse
 from iscg_bot.logs import setup_logging
 
 log = logging.getLogger(__name__)
@@ -219,7 +223,7 @@ def demo_settings(
     )
 
 
-async def _bot_account(synapse: Any, password: str) -> str:
+async def _bot_account(synapse: LocalSynapse, password: str) -> str:
     """The bot's user ID, registered on the first run (the bot logs itself in, reusing its device)."""
     from iscg_bot.demo.homeserver import AdminRequestError
 
@@ -231,7 +235,7 @@ async def _bot_account(synapse: Any, password: str) -> str:
     return synapse.user_id(BOT_LOCALPART)
 
 
-async def _create_rooms(synapse: Any, chair_token: str, bot_id: str) -> DemoRooms:
+async def _create_rooms(synapse: LocalSynapse, chair_token: str, bot_id: str) -> DemoRooms:
     """The group room and each subject's, made by the Chair, the bot invited and the group's people joined."""
     tokens = {CHAIR.localpart: chair_token}
     everyone = {
@@ -242,7 +246,7 @@ async def _create_rooms(synapse: Any, chair_token: str, bot_id: str) -> DemoRoom
             user = await synapse.register_or_login(localpart, DEMO_PASSWORD, displayname=member.name)
             tokens[localpart] = user.access_token
 
-    async def room(name: str, topic: str, people: tuple[Any, ...], encrypted: bool) -> str:
+    async def room(name: str, topic: str, people: tuple[Member, ...], encrypted: bool) -> str:
         others = [m for m in people if m.localpart != CHAIR.localpart]
         invite = [bot_id, *(synapse.user_id(m.localpart) for m in others)]
         room_id = await synapse.create_room(
@@ -266,7 +270,12 @@ async def _create_rooms(synapse: Any, chair_token: str, bot_id: str) -> DemoRoom
 
 
 async def _bot_in_rooms(
-    synapse: Any, token: str, bot_id: str, rooms: DemoRooms, bot: asyncio.Task[None], stop: asyncio.Event
+    synapse: LocalSynapse,
+    token: str,
+    bot_id: str,
+    rooms: DemoRooms,
+    bot: asyncio.Task[None],
+    stop: asyncio.Event,
 ) -> bool:
     """Wait until the bot has joined every demo room (so what the welcome says works at once); False when
     the demo is stopped first. Raises if the bot ends or takes too long."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from iscg_bot.chat.reminders import reminders_of
@@ -32,6 +32,11 @@ from iscg_bot.domain.roles import AdvisoryGroup, RoleKind, Sector
 from iscg_bot.domain.timeparse import When
 from iscg_bot.render import minutes_files
 from iscg_bot.storage import UnitOfWork
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from iscg_bot.storage import ActionItem, Meeting, MeetingSession, Subject
 
 SEEDED = "demo.seeded"  # bot state key: when the demo group was seeded
 SETUP_BEFORE_MEETING = timedelta(days=21)  # the subjects were set up three weeks before the meeting held
@@ -161,7 +166,7 @@ def _at(day: date, hour: int, minute: int, zone: str) -> datetime:
 
 
 async def seed_group(
-    sessions: Any,
+    sessions: async_sessionmaker[AsyncSession],
     *,
     rooms: DemoRooms,
     server_name: str,
@@ -187,7 +192,7 @@ async def seed_group(
 class _Seeder:
     def __init__(
         self,
-        uow: Any,
+        uow: UnitOfWork,
         rooms: DemoRooms,
         server_name: str,
         now: datetime,
@@ -215,7 +220,7 @@ class _Seeder:
 
     # ---- who is who --------------------------------------------------------------------------------------
 
-    async def organisation(self) -> dict[str, Any]:
+    async def organisation(self) -> dict[str, Subject]:
         uow, at = self.uow, self.setup_at
         rooms_of = {self.rooms.group: GROUP_PEOPLE}
         rooms_of |= {self.rooms.subjects[plan.slug]: (CHAIR, *plan.people) for plan in SUBJECTS}
@@ -233,7 +238,7 @@ class _Seeder:
             await organisation.appoint(uow, wanted, by=chair, at=at)
         secretariat = organisation.Appointment(self.id(SECRETARIAT), RoleKind.SECRETARIAT)
         await organisation.appoint(uow, secretariat, by=chair, at=at)
-        subjects = {}
+        subjects: dict[str, Subject] = {}
         for plan in SUBJECTS:
             subject = await organisation.create_subject(
                 uow,
@@ -257,7 +262,7 @@ class _Seeder:
 
     async def schedule(
         self,
-        subject: Any,
+        subject: Subject | None,
         room_id: str,
         title: str,
         start: datetime,
@@ -269,7 +274,7 @@ class _Seeder:
         repeat: str | None = None,
         link: str | None = None,
         agenda: tuple[str, ...] = (),
-    ) -> Any:
+    ) -> Meeting:
         request = meetings.ScheduleRequest(
             title=title,
             when=When(start, zone),
@@ -282,11 +287,12 @@ class _Seeder:
         outcome = await meetings.schedule(
             self.uow, request, subject=subject, room_id=room_id, by=by, at=at, default_zone=self.default_zone
         )
+        assert outcome.meeting is not None  # forced: scheduled whatever the conflicts
         return outcome.meeting
 
     # ---- Child Online Protection: a series, its first meeting held and minuted -------------------------
 
-    async def cop_history(self, subject: Any) -> None:
+    async def cop_history(self, subject: Subject) -> None:
         uow, room = self.uow, self.rooms.subjects[COP.slug]
         coordinator = self.id(COP.coordinator)
         mei, joao, claire = (self.id(member) for member, _ in COP.focal_points)
@@ -303,6 +309,7 @@ class _Seeder:
             repeat=f"every 2 weeks until {until}",
             agenda=("Draft guidelines for developing countries", "A joint workshop in 2027"),
         )
+        assert series.series_end_utc is not None  # a series repeated "until" a day ends
         for occurrence in meetings.expand(series, self.held_start + timedelta(days=1), series.series_end_utc):
             day = occurrence.start.astimezone(ZoneInfo(COP.timezone)).date()
             if _year_end_break(day):
@@ -390,7 +397,7 @@ class _Seeder:
         )
         end = start + timedelta(minutes=55)
         await self.say(session, room, end, coordinator, f"{self.prefix}endmeeting", None)
-        await minutes.end(uow, session, by=coordinator, now=end)
+        await minutes.end(uow, session, now=end)
         await self.render(session, end, COP.timezone)
         # The next working day: the invitation sent, then the minutes approved.
         next_day = _working_day_on_or_after(self.held_day + timedelta(days=1))
@@ -402,7 +409,9 @@ class _Seeder:
         # The due-day reminder went out on the day, as a running bot would have sent it.
         await uow.actions.claim_due_reminder(circulate.id, overdue)
 
-    async def say(self, session: Any, room: str, at: datetime, who: str, text: str, tag: str | None) -> Heard:
+    async def say(
+        self, session: MeetingSession, room: str, at: datetime, who: str, text: str, tag: str | None
+    ) -> Heard:
         self.events += 1
         heard = Heard(f"$demo-{self.events}-{session.id}", who, at, text)
         await minutes.record(self.uow, session, heard, room_id=room)
@@ -414,14 +423,14 @@ class _Seeder:
 
     async def action(
         self,
-        session: Any,
-        subject: Any,
+        session: MeetingSession,
+        subject: Subject,
         at: datetime,
         by: str,
         owner: str,
         what: str,
         due: date | None,
-    ) -> Any:
+    ) -> ActionItem:
         """`!action <owner> <what> due <day>` said in the meeting: the item, and its tagged minutes line."""
         room = subject.room_id
         said = f"{self.prefix}action {owner} {what}" + (f" due {due.isoformat()}" if due else "")
@@ -448,12 +457,12 @@ class _Seeder:
         await minutes.tag(self.uow, session, heard, "action", args, room_id=room)
         return item
 
-    async def render(self, session: Any, at: datetime, zone: str) -> None:
+    async def render(self, session: MeetingSession, at: datetime, zone: str) -> None:
         await minutes_files.render(
             self.uow, session, zone=zone, base_url=self.base_url, now=at, prefix=self.prefix
         )
 
-    async def claim_reminders_sent(self, meeting: Any) -> None:
+    async def claim_reminders_sent(self, meeting: Meeting) -> None:
         """Record the meeting's reminders that fell due before now as sent when due."""
         for reminder in reminders_of(
             meeting, self.reminder_offsets, due_from=meeting.created_at, due_until=self.now
@@ -464,7 +473,7 @@ class _Seeder:
 
     # ---- AI for Good: a meeting to come -----------------------------------------------------------------
 
-    async def ai_plans(self, subject: Any) -> None:
+    async def ai_plans(self, subject: Subject) -> None:
         uow, room = self.uow, self.rooms.subjects[AI.slug]
         coordinator = self.id(AI.coordinator)
         priya, lars = (self.id(member) for member, _ in AI.focal_points)

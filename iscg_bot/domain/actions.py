@@ -17,12 +17,15 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import Rich, bullets, join, lines, mention, person, single_line, text
 from iscg_bot.core.timeshow import MONTHS, day_label, zone_label
+
+if TYPE_CHECKING:
+    from iscg_bot.storage import ActionItem, MeetingSession, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ def today_in(zone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(zone)).date()
 
 
-async def zone_of(uow: Any, subject_id: int | None, default_zone: str) -> str:
+async def zone_of(uow: UnitOfWork, subject_id: int | None, default_zone: str) -> str:
     """The zone an action's days are read in: its subject's, else the deployment's default."""
     subject = await uow.subjects.get(subject_id) if subject_id is not None else None
     return subject.timezone if subject is not None else default_zone
@@ -86,7 +89,7 @@ def _refuse_past(due: date | None, today: date, zone: str) -> None:
 
 
 async def create(
-    uow: Any,
+    uow: UnitOfWork,
     *,
     subject_id: int | None,
     room_id: str,
@@ -98,7 +101,7 @@ async def create(
     zone: str,
     session_id: int | None = None,
     event_id: str | None = None,
-) -> Any:
+) -> ActionItem:
     """Record a new open action; a due date before today (in `zone`) is refused."""
     _refuse_past(due, today_in(zone, now), zone)
     return await uow.actions.create(
@@ -114,7 +117,7 @@ async def create(
     )
 
 
-async def set_status(uow: Any, item: Any, status: str, *, by: str, now: datetime) -> Any:
+async def set_status(uow: UnitOfWork, item: ActionItem, status: str, *, by: str, now: datetime) -> ActionItem:
     """`done` or `dropped` closes the action (closed_at/by set); `open` reopens it (and clears them)."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
@@ -125,14 +128,16 @@ async def set_status(uow: Any, item: Any, status: str, *, by: str, now: datetime
     return await uow.actions.update(item, at=now, status=status, closed_at=now, closed_by=by)
 
 
-async def assign(uow: Any, item: Any, owner: str, *, now: datetime) -> Any:
+async def assign(uow: UnitOfWork, item: ActionItem, owner: str, *, now: datetime) -> ActionItem:
     owner = owner if is_matrix_id(owner) else owner_name(owner)
     if owner == item.owner:
         raise ActionError(f"{action_label(item.id)} is already {owner}'s.")
     return await uow.actions.update(item, at=now, owner=owner)
 
 
-async def set_due(uow: Any, item: Any, due: date | None, *, now: datetime, zone: str) -> Any:
+async def set_due(
+    uow: UnitOfWork, item: ActionItem, due: date | None, *, now: datetime, zone: str
+) -> ActionItem:
     """A new due date (None: none); a day before today is refused. A new day re-arms the reminder."""
     _refuse_past(due, today_in(zone, now), zone)
     return await uow.actions.update(item, at=now, due=due)
@@ -154,14 +159,16 @@ def _short_day(day: date, today: date) -> str:
     return shown if day.year == today.year else f"{shown} {day.year}"
 
 
-def _origin(session: Any, zone: str, today: date) -> str:
+def _origin(session: MeetingSession, zone: str, today: date) -> str:
     """`from M12 on 25 Nov`: the meeting (or the unscheduled session, `S4`) the action was recorded in."""
     reference = f"M{session.meeting_id}" if session.meeting_id is not None else f"S{session.id}"
     started = session.started_at.astimezone(ZoneInfo(zone)).date()
     return f"from {reference} on {_short_day(started, today)}"
 
 
-def describe(item: Any, *, today: date, session: Any = None, zone: str = DEFAULT_ZONE) -> Rich:
+def describe(
+    item: ActionItem, *, today: date, session: MeetingSession | None = None, zone: str = DEFAULT_ZONE
+) -> Rich:
     """`A3 · @bob:example.org · Draft the report · due Tue 1 Dec 2026 · open (from M12 on 25 Nov)`."""
     parts: list[Rich | str] = [action_label(item.id), owner_shown(item.owner), text(item.text)]
     if item.due is not None:
@@ -175,12 +182,14 @@ def describe(item: Any, *, today: date, session: Any = None, zone: str = DEFAULT
     return join(parts, SEPARATOR)
 
 
-async def describe_all(uow: Any, items: Iterable[Any], *, now: datetime, default_zone: str) -> list[Rich]:
+async def describe_all(
+    uow: UnitOfWork, items: Iterable[ActionItem], *, now: datetime, default_zone: str
+) -> list[Rich]:
     """One line per action (see `describe`), each read in its own subject's zone (actions of several
     subjects: `!actions mine`)."""
     zones: dict[int | None, str] = {}
 
-    async def where(item: Any) -> tuple[str, date]:
+    async def where(item: ActionItem) -> tuple[str, date]:
         if item.subject_id not in zones:
             zones[item.subject_id] = await zone_of(uow, item.subject_id, default_zone)
         return zones[item.subject_id], today_in(zones[item.subject_id], now)
@@ -189,9 +198,9 @@ async def describe_all(uow: Any, items: Iterable[Any], *, now: datetime, default
 
 
 async def _describe_all(
-    uow: Any, items: Iterable[Any], where: Callable[[Any], Awaitable[tuple[str, date]]]
+    uow: UnitOfWork, items: Iterable[ActionItem], where: Callable[[ActionItem], Awaitable[tuple[str, date]]]
 ) -> list[Rich]:
-    sessions: dict[int, Any] = {}
+    sessions: dict[int, MeetingSession | None] = {}
     rows = []
     for item in items:
         session = None
@@ -205,7 +214,7 @@ async def _describe_all(
 
 
 async def open_actions_notice(
-    uow: Any, *, subject_id: int | None, room_id: str, zone: str, today: date
+    uow: UnitOfWork, *, subject_id: int | None, room_id: str, zone: str, today: date
 ) -> Rich | None:
     """The "Open actions:" heading and a bullet per open action of the subject (None: of the room), by due
     date then number; None when there are none. For the start of the subject's next meeting."""
@@ -213,7 +222,7 @@ async def open_actions_notice(
     if not items:
         return None
 
-    async def where(item: Any) -> tuple[str, date]:
+    async def where(item: ActionItem) -> tuple[str, date]:
         return zone, today
 
     return lines([text("Open actions:"), bullets(await _describe_all(uow, items, where))])
@@ -227,9 +236,10 @@ def reminder_key(action_id: int, due: date) -> str:
     return f"{REMINDER_PREFIX}{action_label(action_id)}:{due.isoformat()}"
 
 
-def reminder_message(item: Any) -> Rich:
+def reminder_message(item: ActionItem) -> Rich:
     """`Reminder for @bob:example.org: A3 “Draft the report” is due today (Tue 1 Dec 2026).` — the owner
     mentioned when on Matrix."""
+    assert item.due is not None  # a reminder is claimed for the item's due day
     return (
         text("Reminder for ")
         + owner_shown(item.owner, ping=True)

@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import single_line
 from iscg_bot.domain.recurrence import (
+    Occurrence,
+    OverrideLike,
     Repeat,
     first_start,
     from_rrule,
@@ -27,6 +29,10 @@ from iscg_bot.domain.recurrence import (
 )
 from iscg_bot.domain.roles import RoleKind
 from iscg_bot.domain.timeparse import When, local_reading
+
+if TYPE_CHECKING:
+    from iscg_bot.storage import UnitOfWork
+    from iscg_bot.storage.models import AgendaItem, Meeting, Subject
 
 MEETING_REF = re.compile(r"[Mm]([0-9]{1,9})")
 CONFLICT_HORIZON = timedelta(days=366)  # how far ahead a series is checked against other meetings
@@ -71,11 +77,26 @@ class OtherCalendars(Protocol):
     def events_between(self, start: datetime, end: datetime) -> Sequence[OtherEvent]: ...
 
 
+class Timetable(Protocol):
+    """When a meeting happens, as expanding it into occurrences reads it: a stored `Meeting`, or a draft."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def start_local(self) -> datetime: ...
+    @property
+    def duration_minutes(self) -> int: ...
+    @property
+    def rrule(self) -> str | None: ...
+    @property
+    def overrides(self) -> Sequence[OverrideLike]: ...
+
+
 @dataclass(frozen=True)
 class Conflict:
-    """Another meeting that overlaps, and why it matters."""
+    """Another meeting that overlaps (or an event of an imported calendar), and why it matters."""
 
-    meeting: Any
+    meeting: Meeting | OtherEvent
     start: datetime
     end: datetime
     why: str
@@ -96,18 +117,20 @@ class ScheduleRequest:
 class Outcome:
     """What a change did: the meeting (None when conflicts stopped it) and the conflicts found."""
 
-    meeting: Any = None
+    meeting: Meeting | None = None
     conflicts: list[Conflict] = field(default_factory=list)
 
 
 # ---- reading a meeting -----------------------------------------------------------------------------------
 
 
-def duration_of(meeting: Any) -> timedelta:
+def duration_of(meeting: Timetable) -> timedelta:
     return timedelta(minutes=meeting.duration_minutes)
 
 
-def expand(meeting: Any, start: datetime, end: datetime, *, include_cancelled: bool = True) -> list[Any]:
+def expand(
+    meeting: Timetable, start: datetime, end: datetime, *, include_cancelled: bool = True
+) -> list[Occurrence]:
     """The meeting's occurrences intersecting [start, end), overrides applied."""
     return occurrences(
         zone=meeting.timezone,
@@ -121,7 +144,7 @@ def expand(meeting: Any, start: datetime, end: datetime, *, include_cancelled: b
     )
 
 
-def next_occurrence(meeting: Any, after: datetime) -> Any | None:
+def next_occurrence(meeting: Timetable, after: datetime) -> Occurrence | None:
     """The first occurrence still running or to come after `after` (cancelled ones skipped)."""
     horizon = after + timedelta(days=400)
     found = expand(meeting, after, horizon, include_cancelled=False)
@@ -181,15 +204,15 @@ def _placement(
 
 
 async def schedule(
-    uow: Any,
+    uow: UnitOfWork,
     request: ScheduleRequest,
     *,
-    subject: Any,
+    subject: Subject | None,
     room_id: str,
     by: str,
     at: datetime,
     default_zone: str,
-    imported: Any = None,
+    imported: OtherCalendars | None = None,
 ) -> Outcome:
     """Create a meeting of `subject` (None: group-wide, in `default_zone` unless a place is named) unless
     it conflicts and `force` is not given."""
@@ -227,16 +250,16 @@ async def schedule(
 
 
 async def move(
-    uow: Any,
-    meeting: Any,
+    uow: UnitOfWork,
+    meeting: Meeting,
     when: When,
     *,
-    subject: Any,
+    subject: Subject | None,
     duration: timedelta | None,
     occurrence: date | None,
     force: bool,
     at: datetime,
-    imported: Any = None,
+    imported: OtherCalendars | None = None,
 ) -> Outcome:
     """Move the whole meeting (a series keeps its rule from the new start) or one occurrence of a series."""
     _still_on(meeting)
@@ -290,7 +313,9 @@ async def move(
     return Outcome(meeting, conflicts)
 
 
-async def cancel(uow: Any, meeting: Any, *, occurrence: date | None, reason: str | None, at: datetime) -> Any:
+async def cancel(
+    uow: UnitOfWork, meeting: Meeting, *, occurrence: date | None, reason: str | None, at: datetime
+) -> Meeting:
     """Cancel the meeting (kept, marked cancelled) or one occurrence of a series."""
     _still_on(meeting)
     reason = " ".join(reason.split())[:500] if reason else None
@@ -309,7 +334,9 @@ async def cancel(uow: Any, meeting: Any, *, occurrence: date | None, reason: str
     return meeting
 
 
-async def add_agenda_item(uow: Any, meeting: Any, text: str, *, by: str, at: datetime) -> Any:
+async def add_agenda_item(
+    uow: UnitOfWork, meeting: Meeting, text: str, *, by: str, at: datetime
+) -> AgendaItem:
     _still_on(meeting)
     if len(meeting.agenda) >= MAX_AGENDA_ITEMS:
         raise MeetingError(f"An agenda holds at most {MAX_AGENDA_ITEMS} items.")
@@ -318,12 +345,12 @@ async def add_agenda_item(uow: Any, meeting: Any, text: str, *, by: str, at: dat
     return item
 
 
-def _still_on(meeting: Any) -> None:
+def _still_on(meeting: Meeting) -> None:
     if meeting.status == "cancelled":
         raise MeetingError(f"{meeting_label(meeting.id)} was cancelled.")
 
 
-def _occurrence(meeting: Any, day: date) -> Any:
+def _occurrence(meeting: Meeting, day: date) -> Occurrence:
     if meeting.rrule is None:
         raise MeetingError(f"{meeting_label(meeting.id)} is a single meeting; leave out the occurrence.")
     found = occurrence_on(
@@ -339,7 +366,7 @@ def _occurrence(meeting: Any, day: date) -> Any:
     return found
 
 
-def _repeat_of(meeting: Any) -> Repeat | None:
+def _repeat_of(meeting: Meeting) -> Repeat | None:
     return None if meeting.rrule is None else from_rrule(meeting.rrule, zone=meeting.timezone)
 
 
@@ -354,7 +381,7 @@ class _Draft:
     start_local: datetime
     duration: timedelta
     rrule: str | None
-    overrides: tuple[Any, ...] = ()
+    overrides: tuple[OverrideLike, ...] = ()
 
     @property
     def duration_minutes(self) -> int:
@@ -362,13 +389,13 @@ class _Draft:
 
 
 async def find_conflicts(
-    uow: Any,
-    draft: Any,
+    uow: UnitOfWork,
+    draft: Timetable,
     *,
-    subject: Any,
+    subject: Subject | None,
     at: datetime,
     exclude: int | None = None,
-    imported: Any = None,
+    imported: OtherCalendars | None = None,
 ) -> list[Conflict]:
     """Meetings overlapping the draft's occurrences in the coming year: of the same subject, sharing its
     coordinator or a focal point, or group-wide (a group-wide draft is checked against every meeting)."""
@@ -414,7 +441,7 @@ def imported_conflicts(
     return found
 
 
-async def conflict_scope(uow: Any, subject: Any, at: datetime) -> list[int] | None:
+async def conflict_scope(uow: UnitOfWork, subject: Subject | None, at: datetime) -> list[int] | None:
     """The subjects whose meetings a meeting of `subject` must not overlap: itself and those sharing its
     coordinator or a focal point (group-wide meetings always count). None: every subject (group-wide)."""
     if subject is None:
@@ -423,14 +450,14 @@ async def conflict_scope(uow: Any, subject: Any, at: datetime) -> list[int] | No
     return sorted({subject.id, *related})
 
 
-async def _people_of(uow: Any, subject: Any, at: datetime) -> set[str]:
+async def _people_of(uow: UnitOfWork, subject: Subject | None, at: datetime) -> set[str]:
     if subject is None:
         return set()
     assignments = await uow.roles.active(at=at, subject_id=subject.id)
     return {a.matrix_id for a in assignments if a.role in (RoleKind.COORDINATOR, RoleKind.FOCAL_POINT)}
 
 
-async def _subjects_sharing(uow: Any, people: set[str], at: datetime) -> set[int]:
+async def _subjects_sharing(uow: UnitOfWork, people: set[str], at: datetime) -> set[int]:
     related: set[int] = set()
     for person in sorted(people):
         for assignment in await uow.roles.active(at=at, matrix_id=person):
@@ -439,13 +466,16 @@ async def _subjects_sharing(uow: Any, people: set[str], at: datetime) -> set[int
     return related
 
 
-async def _why(uow: Any, other: Any, subject: Any, people: set[str], at: datetime) -> str:
+async def _why(
+    uow: UnitOfWork, other: Meeting, subject: Subject | None, people: set[str], at: datetime
+) -> str:
     if other.subject_id is None:
         return "a group-wide meeting"
     if subject is not None and other.subject_id == subject.id:
         return "another meeting of this subject"
-    shared = sorted(people & await _people_of(uow, await uow.subjects.get(other.subject_id), at))
     theirs = await uow.subjects.get(other.subject_id)
+    assert theirs is not None  # meetings.subject_id is a foreign key, ON DELETE RESTRICT
+    shared = sorted(people & await _people_of(uow, theirs, at))
     if shared:
         return f"a meeting of {theirs.slug}, which {shared[0]} also attends"
     return f"a meeting of {theirs.slug}"

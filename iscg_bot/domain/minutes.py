@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iscg_bot.core.errors import DomainError
-from iscg_bot.domain.meetings import expand, meeting_label
+from iscg_bot.domain.meetings import Timetable, expand, meeting_label
+from iscg_bot.domain.recurrence import Occurrence
+
+if TYPE_CHECKING:
+    from iscg_bot.storage import UnitOfWork
+    from iscg_bot.storage.models import Meeting, MeetingSession, MinuteLine, MinuteTag, Subject
 
 BINDING_WINDOW = timedelta(minutes=30)  # a session binds to the occurrence starting this close to now
 UNDECRYPTABLE_TEXT = "(a message the bot could not decrypt)"
@@ -33,7 +38,7 @@ class Heard:
     msgtype: str = "m.text"
 
 
-def _nearest_occurrence(meeting: Any, now: datetime) -> Any | None:
+def _nearest_occurrence(meeting: Timetable, now: datetime) -> Occurrence | None:
     """The meeting's occurrence starting within ±30 minutes of `now`, the closest one."""
     window_start = now - BINDING_WINDOW - timedelta(days=2)  # long meetings still intersect the window
     found = [
@@ -47,8 +52,15 @@ def _nearest_occurrence(meeting: Any, now: datetime) -> Any | None:
 
 
 async def start(
-    uow: Any, *, room_id: str, subject: Any, meeting: Any, by: str, now: datetime, prefix: str = "!"
-) -> Any:
+    uow: UnitOfWork,
+    *,
+    room_id: str,
+    subject: Subject | None,
+    meeting: Meeting | None,
+    by: str,
+    now: datetime,
+    prefix: str = "!",
+) -> MeetingSession:
     """Start a session in the room, bound to `meeting` (an explicit `M12`) or, when None, to the subject's
     meeting starting within ±30 minutes (with no subject: the group-wide meeting scheduled in this room, which
     is the group room); otherwise an unscheduled session. Its chairs: the starter and the subject's
@@ -73,7 +85,7 @@ async def start(
             subject_id=subject.id if subject is not None else None,
             group_wide_in=room_id if subject is None else None,
         )
-        best: tuple[timedelta, Any, Any] | None = None
+        best: tuple[timedelta, Meeting, Occurrence] | None = None
         for candidate in candidates:
             found = _nearest_occurrence(candidate, now)
             if found is not None and (best is None or abs(found.start - now) < best[0]):
@@ -98,7 +110,7 @@ async def start(
     return session
 
 
-async def running(uow: Any, room_id: str, *, prefix: str = "!") -> Any:
+async def running(uow: UnitOfWork, room_id: str, *, prefix: str = "!") -> MeetingSession:
     """The room's running session, or a refusal (`prefix`: the command prefix it names commands with)."""
     session = await uow.minutes.running(room_id)
     if session is None:
@@ -106,29 +118,21 @@ async def running(uow: Any, room_id: str, *, prefix: str = "!") -> Any:
     return session
 
 
-async def is_chair(uow: Any, session: Any, user_id: str) -> bool:
-    return user_id in await uow.minutes.chairs(session.id)
-
-
-async def require_chair(uow: Any, session: Any, user_id: str, what: str) -> None:
-    if not await is_chair(uow, session, user_id):
-        raise MinutesError(f"Only the meeting's chairs may {what}.")
-
-
-async def add_chair(uow: Any, session: Any, user_id: str, *, by: str) -> bool:
-    await require_chair(uow, session, by, "name chairs")
+async def add_chair(uow: UnitOfWork, session: MeetingSession, user_id: str) -> bool:
+    """Who may name chairs is the command's rule (`iscg_bot.chat.policy.meeting_chairs`), not the record's."""
     return await uow.minutes.add_chair(session.id, user_id)
 
 
-async def remove_chair(uow: Any, session: Any, user_id: str, *, by: str) -> bool:
-    await require_chair(uow, session, by, "remove chairs")
+async def remove_chair(uow: UnitOfWork, session: MeetingSession, user_id: str) -> bool:
     chairs = await uow.minutes.chairs(session.id)
     if chairs == [user_id]:
         raise MinutesError("A meeting keeps at least one chair.")
     return await uow.minutes.remove_chair(session.id, user_id)
 
 
-async def record(uow: Any, session: Any, heard: Heard, *, room_id: str) -> Any | None:
+async def record(
+    uow: UnitOfWork, session: MeetingSession, heard: Heard, *, room_id: str
+) -> MinuteLine | None:
     """Store one line of the session; None when this event is already stored (the first record wins)."""
     if await uow.minutes.line_by_event(heard.event_id) is not None:
         return None
@@ -144,17 +148,26 @@ async def record(uow: Any, session: Any, heard: Heard, *, room_id: str) -> Any |
     )
 
 
-async def tag(uow: Any, session: Any, heard: Heard, tag: str, args: dict[str, Any], *, room_id: str) -> Any:
+async def tag(
+    uow: UnitOfWork,
+    session: MeetingSession,
+    heard: Heard,
+    tag: str,
+    args: dict[str, Any],
+    *,
+    room_id: str,
+) -> MinuteTag:
     """Tag the line of the event (stored first if it is not yet: normally the record already has it)."""
     line = await uow.minutes.line_by_event(heard.event_id)
     if line is None:
         line = await record(uow, session, heard, room_id=room_id)
+        assert line is not None  # record stores it: no line had this event a moment ago
     return await uow.minutes.add_tag(line, tag, args or None)
 
 
 async def apply_edit(
-    uow: Any, *, original_event_id: str, edit_event_id: str, text: str, at: datetime
-) -> Any | None:
+    uow: UnitOfWork, *, original_event_id: str, edit_event_id: str, text: str, at: datetime
+) -> MeetingSession | None:
     """An `m.replace` of a logged line: the new text replaces the old, which is kept in the history.
     The line's session when something changed, else None."""
     line = await uow.minutes.line_by_event(original_event_id)
@@ -165,7 +178,7 @@ async def apply_edit(
     return await uow.minutes.get(line.session_id)
 
 
-async def apply_redaction(uow: Any, redacted_event_id: str, at: datetime) -> Any | None:
+async def apply_redaction(uow: UnitOfWork, redacted_event_id: str, at: datetime) -> MeetingSession | None:
     """A redacted line leaves the minutes (the row stays, with the time). The line's session when
     something changed, else None."""
     line = await uow.minutes.line_by_event(redacted_event_id)
@@ -176,21 +189,17 @@ async def apply_redaction(uow: Any, redacted_event_id: str, at: datetime) -> Any
     return await uow.minutes.get(line.session_id)
 
 
-async def undo(uow: Any, session: Any, *, by: str) -> Any:
-    """Withdraw the session's last tag still counting: a chair may withdraw any, others their own."""
+async def undo(uow: UnitOfWork, session: MeetingSession) -> MinuteTag:
+    """Withdraw the session's last tag still counting (whose it may be is `iscg_bot.chat.policy.UNDOERS`)."""
     last = await uow.minutes.last_tag(session.id)
     if last is None:
         raise MinutesError("There is no tagged line to undo.")
-    line = await uow.minutes.line(last.line_id)
-    if line.sender != by and not await is_chair(uow, session, by):
-        raise MinutesError("Only the meeting's chairs may undo someone else's tagged line.")
     last.undone = True
     await uow.session.flush()
     return last
 
 
-async def end(uow: Any, session: Any, *, by: str, now: datetime) -> None:
-    await require_chair(uow, session, by, "end the meeting")
+async def end(uow: UnitOfWork, session: MeetingSession, *, now: datetime) -> None:
     await uow.minutes.end(session, now)
 
 
@@ -204,7 +213,7 @@ def _parse_reference(reference: str) -> tuple[str, int]:
     )
 
 
-async def find(uow: Any, reference: str | None, room_id: str) -> Any:
+async def find(uow: UnitOfWork, reference: str | None, room_id: str) -> MeetingSession:
     """The session `reference` names: "M12" (that meeting's latest session), "S7", or None (this room's
     latest); a refusal when there is none."""
     if reference is None:
@@ -215,7 +224,7 @@ async def find(uow: Any, reference: str | None, room_id: str) -> Any:
     return (await sessions_named(uow, reference))[0]
 
 
-async def sessions_named(uow: Any, reference: str) -> list[Any]:
+async def sessions_named(uow: UnitOfWork, reference: str) -> list[MeetingSession]:
     """Every session `reference` names, latest first: all of meeting M12's, or session S7; a refusal when
     there is none."""
     kind, number = _parse_reference(reference)
@@ -230,7 +239,9 @@ async def sessions_named(uow: Any, reference: str) -> list[Any]:
     return [session]
 
 
-async def approve(uow: Any, session: Any, *, by: str, now: datetime, prefix: str = "!") -> None:
+async def approve(
+    uow: UnitOfWork, session: MeetingSession, *, by: str, now: datetime, prefix: str = "!"
+) -> None:
     """Lock the minutes as they stand now."""
     if session.ended_at is None:
         raise MinutesError(
@@ -242,7 +253,7 @@ async def approve(uow: Any, session: Any, *, by: str, now: datetime, prefix: str
     await uow.session.flush()
 
 
-async def reopen(uow: Any, session: Any) -> None:
+async def reopen(uow: UnitOfWork, session: MeetingSession) -> None:
     """Back to draft: changes made to the log since approval show again."""
     if session.minutes_status != "approved":
         raise MinutesError(f"The minutes of {session.reference} are a draft already.")

@@ -8,13 +8,18 @@ a chair reopens them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from iscg_bot.domain.minutes_model import Action, Item, Link, LogLine, MinutesDocument, Person, Topic
 from iscg_bot.storage.models import ActionItem
+
+if TYPE_CHECKING:
+    from iscg_bot.storage import UnitOfWork
+    from iscg_bot.storage.models import Meeting, MeetingSession, MinuteLine, MinuteLineEdit, MinuteTag
 
 SUMMARY_TAGS = ("info", "idea", "agreed", "rejected", "action", "link", "keyissue")
 # The tag commands whose whole argument is their text: an edit of the line edits what they say.
@@ -29,20 +34,20 @@ TEXT_COMMANDS = {
 }
 
 
-def page_path(session: Any, meeting: Any | None) -> str:
+def page_path(session: MeetingSession, meeting: Meeting | None) -> str:
     """Where the web server shows these minutes: a one-off meeting's own page, else the session's."""
     if meeting is not None and not meeting.rrule:
         return f"/meetings/M{meeting.id}"
     return f"/minutes/S{session.id}"
 
 
-def status_of(session: Any) -> str:
+def status_of(session: MeetingSession) -> str:
     if session.ended_at is None:
         return "running"
     return session.minutes_status
 
 
-def _text_as_of(line: Any, edits: list[Any], as_of: datetime | None) -> str:
+def _text_as_of(line: MinuteLine, edits: list[MinuteLineEdit], as_of: datetime | None) -> str:
     """The line's text as it stood at `as_of`: each edit row keeps the text it replaced, so the first edit
     after `as_of` holds the text of that moment."""
     if as_of is not None:
@@ -70,7 +75,9 @@ def _said_by_commands(text: str, prefix: str) -> dict[str, list[str]]:
     return found
 
 
-def _tag_text(found: Any, args: dict[str, Any], said: dict[str, list[str]], seen: dict[str, int]) -> str:
+def _tag_text(
+    found: MinuteTag, args: dict[str, Any], said: dict[str, list[str]], seen: dict[str, int]
+) -> str:
     """The tag's text as its line now reads (edited lines included), else as first recorded."""
     index = seen.get(found.tag, 0)
     seen[found.tag] = index + 1
@@ -79,8 +86,8 @@ def _tag_text(found: Any, args: dict[str, Any], said: dict[str, list[str]], seen
 
 
 async def build(
-    uow: Any,
-    session: Any,
+    uow: UnitOfWork,
+    session: MeetingSession,
     *,
     zone: str,
     base_url: str = "",
@@ -180,7 +187,12 @@ async def build(
     )
 
 
-async def _actions(uow: Any, tagged: list[dict[str, Any]], person: Any, as_of: datetime | None) -> tuple:
+async def _actions(
+    uow: UnitOfWork,
+    tagged: list[dict[str, Any]],
+    person: Callable[[str], Person],
+    as_of: datetime | None,
+) -> tuple[Action, ...]:
     """The actions recorded in the meeting, as their items stand (or stood, for approved minutes)."""
     numbers = [
         int(str(t["action"]).removeprefix("A")) for t in tagged if str(t.get("action", "")).startswith("A")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, TypeVar
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import single_line
@@ -17,11 +18,16 @@ from iscg_bot.domain.roles import MANAGEMENT_SEATS_PER_GROUP, AdvisoryGroup, Rol
 from iscg_bot.domain.timeparse import iana_zone_names
 from iscg_bot.storage import AlreadyExists
 
+if TYPE_CHECKING:
+    from iscg_bot.storage import RoleAssignment, Subject, UnitOfWork
+
 GROUP_ROOM = "group.room_id"
 SLUG = re.compile(r"[a-z][a-z0-9-]{1,31}")
 CHAIR_TERM = timedelta(days=4 * 365 + 1)  # appointed for four years (terms of reference)
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
 
 
 class OrganisationError(DomainError):
@@ -31,11 +37,11 @@ class OrganisationError(DomainError):
 # ---- subjects and the group room -------------------------------------------------------------------------
 
 
-async def group_room(uow: Any) -> str | None:
+async def group_room(uow: UnitOfWork) -> str | None:
     return await uow.state.get(GROUP_ROOM)
 
 
-async def bind_group_room(uow: Any, room_id: str, at: datetime) -> None:
+async def bind_group_room(uow: UnitOfWork, room_id: str, at: datetime) -> None:
     subject = await uow.subjects.by_room(room_id)
     if subject is not None:
         raise OrganisationError(
@@ -45,8 +51,8 @@ async def bind_group_room(uow: Any, room_id: str, at: datetime) -> None:
 
 
 async def create_subject(
-    uow: Any, *, slug: str, title: str, room_id: str, timezone: str, by: str, at: datetime
-) -> Any:
+    uow: UnitOfWork, *, slug: str, title: str, room_id: str, timezone: str, by: str, at: datetime
+) -> Subject:
     slug = slug.lower()
     if not SLUG.fullmatch(slug):
         raise OrganisationError(
@@ -65,10 +71,13 @@ async def create_subject(
         )
     except AlreadyExists:
         taken = await uow.subjects.by_slug(slug)
+        assert taken is not None  # the room is free (checked above): what is taken is the slug
         raise OrganisationError(f"The slug {slug} is already used by the subject {taken.title}.") from None
 
 
-async def change_subject(uow: Any, subject: Any, field_name: str, value: str, at: datetime) -> Any:
+async def change_subject(
+    uow: UnitOfWork, subject: Subject, field_name: str, value: str, at: datetime
+) -> Subject:
     if field_name == "title":
         return await uow.subjects.update(
             subject, at=at, title=single_line(value, what="title", limit=MAX_TITLE, error=OrganisationError)
@@ -93,7 +102,7 @@ class Appointment:
 
     user_id: str
     role: RoleKind
-    subject: Any = None  # coordinator and focal point: this room's subject
+    subject: Subject | None = None  # coordinator and focal point: this room's subject
     sector: Sector | None = None  # focal point
     advisory_group: AdvisoryGroup | None = None  # management
     until: date | None = None  # Chair: end of term
@@ -106,14 +115,20 @@ class Appointment:
         if self.role is RoleKind.SECRETARIAT:
             return "in the secretariat"
         if self.role is RoleKind.COORDINATOR:
-            return f"the coordinator of {self.subject.slug}"
+            return f"the coordinator of {self.subject_slug}"
         assert self.sector is not None  # what is left is a focal point, who always has a sector
         article = "an" if self.sector.value.startswith("I") else "a"  # "an ITU-D", "a GS"
-        return f"{article} {self.sector} focal point for {self.subject.slug}"
+        return f"{article} {self.sector} focal point for {self.subject_slug}"
+
+    @property
+    def subject_slug(self) -> str:
+        """The subject's slug, for the roles that belong to a subject (coordinator, focal point)."""
+        assert self.subject is not None  # `appointment` refuses those roles without a subject
+        return self.subject.slug
 
 
 def appointment(
-    user_id: str, role: RoleKind, qualifier: str | None, subject: Any, until: date | None = None
+    user_id: str, role: RoleKind, qualifier: str | None, subject: Subject | None, until: date | None = None
 ) -> Appointment:
     """Read the role-specific part of `!role add|remove <user> <role> [qualifier]`."""
     if role is RoleKind.MANAGEMENT:
@@ -133,7 +148,7 @@ def appointment(
     return Appointment(user_id, role, until=until)
 
 
-def _choice(qualifier: str | None, kind: Any, need: str) -> Any:
+def _choice(qualifier: str | None, kind: type[_Choice], need: str) -> _Choice:
     names = ", ".join(k.value for k in kind)
     if qualifier is None:
         raise OrganisationError(f"{need[0].upper()}{need[1:]}: {names}.")
@@ -148,7 +163,9 @@ def _no_qualifier(qualifier: str | None, role: RoleKind) -> None:
         raise OrganisationError(f'The {role.label} role takes nothing after it, not "{qualifier[:20]}".')
 
 
-async def appoint(uow: Any, wanted: Appointment, *, by: str, at: datetime, prefix: str = "!") -> Any:
+async def appoint(
+    uow: UnitOfWork, wanted: Appointment, *, by: str, at: datetime, prefix: str = "!"
+) -> RoleAssignment:
     """Record an appointment, enforcing the group's composition (terms of reference); `prefix` is the
     command prefix a refusal names commands with."""
     current = await _holding(uow, wanted, at, same_person=False)
@@ -163,7 +180,7 @@ async def appoint(uow: Any, wanted: Appointment, *, by: str, at: datetime, prefi
         )
     if wanted.role is RoleKind.COORDINATOR and current:
         raise OrganisationError(
-            f"{current[0].matrix_id} coordinates {wanted.subject.slug}; "
+            f"{current[0].matrix_id} coordinates {wanted.subject_slug}; "
             "remove them first (one coordinator per subject)."
         )
     if wanted.role is RoleKind.MANAGEMENT and len(current) >= MANAGEMENT_SEATS_PER_GROUP:
@@ -188,7 +205,7 @@ async def appoint(uow: Any, wanted: Appointment, *, by: str, at: datetime, prefi
     )
 
 
-async def dismiss(uow: Any, wanted: Appointment, *, by: str, at: datetime) -> None:
+async def dismiss(uow: UnitOfWork, wanted: Appointment, *, by: str, at: datetime) -> None:
     held = await _holding(uow, wanted, at, same_person=True)
     if not held:
         raise OrganisationError(f"{wanted.user_id} is not {wanted.describe()}.")
@@ -196,7 +213,9 @@ async def dismiss(uow: Any, wanted: Appointment, *, by: str, at: datetime) -> No
         await uow.roles.end(assignment, by=by, at=at)
 
 
-async def _holding(uow: Any, wanted: Appointment, at: datetime, *, same_person: bool) -> list[Any]:
+async def _holding(
+    uow: UnitOfWork, wanted: Appointment, at: datetime, *, same_person: bool
+) -> list[RoleAssignment]:
     """The active assignments of the same kind (and subject, sector or advisory group) as `wanted`."""
     return await uow.roles.active(
         at=at,
@@ -223,36 +242,38 @@ def _until(term_end: datetime | None) -> str:
 class Roster:
     """A subject's people: its coordinator and its focal points by Sector."""
 
-    coordinators: list[Any] = field(default_factory=list)
-    focal_points: dict[Sector, list[Any]] = field(default_factory=dict)
+    coordinators: list[RoleAssignment] = field(default_factory=list)
+    focal_points: dict[Sector, list[RoleAssignment]] = field(default_factory=dict)
 
 
 @dataclass
 class Officers:
     """The group-wide roles."""
 
-    chair: list[Any] = field(default_factory=list)
-    management: dict[AdvisoryGroup, list[Any]] = field(default_factory=dict)
-    secretariat: list[Any] = field(default_factory=list)
+    chair: list[RoleAssignment] = field(default_factory=list)
+    management: dict[AdvisoryGroup, list[RoleAssignment]] = field(default_factory=dict)
+    secretariat: list[RoleAssignment] = field(default_factory=list)
 
 
-async def roster(uow: Any, subject: Any, at: datetime) -> Roster:
+async def roster(uow: UnitOfWork, subject: Subject, at: datetime) -> Roster:
     result = Roster()
     for assignment in await uow.roles.active(at=at, subject_id=subject.id):
         if assignment.role == RoleKind.COORDINATOR:
             result.coordinators.append(assignment)
         elif assignment.role == RoleKind.FOCAL_POINT:
+            assert assignment.sector is not None  # `appoint` records a focal point with its Sector
             result.focal_points.setdefault(Sector(assignment.sector), []).append(assignment)
     result.focal_points = {s: result.focal_points[s] for s in Sector if s in result.focal_points}
     return result
 
 
-async def officers(uow: Any, at: datetime) -> Officers:
+async def officers(uow: UnitOfWork, at: datetime) -> Officers:
     result = Officers()
     for assignment in await uow.roles.active(at=at):
         if assignment.role == RoleKind.CHAIR:
             result.chair.append(assignment)
         elif assignment.role == RoleKind.MANAGEMENT:
+            assert assignment.advisory_group is not None  # `appoint` records the group a member represents
             result.management.setdefault(AdvisoryGroup(assignment.advisory_group), []).append(assignment)
         elif assignment.role == RoleKind.SECRETARIAT:
             result.secretariat.append(assignment)
@@ -260,5 +281,5 @@ async def officers(uow: Any, at: datetime) -> Officers:
     return result
 
 
-def chair_term(assignment: Any) -> str:
+def chair_term(assignment: RoleAssignment) -> str:
     return _until(assignment.term_end).strip()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from iscg_bot.core.errors import DomainError
@@ -47,6 +47,22 @@ from iscg_bot.domain.report_model import (
     report_path,
 )
 from iscg_bot.domain.similarity import Text, best_overlaps
+from iscg_bot.storage import Meetings, Minutes, Rsvps, Subjects, UnitOfWork
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from iscg_bot.storage import (
+        ActionItem,
+        Meeting,
+        MeetingSession,
+        MinuteLine,
+        MinuteLineEdit,
+        MinuteTag,
+        RoleAssignment,
+        Rsvp,
+        Subject,
+    )
 
 # Each advisory group advises one Sector: its report covers the subjects that Sector works on.
 SECTOR_OF_GROUP = {"TSAG": "ITU-T", "RAG": "ITU-R", "TDAG": "ITU-D"}
@@ -78,7 +94,7 @@ def year(value: int) -> Period:
 
 
 async def compile_report(
-    uow: Any,
+    uow: UnitOfWork,
     *,
     period: Period,
     subject_slug: str | None = None,
@@ -128,7 +144,7 @@ async def compile_report(
         else:
             scope, title = "all subjects", f"ISCG report to {ALL_GROUPS} — {period.label}"
 
-    roles: dict[int, list[Any]] = {}
+    roles: dict[int | None, list[RoleAssignment]] = {}
     for assignment in await uow.reports.subject_roles([s.id for s in candidates]):
         roles.setdefault(assignment.subject_id, []).append(assignment)
 
@@ -177,9 +193,9 @@ async def compile_report(
 
 
 async def _subject_report(
-    uow: Any,
-    subject: Any,
-    assignments: list[Any],
+    uow: UnitOfWork,
+    subject: Subject,
+    assignments: list[RoleAssignment],
     period: Period,
     bounds: tuple[datetime, datetime],
     zone: str,
@@ -197,6 +213,7 @@ async def _subject_report(
     held_meetings = await uow.reports.meetings(s.meeting_id for s in sessions if s.meeting_id is not None)
     minutes = await Prefetched.load(uow, subject, sessions, held_meetings)
     for session in sessions:
+        assert session.ended_at is not None  # `ended_sessions` are the ended ones
         document = await minutes_document.build(minutes, session, zone=zone, base_url=base_url)
         held.append(
             HeldMeeting(
@@ -259,31 +276,36 @@ async def _subject_report(
     return report, texts
 
 
-class Prefetched:
+class Prefetched(UnitOfWork):
     """The unit of work as `minutes_document.build` sees it, with one subject's sessions of the period read
     ahead: lines, tags, edits, chairs, meetings and answers in one query each instead of one per session.
     Whatever it was not given is asked of the real unit of work, so `build` stays the only place that says
     what the minutes are (tests/test_reports.py checks both give the same document)."""
 
-    def __init__(self, uow: Any, **read: Any) -> None:
-        self._uow = uow
-        self.session = uow.session
-        self.minutes = _ReadAhead(
-            uow.minutes,
-            lines=read["lines"],
-            tags=read["tags"],
-            edits_of_session=read["edits"],
-            chairs=read["chairs"],
-        )
-        self.meetings = _ReadAhead(uow.meetings, get=read["meetings"])
-        self.rsvps = _ReadAhead(uow.rsvps, for_meeting=read["rsvps"])
-        self.subjects = _ReadAhead(uow.subjects, by_room=read["subjects"])
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._uow, name)
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        lines: dict[int, list[MinuteLine]],
+        tags: dict[int, dict[int, list[MinuteTag]]],
+        edits: dict[int, dict[int, list[MinuteLineEdit]]],
+        chairs: dict[int, list[str]],
+        meetings: dict[int, Meeting],
+        rsvps: dict[int, list[Rsvp]],
+        subjects: dict[str, Subject],
+    ) -> None:
+        # Not a unit of work of its own: `uow`'s session and repositories (its transaction, open), four of
+        # them answering from what was read ahead.
+        vars(self).update(vars(uow))
+        self.minutes = _MinutesReadAhead(uow.session, lines=lines, tags=tags, edits=edits, chairs=chairs)
+        self.meetings = _MeetingsReadAhead(uow.session, meetings)
+        self.rsvps = _RsvpsReadAhead(uow.session, rsvps)
+        self.subjects = _SubjectsReadAhead(uow.session, subjects)
 
     @classmethod
-    async def load(cls, uow: Any, subject: Any, sessions: list[Any], meetings: dict[int, Any]) -> Prefetched:
+    async def load(
+        cls, uow: UnitOfWork, subject: Subject, sessions: list[MeetingSession], meetings: dict[int, Meeting]
+    ) -> Prefetched:
         ids = [s.id for s in sessions]
         return cls(
             uow,
@@ -297,39 +319,77 @@ class Prefetched:
         )
 
 
-class _ReadAhead:
-    """A repository whose named one-argument methods answer from a dict when it holds the key, and ask the
-    repository otherwise."""
-
-    def __init__(self, repository: Any, **answers: dict[Any, Any]) -> None:
-        self._repository = repository
-        self._answers = answers
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._repository, name)
-        found = self._answers.get(name)
-        if found is None:
-            return method
-
-        async def answer(key: Any) -> Any:
-            return found[key] if key in found else await method(key)
-
-        return answer
+# The repositories `build` reads, answering from a dict when it holds the key, from the database otherwise.
 
 
-def _active_span(assignment: Any) -> tuple[datetime, datetime | None]:
+class _MinutesReadAhead(Minutes):
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        lines: dict[int, list[MinuteLine]],  # plain rows with a line's columns (`lines_of_sessions`)
+        tags: dict[int, dict[int, list[MinuteTag]]],
+        edits: dict[int, dict[int, list[MinuteLineEdit]]],
+        chairs: dict[int, list[str]],
+    ) -> None:
+        super().__init__(session)
+        self._lines, self._tags, self._edits, self._chairs = lines, tags, edits, chairs
+
+    async def lines(self, session_id: int) -> list[MinuteLine]:
+        return self._lines[session_id] if session_id in self._lines else await super().lines(session_id)
+
+    async def tags(self, session_id: int) -> dict[int, list[MinuteTag]]:
+        return self._tags[session_id] if session_id in self._tags else await super().tags(session_id)
+
+    async def edits_of_session(self, session_id: int) -> dict[int, list[MinuteLineEdit]]:
+        if session_id in self._edits:
+            return self._edits[session_id]
+        return await super().edits_of_session(session_id)
+
+    async def chairs(self, session_id: int) -> list[str]:
+        return self._chairs[session_id] if session_id in self._chairs else await super().chairs(session_id)
+
+
+class _MeetingsReadAhead(Meetings):
+    def __init__(self, session: AsyncSession, meetings: dict[int, Meeting]) -> None:
+        super().__init__(session)
+        self._meetings = meetings
+
+    async def get(self, meeting_id: int) -> Meeting | None:
+        return self._meetings[meeting_id] if meeting_id in self._meetings else await super().get(meeting_id)
+
+
+class _RsvpsReadAhead(Rsvps):
+    def __init__(self, session: AsyncSession, rsvps: dict[int, list[Rsvp]]) -> None:
+        super().__init__(session)
+        self._rsvps = rsvps
+
+    async def for_meeting(self, meeting_id: int) -> list[Rsvp]:
+        return self._rsvps[meeting_id] if meeting_id in self._rsvps else await super().for_meeting(meeting_id)
+
+
+class _SubjectsReadAhead(Subjects):
+    def __init__(self, session: AsyncSession, subjects: dict[str, Subject]) -> None:
+        super().__init__(session)
+        self._subjects = subjects
+
+    async def by_room(self, room_id: str) -> Subject | None:
+        return self._subjects[room_id] if room_id in self._subjects else await super().by_room(room_id)
+
+
+def _active_span(assignment: RoleAssignment) -> tuple[datetime, datetime | None]:
     """When the assignment held: [start, end), end None while it still does."""
     start = max(assignment.assigned_at, assignment.term_start or assignment.assigned_at)
     ends = [t for t in (assignment.ended_at, assignment.term_end) if t is not None]
     return start, min(ends) if ends else None
 
 
-def _held_during(assignment: Any, start: datetime, end: datetime) -> bool:
+def _held_during(assignment: RoleAssignment, start: datetime, end: datetime) -> bool:
     began, ended = _active_span(assignment)
     return began < end and (ended is None or ended > start)
 
 
-def _people(assignments: list[Any], start: datetime, end: datetime) -> list[tuple[str, str]]:
+def _people(assignments: list[RoleAssignment], start: datetime, end: datetime) -> list[tuple[str, str]]:
     """(role or Sector, Matrix ID) of everyone who held a coordinator or focal point role in the period:
     coordinators first, then focal points by Sector; in each, those still in office at the end first, then
     by appointment."""
@@ -351,10 +411,10 @@ def _sector_rank(sector: str) -> int:
 
 
 async def _planned(
-    uow: Any, subject: Any, *, after: datetime
-) -> tuple[tuple[PlannedMeeting, ...], dict[int, Any]]:
+    uow: UnitOfWork, subject: Subject, *, after: datetime
+) -> tuple[tuple[PlannedMeeting, ...], dict[int, Meeting]]:
     """The subject's next PLANNED_COUNT occurrences starting at or after `after`, and their meetings."""
-    upcoming: list[tuple[datetime, int, PlannedMeeting, Any]] = []
+    upcoming: list[tuple[datetime, int, PlannedMeeting, Meeting]] = []
     for meeting in await uow.meetings.upcoming_candidates(after_utc=after, subject_id=subject.id):
         found = [
             o
@@ -370,11 +430,20 @@ async def _planned(
 
 
 def _action_row(
-    item: Any, zone: str, end: datetime, last_counted: date, names: dict[str, str], origins: dict[int, Any]
+    item: ActionItem,
+    zone: str,
+    end: datetime,
+    last_counted: date,
+    names: dict[str, str],
+    origins: dict[int, MeetingSession],
 ) -> ActionRow:
     tz = ZoneInfo(zone)
-    closed_by_end = item.status != "open" and item.closed_at is not None and item.closed_at < end
-    status = item.status if closed_by_end else "open"
+    closed = (
+        item.closed_at
+        if item.status != "open" and item.closed_at is not None and item.closed_at < end
+        else None
+    )
+    status = item.status if closed is not None else "open"
     origin = origins.get(item.session_id) if item.session_id is not None else None
     return ActionRow(
         label=f"A{item.id}",
@@ -383,7 +452,7 @@ def _action_row(
         due=item.due,
         status=status,
         opened_on=item.created_at.astimezone(tz).date(),
-        closed_on=item.closed_at.astimezone(tz).date() if closed_by_end else None,
+        closed_on=closed.astimezone(tz).date() if closed is not None else None,
         overdue=status == "open" and item.due is not None and item.due < last_counted,
         origin=origin.reference if origin is not None else None,
     )
@@ -413,7 +482,7 @@ def _reference_key(reference: str) -> tuple[str, int]:
     return reference[:1], int(digits) if digits.isdigit() else 0
 
 
-def _meeting_text(slug: str, meeting: Any) -> Text:
+def _meeting_text(slug: str, meeting: Meeting) -> Text:
     """A meeting as compared for duplication: its title and its agenda."""
     agenda = "; ".join(item.text for item in meeting.agenda)
     text = f"{meeting.title} — {agenda}" if agenda else meeting.title

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 from nio import (
@@ -55,6 +55,7 @@ from iscg_bot.core.config import MatrixSettings
 from iscg_bot.core.workers import Backoff, Stopping
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TRANSIENT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, ConnectionError, OSError)
 MESSAGE_TYPES = {"m.text", "m.notice", "m.emote"}
@@ -303,7 +304,7 @@ class MatrixGateway:
             token = response.end
         return list(reversed(newest_first))
 
-    def _is_own_join(self, event: Any) -> bool:
+    def _is_own_join(self, event: Any) -> bool:  # noqa: ANN401 — nio's untyped event
         source = getattr(event, "source", {}) or {}
         content = source.get("content", {}) or {}
         prev = (source.get("unsigned", {}) or {}).get("prev_content", {}) or {}
@@ -322,7 +323,7 @@ class MatrixGateway:
                 return timeline[:index], timeline[index:]
         return [], timeline
 
-    def _translate(self, room_id: str, event: Any) -> IncomingEvent | None:
+    def _translate(self, room_id: str, event: Any) -> IncomingEvent | None:  # noqa: ANN401 — nio's untyped event
         source: dict[str, Any] = getattr(event, "source", {}) or {}
         event_id = source.get("event_id") or getattr(event, "event_id", None)
         sender = source.get("sender") or getattr(event, "sender", None)
@@ -437,7 +438,7 @@ class MatrixGateway:
         encrypt = bool(room is not None and room.encrypted and client.olm is not None)
         keys: dict[str, Any] = {}
 
-        async def attempt() -> Any:
+        async def attempt() -> Any:  # noqa: ANN401 — nio's untyped upload response
             # In an encrypted room the name travels only inside the encrypted event, not to the media store.
             response, decryption = await client.upload(
                 lambda *_: io.BytesIO(data),
@@ -557,7 +558,7 @@ class MatrixGateway:
                 return
             unreachable = True
 
-    async def _unless_stopping(self, work: Awaitable[Any]) -> Any:
+    async def _unless_stopping(self, work: Awaitable[T]) -> T:
         """`await work`, unless the bot stops first: then `work` is cancelled and `Stopping` raised."""
         attempt = asyncio.ensure_future(work)
         stop = asyncio.ensure_future(self.stopping.wait())
@@ -585,11 +586,11 @@ class MatrixGateway:
 
     async def _retry(
         self,
-        request: Callable[[], Awaitable[Any]],
+        request: Callable[[], Awaitable[T]],
         what: str,
         *,
         on_failure: Callable[[str], None] = lambda why: None,
-    ) -> Any:
+    ) -> T:
         """Run a request until it succeeds or fails for good; wait out rate limits and outages.
 
         Raises `Stopping` as soon as the bot stops, even in the middle of a long-polling sync. `on_failure`

@@ -162,7 +162,7 @@ def _data(source: Report | ChartData) -> ChartData:
     return source if isinstance(source, ChartData) else meetings_per_month(source)
 
 
-def _save(data: ChartData, target: IO[Any], **options: Any) -> None:
+def _save(data: ChartData, target: IO[Any], **options: Any) -> None:  # noqa: ANN401 — passed on to savefig
     import matplotlib  # imported here: only a chart loads matplotlib (and numpy)
 
     with _LOCK, matplotlib.rc_context(_SETTINGS), warnings.catch_warnings():

@@ -4,15 +4,18 @@ rendered as Markdown and HTML (`iscg_bot.render.minutes_render`), what the page 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from iscg_bot.domain.minutes_document import build
 from iscg_bot.domain.minutes_model import MinutesDocument
 from iscg_bot.render.minutes_render import render_html, render_markdown
 
+if TYPE_CHECKING:
+    from iscg_bot.storage import MeetingSession, UnitOfWork
+
 
 async def render(
-    uow: Any, session: Any, *, zone: str, base_url: str, now: datetime, prefix: str = "!"
+    uow: UnitOfWork, session: MeetingSession, *, zone: str, base_url: str, now: datetime, prefix: str = "!"
 ) -> MinutesDocument:
     """Build the minutes and keep their Markdown and HTML with the session (what the page and the file
     show); returns the document."""
@@ -24,7 +27,9 @@ async def render(
     return document
 
 
-async def page(uow: Any, session: Any, *, zone: str, base_url: str, prefix: str = "!") -> str:
+async def page(
+    uow: UnitOfWork, session: MeetingSession, *, zone: str, base_url: str, prefix: str = "!"
+) -> str:
     """The HTML page of the minutes: the stored rendering, or the minutes so far while the meeting runs."""
     if session.minutes_html is not None and session.ended_at is not None:
         return session.minutes_html

@@ -20,7 +20,6 @@ import io
 import struct
 from collections.abc import Sequence
 from datetime import UTC
-from typing import Any
 from xml.sax.saxutils import escape
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
@@ -30,6 +29,7 @@ from docx.enum.text import WD_BREAK
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Inches, RGBColor
 from lxml import etree
 
@@ -187,7 +187,7 @@ def _text_xml(text: str) -> str:
     return "".join(parts)
 
 
-def _parsed(elements: str) -> list[Any]:
+def _parsed(elements: str) -> list[BaseOxmlElement]:
     """WordprocessingML elements (rows, paragraphs) from their XML, as python-docx's element classes."""
     return list(parse_xml(f"<w:body {nsdecls('w', 'r')}>{elements}</w:body>")) if elements else []
 

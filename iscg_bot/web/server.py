@@ -14,8 +14,8 @@
     GET /minutes/S7                       the minutes of session 7 (of a meeting, or an unscheduled one)
     GET /reports/2026[/cop|/TSAG]         the report on a year: every subject, one, or an advisory group's
 
-Feeds are rendered once per feed and kept until the data changes (`FeedCache.invalidate`, called after
-every committed change); requests answer from the cache, with a strong ETag and Last-Modified, and 304
+Feeds are rendered once per feed and kept until the data changes (`FeedCache.invalidate`, registered to
+hear every committed change); requests answer from the cache, with a strong ETag and Last-Modified, and 304
 when the client already has the current version.
 """
 
@@ -25,16 +25,17 @@ import asyncio
 import email.utils
 import importlib.resources
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from iscg_bot.calendar import feeds as ical
 from iscg_bot.core.clock import Clock
+from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.health import SyncHealth
 from iscg_bot.core.kept import Kept
 from iscg_bot.core.metrics import Metrics, metrics_route
@@ -43,6 +44,11 @@ from iscg_bot.domain.roles import AdvisoryGroup
 from iscg_bot.render import minutes_files, report_render
 from iscg_bot.storage import UnitOfWork
 from iscg_bot.web.site import BadRequest, SitePages
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from iscg_bot.storage.models import Meeting, Subject
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +124,12 @@ class FeedCache:
 
     def __init__(
         self,
-        sessions: Any,
+        sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         base_url: str,
         *,
         prodid_domain: str = "iscg-bot",
+        commits: CommitListeners | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -130,6 +137,8 @@ class FeedCache:
         self.prodid_domain = prodid_domain
         self.kept: Kept[RenderedFeed] = Kept()
         self.renders = 0  # for tests and /metrics: how many times a feed was actually rendered
+        if commits is not None:
+            commits.on_commit(self.invalidate)
 
     def invalidate(self) -> None:
         self.kept.invalidate()
@@ -155,7 +164,7 @@ class FeedCache:
             return None
         return await self._cached(f"personal:{matrix_id}", lambda uow: self._personal_feed(uow, matrix_id))
 
-    async def _cached(self, key: str, build: Callable[[Any], Any]) -> RenderedFeed:
+    async def _cached(self, key: str, build: Callable[[UnitOfWork], Awaitable[RenderedFeed]]) -> RenderedFeed:
         async def built() -> RenderedFeed:
             async with UnitOfWork(self.sessions) as uow:
                 return await build(uow)
@@ -164,7 +173,7 @@ class FeedCache:
 
     # ---- which meetings go in which feed ----------------------------------------------------------------
 
-    async def _group_feed(self, uow: Any) -> RenderedFeed:
+    async def _group_feed(self, uow: UnitOfWork) -> RenderedFeed:
         subjects = await uow.subjects.list(include_archived=True)
         meetings = await _meetings_of(uow, [None, *(s.id for s in subjects)])
         info = ical.FeedInfo(
@@ -175,8 +184,9 @@ class FeedCache:
         )
         return await self._render(uow, meetings, info, subjects)
 
-    async def _subject_feed(self, uow: Any, slug: str) -> RenderedFeed:
+    async def _subject_feed(self, uow: UnitOfWork, slug: str) -> RenderedFeed:
         subject = await uow.subjects.by_slug(slug)
+        assert subject is not None  # `subject` asked for the slug first; subjects are archived, never deleted
         meetings = await _meetings_of(uow, [subject.id])
         info = ical.FeedInfo(
             name=f"ISCG – {subject.title}",
@@ -186,7 +196,7 @@ class FeedCache:
         )
         return await self._render(uow, meetings, info, [subject])
 
-    async def _personal_feed(self, uow: Any, matrix_id: str) -> RenderedFeed:
+    async def _personal_feed(self, uow: UnitOfWork, matrix_id: str) -> RenderedFeed:
         subjects = await subjects_of(uow, matrix_id, self.clock.now())
         meetings = await _meetings_of(uow, [None, *(s.id for s in subjects)])
         info = ical.FeedInfo(
@@ -196,7 +206,9 @@ class FeedCache:
         )
         return await self._render(uow, meetings, info, subjects)
 
-    async def _render(self, uow: Any, meetings: list[Any], info: Any, subjects: list[Any]) -> RenderedFeed:
+    async def _render(
+        self, uow: UnitOfWork, meetings: list[Meeting], info: ical.FeedInfo, subjects: list[Subject]
+    ) -> RenderedFeed:
         minuted = await uow.minutes.with_minutes([m.id for m in meetings])
         body = ical.render_feed(
             meetings,
@@ -213,7 +225,9 @@ class FeedCache:
 class MinutesPages:
     """The minutes as web pages, from their stored rendering (not cached: it is one row away)."""
 
-    def __init__(self, sessions: Any, base_url: str, default_zone: str, prefix: str = "!") -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], base_url: str, default_zone: str, prefix: str = "!"
+    ) -> None:
         self.sessions = sessions
         self.prefix = prefix  # the command prefix: tag commands are read from the log
         self.base_url = base_url
@@ -239,12 +253,22 @@ class MinutesPages:
 
 class ReportPages:
     """The reports' web copies, compiled on request and kept until the data changes (`invalidate`, called
-    after every committed change, as for the feeds)."""
+    after every committed change, as for the feeds, when given `commits`)."""
 
-    def __init__(self, sessions: Any, clock: Clock, base_url: str, default_zone: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        base_url: str,
+        default_zone: str,
+        *,
+        commits: CommitListeners | None = None,
+    ) -> None:
         self.sessions, self.clock = sessions, clock
         self.base_url, self.default_zone = base_url, default_zone
         self.kept: Kept[str] = Kept()
+        if commits is not None:
+            commits.on_commit(self.invalidate)
 
     def invalidate(self) -> None:
         self.kept.invalidate()
@@ -273,15 +297,15 @@ class ReportPages:
             return None
 
 
-async def _meetings_of(uow: Any, subject_ids: list[int | None]) -> list[Any]:
+async def _meetings_of(uow: UnitOfWork, subject_ids: list[int | None]) -> list[Meeting]:
     """Every meeting of these subjects (None: group-wide), cancelled ones included, by start then ID."""
-    meetings = []
+    meetings: list[Meeting] = []
     for subject_id in subject_ids:
         meetings += await uow.meetings.for_subject(subject_id, include_cancelled=True)
     return sorted(meetings, key=lambda m: (m.start_utc, m.id))
 
 
-async def subjects_of(uow: Any, matrix_id: str, at: datetime) -> list[Any]:
+async def subjects_of(uow: UnitOfWork, matrix_id: str, at: datetime) -> list[Subject]:
     """The subjects someone belongs to: a coordinator or focal-point role in it, or joined to its room."""
     roles = await uow.roles.active(at=at, matrix_id=matrix_id)
     by_role = {r.subject_id for r in roles if r.role in PERSONAL_ROLES and r.subject_id is not None}
@@ -333,7 +357,9 @@ def _not_found() -> web.Response:
 
 
 @web.middleware
-async def _plain_404(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+async def _plain_404(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """Every 404 has the same body, whether the route is unknown or the token behind it."""
     try:
         return await handler(request)
@@ -450,7 +476,7 @@ class _ClientErrorsInOneLine(logging.LoggerAdapter):
     header, garbage) is answered 400 and is the client's problem: one INFO line, no traceback; anyone who
     can reach the port could otherwise fill the log with errors. Faults in our own handlers stay ERRORs."""
 
-    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:  # noqa: ANN401 — passed on to logging
         if isinstance(exc_info, HttpProcessingError) and exc_info.code < 500:
             remote = args[0] if args else "?"
             reason = " ".join(str(exc_info.message).split())  # aiohttp's message spans lines

@@ -22,7 +22,7 @@ import re
 from calendar import Calendar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from iscg_bot.core import timeshow
+from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.kept import Kept
 from iscg_bot.core.markup import web_url
 from iscg_bot.domain import minutes_document
@@ -37,6 +38,14 @@ from iscg_bot.domain.meetings import expand, meeting_label, next_occurrence
 from iscg_bot.domain.roles import Sector
 from iscg_bot.render import chart, minutes_files
 from iscg_bot.storage import UnitOfWork
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from iscg_bot.calendar.imported import ImportedCalendars
+    from iscg_bot.core.clock import Clock
+    from iscg_bot.domain.recurrence import Occurrence
+    from iscg_bot.storage.models import Meeting
 
 GROUP_NAME = "Inter-Sector Coordination Group (ISCG)"
 GROUP_PURPOSE = (
@@ -110,15 +119,17 @@ class SitePages:
 
     def __init__(
         self,
-        sessions: Any,
-        clock: Any,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
         base_url: str,
         default_zone: str,
         prefix: str = "!",
-        imported: Any = None,
+        imported: ImportedCalendars | None = None,
+        *,
+        commits: CommitListeners | None = None,
     ) -> None:
         self.sessions, self.clock = sessions, clock
-        self.imported = imported  # iscg_bot.calendar.imported.ImportedCalendars: other bodies' meetings
+        self.imported = imported  # other bodies' meetings, shown beside ours
         self.base_url, self.default_zone, self.prefix = base_url.rstrip("/"), default_zone, prefix
         self.templates = Environment(
             loader=PackageLoader("iscg_bot.web", "templates"),
@@ -128,11 +139,13 @@ class SitePages:
             lstrip_blocks=True,
         )
         self.charts: Kept[str] = Kept()
+        if commits is not None:
+            commits.on_commit(self.invalidate)
         self.templates.filters["day"] = timeshow.day_label
         self.templates.filters["clock"] = timeshow.clock
         self.templates.filters["iso"] = lambda instant: instant.astimezone(UTC).isoformat()
 
-    def _render(self, template: str, **context: Any) -> str:
+    def _render(self, template: str, **context: Any) -> str:  # noqa: ANN401 — the template's variables
         return self.templates.get_template(template).render(
             group_name=GROUP_NAME, year_now=self.clock.now().year, **context
         )
@@ -178,10 +191,10 @@ class SitePages:
         return await self.charts.get("meetings", drawn)
 
     def invalidate(self) -> None:
-        """Called after every committed change, as for the feeds."""
+        """Called after every committed change (registered in `commits`), as for the feeds."""
         self.charts.invalidate()
 
-    async def _chart_data(self, uow: Any) -> chart.ChartData:
+    async def _chart_data(self, uow: UnitOfWork) -> chart.ChartData:
         """Sessions held over the last twelve months, by subject (the rule of the reports) and by month in
         the group's zone: a row for every current subject, one for group-wide meetings if there were any."""
         zone = ZoneInfo(self.default_zone)
@@ -192,10 +205,12 @@ class SitePages:
         held = await uow.reports.held_by_subject(started_from=start, started_before=end)
         subjects = await uow.subjects.list(include_archived=True)
         active = {subject_id for subject_id, _ in held}
-        rows = [(s.id, s.title) for s in subjects if not s.archived or s.id in active]
+        rows: list[tuple[int | None, str]] = [
+            (s.id, s.title) for s in subjects if not s.archived or s.id in active
+        ]
         if None in active:
             rows.append((None, "Group-wide"))
-        counts = {subject_id: [0] * len(months) for subject_id, _ in rows}
+        counts: dict[int | None, list[int]] = {subject_id: [0] * len(months) for subject_id, _ in rows}
         column = {month: n for n, month in enumerate(months)}
         for subject_id, started in held:
             counts[subject_id][column[started.astimezone(zone).date().replace(day=1)]] += 1
@@ -355,7 +370,7 @@ class SitePages:
     # ---- queries -------------------------------------------------------------------------------------
 
     async def _upcoming(
-        self, uow: Any, subject_id: int | None, zone: str, now: datetime, *, limit: int
+        self, uow: UnitOfWork, subject_id: int | None, zone: str, now: datetime, *, limit: int
     ) -> list[Entry]:
         """The next `limit` occurrences not cancelled, still running or to come, of a subject's meetings
         (None: group-wide ones)."""
@@ -366,7 +381,7 @@ class SitePages:
         return sorted(found, key=lambda e: (e.start, e.reference))[:limit]
 
     async def _past(
-        self, uow: Any, subject_id: int | None, zone: str, now: datetime, *, limit: int
+        self, uow: UnitOfWork, subject_id: int | None, zone: str, now: datetime, *, limit: int
     ) -> list[Entry]:
         """The last `limit` occurrences that ended before `now` (cancelled ones shown as such)."""
         found = []
@@ -385,7 +400,7 @@ def minutes_fragment(page: str) -> str:
     return re.sub(r"<(/?)h([1-5])\b", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", body)
 
 
-async def _names(uow: Any, user_ids: set[str]) -> dict[str, Person]:
+async def _names(uow: UnitOfWork, user_ids: set[str]) -> dict[str, Person]:
     known = await uow.people.many(user_ids)
     return {
         user_id: Person(user_id, known[user_id].display_name if user_id in known else None)
@@ -393,7 +408,7 @@ async def _names(uow: Any, user_ids: set[str]) -> dict[str, Person]:
     }
 
 
-def _entry(meeting: Any, occurrence: Any, zone: str, subject: str | None) -> Entry:
+def _entry(meeting: Meeting, occurrence: Occurrence, zone: str, subject: str | None) -> Entry:
     return Entry(
         reference=meeting_label(meeting.id),
         title=meeting.title,
@@ -416,7 +431,7 @@ def _first(entries: list[Entry]) -> Entry | None:
     return entries[0] if entries else None
 
 
-def _last_occurrence(meeting: Any) -> Any | None:
+def _last_occurrence(meeting: Meeting) -> Occurrence | None:
     """The last occurrence of a meeting with none to come (shown as past)."""
     end = meeting.series_end_utc or meeting.start_utc + timedelta(minutes=meeting.duration_minutes)
     found = expand(meeting, meeting.start_utc, end + timedelta(seconds=1))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iscg_bot.storage.models import Base
 
 
-def upsert(session: AsyncSession, model: type[Base]) -> Any:
+def upsert(session: AsyncSession, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
     """INSERT … ON CONFLICT for the session's backend: atomic, so two writers can't both insert."""
     dialect = session.get_bind().dialect.name
-    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](model)
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise KeyError(dialect)

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iscg_bot.storage.models import ActionItem
 
-# What Actions.update may change; the rest (origin, creator, creation time) is fixed.
-UPDATABLE = frozenset({"owner", "text", "due", "status", "closed_at", "closed_by"})
+
+class ActionChanges(TypedDict, total=False):
+    """What Actions.update may change; the rest (origin, creator, creation time) is fixed."""
+
+    owner: str
+    text: str
+    due: date | None
+    status: str
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+UPDATABLE = ActionChanges.__optional_keys__
 
 
 def _by_due() -> tuple[Any, ...]:
@@ -57,7 +68,7 @@ class Actions:
     async def get(self, action_id: int) -> ActionItem | None:
         return await self._session.get(ActionItem, action_id)
 
-    async def update(self, item: ActionItem, *, at: datetime, **fields: Any) -> ActionItem:
+    async def update(self, item: ActionItem, *, at: datetime, **fields: Unpack[ActionChanges]) -> ActionItem:
         """Set the fields given (None included: `due=None` removes the due date) and updated_at.
 
         Raises TypeError, changing nothing, for a field not in UPDATABLE.
@@ -88,7 +99,7 @@ class Actions:
         query = select(ActionItem).where(ActionItem.session_id == session_id).order_by(ActionItem.id)
         return list(await self._session.scalars(query))
 
-    async def _list(self, query: Select[Any], statuses: tuple[str, ...] | None) -> list[ActionItem]:
+    async def _list(self, query: Select[ActionItem], statuses: tuple[str, ...] | None) -> list[ActionItem]:
         if statuses is not None:
             query = query.where(ActionItem.status.in_(statuses))
         return list(await self._session.scalars(query.order_by(*_by_due())))

@@ -129,7 +129,7 @@ class Outbox:
     async def note_attempt(self, message_id: int) -> None:
         await self._update(message_id, attempts=OutboxMessage.attempts + 1)
 
-    async def _update(self, message_id: int, **values: Any) -> None:
+    async def _update(self, message_id: int, **values: object) -> None:
         # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed for SELECTs.
         result = cast(
             CursorResult[Any],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,8 +68,9 @@ class MailOutbox:
             .values(attempts=MailMessage.attempts + 1, last_error=error[:2000])
         )
 
-    async def fresh_meeting(self, meeting_id: int) -> Any:
-        """The meeting as the transaction now has it, agenda and overrides reloaded (for rendering)."""
+    async def fresh_meeting(self, meeting_id: int) -> Meeting:
+        """The meeting as the transaction now has it, agenda and overrides reloaded (for rendering); it must
+        exist (NoResultFound otherwise)."""
         await self._session.flush()
         query = (
             select(Meeting)
@@ -78,4 +78,4 @@ class MailOutbox:
             .options(selectinload(Meeting.agenda), selectinload(Meeting.overrides))
             .execution_options(populate_existing=True)
         )
-        return await self._session.scalar(query)
+        return (await self._session.scalars(query)).one()

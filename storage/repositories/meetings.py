@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Select, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,24 +15,27 @@ from sqlalchemy.orm.attributes import set_committed_value
 from iscg_bot.storage.models import AgendaItem, Meeting, MeetingOverride, ReminderSent, Rsvp
 from iscg_bot.storage.repositories._sql import upsert
 
-# What Meetings.update may change; the rest (subject, room, creator, sequence…) is fixed or has its method.
-UPDATABLE = frozenset(
-    {
-        "title",
-        "timezone",
-        "start_local",
-        "start_utc",
-        "duration_minutes",
-        "rrule",
-        "series_end_utc",
-        "link",
-        "status",
-        "cancel_reason",
-    }
-)
+
+class MeetingChanges(TypedDict, total=False):
+    """What Meetings.update may change; the rest (subject, room, creator, sequence…) is fixed or has its
+    method."""
+
+    title: str
+    timezone: str
+    start_local: datetime
+    start_utc: datetime
+    duration_minutes: int
+    rrule: str | None
+    series_end_utc: datetime | None
+    link: str | None
+    status: str
+    cancel_reason: str | None
 
 
-def _meetings() -> Select[Any]:
+UPDATABLE = MeetingChanges.__optional_keys__
+
+
+def _meetings() -> Select[Meeting]:
     """SELECT meetings with their agenda and overrides: every Meeting handed out has both loaded."""
     return select(Meeting).options(selectinload(Meeting.agenda), selectinload(Meeting.overrides))
 
@@ -122,7 +125,7 @@ class Meetings:
         set_committed_value(meeting, "sequence", sequence)
         set_committed_value(meeting, "updated_at", at)
 
-    async def update(self, meeting: Meeting, *, at: datetime, **fields: Any) -> Meeting:
+    async def update(self, meeting: Meeting, *, at: datetime, **fields: Unpack[MeetingChanges]) -> Meeting:
         """Set the fields given (None included: `link=None` removes the link) and updated_at.
 
         Does not raise the SEQUENCE (call `touch`). Raises TypeError, changing nothing, for a field not in
@@ -180,10 +183,10 @@ class Meetings:
             "reason": reason,
             "updated_at": at,
         }
-        statement = upsert(self._session, MeetingOverride).values(
+        new = upsert(self._session, MeetingOverride).values(
             meeting_id=meeting.id, occurrence_local=occurrence_local, created_at=at, **changes
         )
-        statement = statement.on_conflict_do_update(
+        statement = new.on_conflict_do_update(
             index_elements=[MeetingOverride.meeting_id, MeetingOverride.occurrence_local], set_=changes
         ).returning(MeetingOverride)
         # populate_existing: refresh an override this session already holds with the row as written.
@@ -279,7 +282,7 @@ class Meetings:
         ending_after: datetime | None = None,
         starting_before: datetime | None = None,
         include_cancelled: bool = False,
-    ) -> Select[Any]:
+    ) -> Select[Meeting]:
         query = _meetings()
         if not include_cancelled:
             query = query.where(Meeting.status == "scheduled")
@@ -316,8 +319,8 @@ class Rsvps:
             "reaction_event_id": reaction_event_id,
             "updated_at": at,
         }
-        statement = upsert(self._session, Rsvp).values(meeting_id=meeting_id, matrix_id=matrix_id, **changes)
-        statement = statement.on_conflict_do_update(
+        new = upsert(self._session, Rsvp).values(meeting_id=meeting_id, matrix_id=matrix_id, **changes)
+        statement = new.on_conflict_do_update(
             index_elements=[Rsvp.meeting_id, Rsvp.matrix_id], set_=changes
         ).returning(Rsvp)
         # populate_existing: refresh an Rsvp this session already holds with the row as written.
@@ -373,7 +376,7 @@ class Reminders:
         """
         if await self.exists(meeting_id, occurrence_utc, offset_minutes):
             return False
-        statement = upsert(self._session, ReminderSent).values(
+        new = upsert(self._session, ReminderSent).values(
             meeting_id=meeting_id,
             occurrence_utc=occurrence_utc,
             offset_minutes=offset_minutes,
@@ -381,7 +384,7 @@ class Reminders:
             late=late,
             skipped=skipped,
         )
-        statement = statement.on_conflict_do_nothing(
+        statement = new.on_conflict_do_nothing(
             index_elements=[ReminderSent.meeting_id, ReminderSent.occurrence_utc, ReminderSent.offset_minutes]
         ).returning(ReminderSent.meeting_id)
         return (await self._session.execute(statement)).first() is not None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iscg_bot.storage.models import MeetingSession, MinuteLine, MinuteLineEdit, MinuteTag, SessionChair
@@ -66,8 +66,12 @@ class Minutes:
         return True
 
     async def remove_chair(self, session_id: int, matrix_id: str) -> bool:
-        result: Any = await self._session.execute(
-            delete(SessionChair).filter_by(session_id=session_id, matrix_id=matrix_id)
+        # A DELETE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed for SELECTs.
+        result = cast(
+            CursorResult[Any],
+            await self._session.execute(
+                delete(SessionChair).filter_by(session_id=session_id, matrix_id=matrix_id)
+            ),
         )
         return bool(result.rowcount)
 
@@ -77,8 +81,26 @@ class Minutes:
     async def line_by_event(self, event_id: str) -> MinuteLine | None:
         return await self._session.scalar(select(MinuteLine).filter_by(event_id=event_id))
 
-    async def add_line(self, **fields: Any) -> MinuteLine:
-        row = MinuteLine(**fields)
+    async def add_line(
+        self,
+        *,
+        session_id: int,
+        event_id: str,
+        sender: str,
+        server_time: datetime,
+        msgtype: str,
+        text: str,
+        display_name: str | None = None,
+    ) -> MinuteLine:
+        row = MinuteLine(
+            session_id=session_id,
+            event_id=event_id,
+            sender=sender,
+            display_name=display_name,
+            server_time=server_time,
+            msgtype=msgtype,
+            text=text,
+        )
         self._session.add(row)
         await self._session.flush()
         return row

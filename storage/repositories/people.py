@@ -47,11 +47,11 @@ class People:
     async def set_email(self, matrix_id: str, email: str | None, at: datetime) -> Person:
         return await self._set(matrix_id, at, email=email)
 
-    async def _set(self, matrix_id: str, at: datetime, **changes: Any) -> Person:
-        statement = upsert(self._session, Person).values(
+    async def _set(self, matrix_id: str, at: datetime, **changes: str | None) -> Person:
+        new = upsert(self._session, Person).values(
             matrix_id=matrix_id, created_at=at, updated_at=at, **changes
         )
-        statement = statement.on_conflict_do_update(
+        statement = new.on_conflict_do_update(
             index_elements=[Person.matrix_id], set_={**changes, "updated_at": at}
         ).returning(Person)
         # populate_existing: refresh a Person this session already holds with the row as written.
@@ -78,14 +78,14 @@ class RoomMembers:
         changes: dict[str, Any] = {"membership": membership, "updated_at": at}
         if display_name is not None or membership != "join":
             changes["display_name"] = display_name
-        statement = upsert(self._session, RoomMember).values(
+        new = upsert(self._session, RoomMember).values(
             room_id=room_id,
             matrix_id=matrix_id,
             membership=membership,
             display_name=display_name,
             updated_at=at,
         )
-        statement = statement.on_conflict_do_update(
+        statement = new.on_conflict_do_update(
             index_elements=[RoomMember.room_id, RoomMember.matrix_id], set_=changes
         ).returning(RoomMember)
         # populate_existing: refresh a RoomMember this session already holds with the row as written.

@@ -13,7 +13,7 @@ async def run_outbox_until_empty(chat: Chat) -> None:
     stop it. What was sent is in `chat.gateway.sent` (and `uploads`)."""
     sender = chat.outbox_sender()
     chat.gateway.ready.set()
-    task = asyncio.create_task(sender.run())
+    await sender.start()
     try:
 
         async def drained() -> bool:
@@ -21,5 +21,4 @@ async def run_outbox_until_empty(chat: Chat) -> None:
 
         await eventually(drained, what="the outbox to have nothing pending", timeout=5, interval=0.02)
     finally:
-        sender.stopping.set()
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(sender.stop(), 5)

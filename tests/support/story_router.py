@@ -179,7 +179,7 @@ async def meeting_list(ctx: Context, which: Literal["upcoming", "past", "all"] =
     await ctx.reply(f"{which} meetings")
 
 
-@stories.command("meeting cancel", roles=CHAIRS)
+@stories.command("meeting cancel", allow=CHAIRS)
 async def cancel(ctx: Context, meeting: str, reason: Rest | None = None) -> None:
     """Cancel a meeting.
 
@@ -189,7 +189,7 @@ async def cancel(ctx: Context, meeting: str, reason: Rest | None = None) -> None
     await ctx.reply(f"{meeting} cancelled" + (f": {reason}" if reason else ""))
 
 
-@stories.command("shutdown", roles=ADMIN)
+@stories.command("shutdown", allow=ADMIN)
 async def shutdown(ctx: Context, when: Literal["now", "later"]) -> None:
     """Stop the bot.
 
