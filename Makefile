@@ -57,7 +57,7 @@ browser:
 
 # The README's permission table, regenerated from the commands' declarations (a test fails while it differs).
 permissions: $(VENV)/.installed-dev
-	$(BIN)/python -m iscg_bot.commands.permissions --write README.md
+	$(BIN)/python -m iscg_bot.commands.permission_table --write README.md
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

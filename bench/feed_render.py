@@ -33,7 +33,8 @@ from iscg_bot.core.clock import FrozenClock
 from iscg_bot.core.health import SyncHealth
 from iscg_bot.domain.recurrence import Repeat, series_end, to_rrule
 from iscg_bot.storage import Database, UnitOfWork
-from iscg_bot.web.server import FeedCache, WebServer, build_application
+from iscg_bot.web.feed_cache import FeedCache
+from iscg_bot.web.server import WebServer, build_application
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 ZONES = ("Europe/Zurich", "America/New_York", "Asia/Tokyo", "Africa/Nairobi", "America/Sao_Paulo")

@@ -12,7 +12,7 @@ from iscg_bot.calendar.caldav import forget_published
 from iscg_bot.chat.policy import subject_here
 from iscg_bot.chat.router import ADMIN, Context, Refusal, Router
 from iscg_bot.core.formatting import Rich, as_rich, bold, bullets, code, lines, link, text
-from iscg_bot.web.server import group_feed_path, personal_feed_path, subject_feed_path, webcal
+from iscg_bot.web.feed_cache import group_feed_path, personal_feed_path, subject_feed_path, webcal
 
 router = Router()
 

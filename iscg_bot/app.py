@@ -23,7 +23,8 @@ from iscg_bot.core.metrics import Metrics
 from iscg_bot.core.workers import Backoff, Stopping, Worker, running
 from iscg_bot.matrix.gateway import MatrixGateway, SyncBatch
 from iscg_bot.storage import Database, UnitOfWork
-from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.web.feed_cache import FeedCache
+from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
 from iscg_bot.web.site import SitePages
 
 log = logging.getLogger(__name__)

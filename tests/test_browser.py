@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from iscg_bot.core.health import SyncHealth
-from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.web.feed_cache import FeedCache
+from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
 from iscg_bot.web.site import SitePages
 from tests.chat import ADMIN, COORD, Chat, said
 from tests.support.year_story import AI, seed

@@ -24,7 +24,7 @@ from iscg_bot.core.config import MailSettings
 from iscg_bot.core.timeshow import span
 from iscg_bot.domain.timeparse import iana_zone_names
 from iscg_bot.storage import UnitOfWork
-from iscg_bot.web.server import FeedCache
+from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.site import SitePages
 from tests.chat import ADMIN, COORD, COP, Chat, said
 from tests.feed_checks import check_feed, expand_ical, expand_recurring, renamed, unfold

@@ -1,6 +1,6 @@
 """The README's permission table is the one generated from the commands' declarations (issue 13).
 
-Each command says who may run it where it is declared (`allow=`); `iscg_bot.commands.permissions` renders
+Each command says who may run it where it is declared (`allow=`); `iscg_bot.commands.permission_table` renders
 every declaration as the table, so the README cannot fall behind a change of rule, nor omit a command.
 """
 
@@ -11,10 +11,10 @@ from pathlib import Path
 from iscg_bot.chat.policy import OFFICERS, permission_table
 from iscg_bot.chat.router import Context, Router, Rule
 from iscg_bot.commands import build_router
-from iscg_bot.commands.permissions import generated, readme_table, with_table
+from iscg_bot.commands.permission_table import generated, readme_table, with_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-REGENERATE = "python -m iscg_bot.commands.permissions --write README.md"
+REGENERATE = "python -m iscg_bot.commands.permission_table --write README.md"
 
 
 def test_the_readme_table_is_the_generated_one():

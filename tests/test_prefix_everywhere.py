@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from iscg_bot.chat.events import MembershipChange
-from iscg_bot.web.server import FeedCache
+from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.site import SitePages
 from tests.chat import ADMIN, BOT, COORD, COP, Chat
 

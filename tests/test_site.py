@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from iscg_bot.calendar.imported import ImportedCalendars
 from iscg_bot.core.health import SyncHealth
-from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, build_application
+from iscg_bot.web.feed_cache import FeedCache
+from iscg_bot.web.server import MinutesPages, ReportPages, build_application
 from iscg_bot.web.site import SitePages, minutes_fragment
 from tests.chat import ADMIN, COORD, COP, Chat, said
 from tests.support.year_story import AI, BASE, FP_D, FP_T, MEMBER2, NOW, seed

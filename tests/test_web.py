@@ -17,7 +17,8 @@ from iscg_bot.chat.events import MembershipChange
 from iscg_bot.core.config import Settings
 from iscg_bot.core.health import SyncHealth
 from iscg_bot.storage import UnitOfWork
-from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, WebServer, build_application, webcal
+from iscg_bot.web.feed_cache import FeedCache, webcal
+from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
 from tests.chat import ADMIN, COORD, COP, Chat, settings
 from tests.chat import said as said_by
 

@@ -14,7 +14,8 @@ import pytest
 from aiohttp import web
 
 from iscg_bot.core.health import SyncHealth
-from iscg_bot.web.server import FeedCache, MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.web.feed_cache import FeedCache
+from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
 from tests.chat import Chat
 
 BASE = "https://iscg.example.org"

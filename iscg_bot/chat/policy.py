@@ -6,8 +6,8 @@ Each command declares who may run it (`@router.command("meeting move", allow=MEE
 also sees the object it acts on (the meeting, the action, the running meeting, the role, the report's
 subject). The router checks it before the handler runs; `!help` lists what it would accept; and
 `permission_table` renders every declaration as the README's table (regenerate it with
-`python -m iscg_bot.commands.permissions --write README.md`). Bot administrators (from config) have every
-standing; a running meeting is still run by its chairs alone.
+`python -m iscg_bot.commands.permission_table --write README.md`). Bot administrators (from config) have
+every standing; a running meeting is still run by its chairs alone.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from iscg_bot.chat.router import Context, Requirement, Router, Rule
+from iscg_bot.chat.context import Context
+from iscg_bot.chat.permissions import Requirement, Rule
+from iscg_bot.chat.router import Router
 from iscg_bot.core.formatting import Rich, code, text
 from iscg_bot.domain import minutes
 from iscg_bot.domain.actions import action_label

@@ -12,9 +12,10 @@
 The signature is the parser and the usage line (see `iscg_bot.chat.arguments`); the docstring is the help: its
 first line in `!help`, all of it (with an `Example:` line) in `!help <command>`. A module of commands declares
 them on its own module-level `router = Router()`; `commands.build_router` loads it with `Router.load(name)`.
-`parse` reads a message into invocations; `execute` checks the sender's standing (`allow=`, see `Permission`),
-converts the arguments, checks a `Rule` on the object they name, and calls the handler, which talks back
-through `ctx.reply` / `ctx.react` only: the caller sends what they collected once its transaction commits.
+`parse` reads a message into invocations; `execute` checks the sender's standing (`allow=`, see
+`iscg_bot.chat.permissions`), converts the arguments (`iscg_bot.chat.binding`), checks a `Rule` on the object
+they name, and calls the handler, which talks back through `ctx.reply` / `ctx.react` only: the caller sends
+what they collected once its transaction commits.
 A handler says no by raising `Refusal(message)` (or `UsageError` for what was typed): the router answers with
 it, and the caller undoes the command's writes and counts it refused.
 A `DomainError` (`iscg_bot.core.errors`) that a domain function raises is answered the same way: handlers let
@@ -29,36 +30,31 @@ import difflib
 import importlib
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeVar, overload
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, overload
 
 from iscg_bot.chat.arguments import (
     OPENING_QUOTES,
     POSITIONAL_KINDS,
     ArgumentType,
-    FormField,
     Keyword,
     Parameter,
     Refusal,
     Rest,
     UsageError,
     UserId,
-    bind_form,
-    bind_line,
-    is_form_start,
-    or_list,
-    quote,
-    read_form,
     read_parameters,
     usage_of,
 )
 from iscg_bot.chat.arguments import Flag as Flag
+from iscg_bot.chat.binding import FormField, bind_form, bind_line, is_form_start, read_form
 from iscg_bot.chat.context import Context
 from iscg_bot.chat.events import Message, Reaction
+from iscg_bot.chat.permissions import ADMIN, ANYONE, Permission, Requirement, Rule, any_of
 from iscg_bot.chat.time_arguments import TimeZone
 from iscg_bot.core.errors import DomainError
-from iscg_bot.core.formatting import Rich, bullets, code, lines, text
+from iscg_bot.core.formatting import Rich, bullets, code, lines, quote, text
 
 __all__ = [
     "ADMIN",
@@ -81,124 +77,9 @@ __all__ = [
     "any_of",
 ]
 
-Predicate = Callable[["Context"], bool | Awaitable[bool]]
-T = TypeVar("T")
 DOC_PREFIX = "!"  # the prefix docstrings are written with, whatever the configuration says
 # `!` before a command name: not after a word or another `!`, not a room ID (`!abc:example.org`).
 DOC_COMMAND = re.compile(r"(?<![\w!])!(?=[a-z])(?![\w.-]*:[\w.-])")
-
-
-class Permission(Protocol):
-    """Who may run a command (`allow=`): a `Requirement` on the sender's standing, or a `Rule` that also sees
-    the object the command acts on. The router checks `standing` before reading the arguments, `refusal`
-    after (so a rule sees the meeting, the action, … they name) and before the handler runs."""
-
-    @property
-    def standing(self) -> Requirement: ...  # refused with "Only <standing.name> may run !x."
-
-    @property
-    def name(self) -> str: ...  # what `!help <command>` says: "Who may run it: …"
-
-    @property
-    def who(self) -> str: ...  # what the README's permission table says (`policy.permission_table`)
-
-    async def refusal(self, ctx: Context, arguments: Mapping[str, object]) -> Rich | str | None: ...
-
-    async def open_here(self, ctx: Context) -> bool: ...  # `!help`: whether to list it (standing aside)
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """Who may run a command: `name` completes "Only … may run !x.", `predicate` decides (sync or async);
-    `listed`, the words of the README's permission table (`name` unless given).
-
-    With `|`: `COORDINATOR | SECRETARIAT` is met by either and reads "a coordinator or the secretariat".
-    """
-
-    name: str
-    predicate: Predicate = field(compare=False, repr=False)
-    alternatives: tuple[Requirement, ...] = field(default=(), compare=False, repr=False)
-    listed: str = field(default="", compare=False)
-
-    async def allows(self, ctx: Context) -> bool:
-        result = self.predicate(ctx)
-        if inspect.isawaitable(result):
-            result = await result
-        return bool(result)
-
-    def __or__(self, other: Requirement) -> Requirement:
-        return any_of(self, other)
-
-    # ---- as a `Permission`: the standing is the whole of it ----
-
-    @property
-    def standing(self) -> Requirement:
-        return self
-
-    @property
-    def who(self) -> str:
-        return self.listed or self.name
-
-    async def refusal(self, ctx: Context, arguments: Mapping[str, object]) -> Rich | str | None:
-        return None
-
-    async def open_here(self, ctx: Context) -> bool:
-        return True
-
-
-def any_of(*requirements: Requirement) -> Requirement:
-    leaves: list[Requirement] = []
-    for requirement in requirements:
-        for leaf in requirement.alternatives or (requirement,):
-            if leaf not in leaves:
-                leaves.append(leaf)
-    if ANYONE in leaves:
-        return ANYONE
-
-    async def either(ctx: Context) -> bool:
-        for leaf in leaves:
-            if await leaf.allows(ctx):
-                return True
-        return False
-
-    listed = ", ".join(leaf.who for leaf in leaves)
-    return Requirement(or_list([leaf.name for leaf in leaves]), either, tuple(leaves), listed)
-
-
-ANYONE = Requirement("anyone", lambda ctx: True)
-ADMIN = Requirement("a bot administrator", lambda ctx: ctx.is_admin, listed="admin")
-
-
-async def _always(ctx: Context) -> bool:
-    return True
-
-
-@dataclass(frozen=True)
-class Rule(Generic[T]):
-    """Who may run a command on the object it acts on (a `Permission`).
-
-    `standing` is checked first, like a plain requirement; then `target` finds the object in the parsed
-    arguments (or the room: the running meeting) and `judge` returns the refusal for it, or None. No object
-    (None) means nothing to judge: the handler answers (e.g. "No meeting is running"). `listed` says whether
-    `!help` lists the command: whether the sender could run it on some object here.
-    """
-
-    who: str  # the README table's words, and `!help <command>`'s
-    target: Callable[[Context, Mapping[str, object]], Awaitable[T | None]] = field(repr=False)
-    judge: Callable[[Context, T], Awaitable[Rich | str | None]] = field(repr=False)
-    standing: Requirement = ANYONE
-    listed: Callable[[Context], Awaitable[bool]] = field(default=_always, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.who
-
-    async def refusal(self, ctx: Context, arguments: Mapping[str, object]) -> Rich | str | None:
-        found = await self.target(ctx, arguments)
-        return None if found is None else await self.judge(ctx, found)
-
-    async def open_here(self, ctx: Context) -> bool:
-        return await self.listed(ctx)
 
 
 Handler = Callable[..., Awaitable[None]]

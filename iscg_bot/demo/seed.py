@@ -293,13 +293,28 @@ class _Seeder:
     # ---- Child Online Protection: a series, its first meeting held and minuted -------------------------
 
     async def cop_history(self, subject: Subject) -> None:
-        uow, room = self.uow, self.rooms.subjects[COP.slug]
+        """The series set up, its first call held and minuted, the minutes approved the next working day."""
+        series = await self.cop_series(subject)
+        overdue = self.held_day + timedelta(days=3)
+        room, coordinator = self.rooms.subjects[COP.slug], self.id(COP.coordinator)
+        session = await minutes.start(
+            self.uow, room_id=room, subject=subject, meeting=series, by=coordinator, now=self.held_start
+        )
+        await self.cop_discussion(session, series)
+        circulate, invite = await self.cop_actions(session, subject, overdue)
+        await self.cop_call_ended(session)
+        await self.cop_next_day(session, invite)
+        # The due-day reminder went out on the day, as a running bot would have sent it.
+        await self.uow.actions.claim_due_reminder(circulate.id, overdue)
+
+    async def cop_series(self, subject: Subject) -> Meeting:
+        """A call every two weeks for half a year, none in the year-end break; RSVPs to it; reminders sent."""
         coordinator = self.id(COP.coordinator)
         mei, joao, claire = (self.id(member) for member, _ in COP.focal_points)
         until = (self.held_day + timedelta(days=182)).isoformat()
         series = await self.schedule(
             subject,
-            room,
+            self.rooms.subjects[COP.slug],
             SERIES_TITLE,
             self.held_start,
             COP.timezone,
@@ -313,23 +328,18 @@ class _Seeder:
         for occurrence in meetings.expand(series, self.held_start + timedelta(days=1), series.series_end_utc):
             day = occurrence.start.astimezone(ZoneInfo(COP.timezone)).date()
             if _year_end_break(day):
-                await meetings.cancel(
-                    uow,
-                    series,
-                    occurrence=day,
-                    reason="Year-end break",
-                    at=self.setup_at + timedelta(hours=3),
-                )
+                at = self.setup_at + timedelta(hours=3)
+                await meetings.cancel(self.uow, series, occurrence=day, reason="Year-end break", at=at)
+        answered = self.setup_at + timedelta(days=1)
         for who, answer in ((coordinator, "yes"), (mei, "yes"), (joao, "yes"), (claire, "maybe")):
-            await uow.rsvps.set(series.id, who, answer, via="command", at=self.setup_at + timedelta(days=1))
+            await self.uow.rsvps.set(series.id, who, answer, via="command", at=answered)
         await self.claim_reminders_sent(series)
+        return series
 
-        start = self.held_start
-        overdue = self.held_day + timedelta(days=3)
-        later = _working_day_on_or_after(self.held_day + timedelta(days=30))
-        session = await minutes.start(
-            uow, room_id=room, subject=subject, meeting=series, by=coordinator, now=start
-        )
+    async def cop_discussion(self, session: MeetingSession, series: Meeting) -> None:
+        """The call's log from `!startmeeting`: two topics, with what was said, agreed and linked in each."""
+        coordinator = self.id(COP.coordinator)
+        mei, joao, claire = (self.id(member) for member, _ in COP.focal_points)
         said = [
             (0, coordinator, f"{self.prefix}startmeeting M{series.id}", None),
             (1, coordinator, f"{self.prefix}topic Draft guidelines for developing countries", "topic"),
@@ -366,48 +376,47 @@ class _Seeder:
                 "agreed",
             ),
         ]
+        room = self.rooms.subjects[COP.slug]
         for offset, who, text, tag in said:
-            await self.say(session, room, start + timedelta(minutes=offset), who, text, tag)
-        circulate = await self.action(
-            session,
-            subject,
-            start + timedelta(minutes=34),
-            coordinator,
-            joao,
-            "Circulate the revised draft to the ITU-D study groups",
-            overdue,
+            await self.say(session, room, self.held_start + timedelta(minutes=offset), who, text, tag)
+
+    async def cop_actions(
+        self, session: MeetingSession, subject: Subject, overdue: date
+    ) -> tuple[ActionItem, ActionItem]:
+        """Three actions taken at the end of the call: one due `overdue`, one due later, one with no date;
+        the first and the last of them."""
+        coordinator = self.id(COP.coordinator)
+        mei, joao = (self.id(member) for member, _ in COP.focal_points[:2])
+        later = _working_day_on_or_after(self.held_day + timedelta(days=30))
+        taken = (
+            (34, joao, "Circulate the revised draft to the ITU-D study groups", overdue),
+            (36, mei, "Ask the TSAG management for a workshop slot", later),
+            (38, coordinator, "Invite UNICEF to the next coordination call", None),
         )
-        await self.action(
-            session,
-            subject,
-            start + timedelta(minutes=36),
-            coordinator,
-            mei,
-            "Ask the TSAG management for a workshop slot",
-            later,
-        )
-        invite = await self.action(
-            session,
-            subject,
-            start + timedelta(minutes=38),
-            coordinator,
-            coordinator,
-            "Invite UNICEF to the next coordination call",
-            None,
-        )
-        end = start + timedelta(minutes=55)
+        items = []
+        for offset, owner, what, due in taken:
+            at = self.held_start + timedelta(minutes=offset)
+            items.append(await self.action(session, subject, at, coordinator, owner, what, due))
+        circulate, _, invite = items
+        return circulate, invite
+
+    async def cop_call_ended(self, session: MeetingSession) -> None:
+        """`!endmeeting` 55 minutes in, and the draft minutes rendered."""
+        room, coordinator = self.rooms.subjects[COP.slug], self.id(COP.coordinator)
+        end = self.held_start + timedelta(minutes=55)
         await self.say(session, room, end, coordinator, f"{self.prefix}endmeeting", None)
-        await minutes.end(uow, session, now=end)
+        await minutes.end(self.uow, session, now=end)
         await self.render(session, end, COP.timezone)
-        # The next working day: the invitation sent, then the minutes approved.
+
+    async def cop_next_day(self, session: MeetingSession, invite: ActionItem) -> None:
+        """The next working day: the invitation sent, then the minutes approved (both before now)."""
+        coordinator = self.id(COP.coordinator)
         next_day = _working_day_on_or_after(self.held_day + timedelta(days=1))
         done = min(_at(next_day, 9, 30, COP.timezone), self.now - timedelta(minutes=10))
-        await actions.set_status(uow, invite, "done", by=coordinator, now=done)
+        await actions.set_status(self.uow, invite, "done", by=coordinator, now=done)
         approved = min(_at(next_day, 11, 0, COP.timezone), self.now - timedelta(minutes=5))
-        await minutes.approve(uow, session, by=coordinator, now=approved)
+        await minutes.approve(self.uow, session, by=coordinator, now=approved)
         await self.render(session, approved, COP.timezone)
-        # The due-day reminder went out on the day, as a running bot would have sent it.
-        await uow.actions.claim_due_reminder(circulate.id, overdue)
 
     async def say(
         self, session: MeetingSession, room: str, at: datetime, who: str, text: str, tag: str | None

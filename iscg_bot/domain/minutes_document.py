@@ -9,6 +9,7 @@ a chair reopens them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,14 @@ from iscg_bot.storage.models import ActionItem
 
 if TYPE_CHECKING:
     from iscg_bot.storage import UnitOfWork
-    from iscg_bot.storage.models import Meeting, MeetingSession, MinuteLine, MinuteLineEdit, MinuteTag
+    from iscg_bot.storage.models import (
+        Meeting,
+        MeetingSession,
+        MinuteLine,
+        MinuteLineEdit,
+        MinuteTag,
+        Subject,
+    )
 
 SUMMARY_TAGS = ("info", "idea", "agreed", "rejected", "action", "link", "keyissue")
 # The tag commands whose whole argument is their text: an edit of the line edits what they say.
@@ -85,6 +93,24 @@ def _tag_text(
     return written[index] if index < len(written) else str(args.get("text", ""))
 
 
+@dataclass
+class _Reading:
+    """What the log says, gathered line by line (dicts of None: sets that keep the order first seen)."""
+
+    names: dict[str, str | None]  # display names by sender, as the lines carry them
+    attendance: dict[str, None] = field(default_factory=dict)
+    regrets: dict[str, None] = field(default_factory=dict)
+    topics: list[tuple[str | None, list[Item]]] = field(default_factory=lambda: [(None, [])])
+    decisions: list[str] = field(default_factory=list)
+    key_issues: list[str] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    action_tags: list[dict[str, Any]] = field(default_factory=list)
+    log: list[LogLine] = field(default_factory=list)
+
+    def person(self, user_id: str) -> Person:
+        return Person(user_id, self.names.get(user_id) or None)
+
+
 async def build(
     uow: UnitOfWork,
     session: MeetingSession,
@@ -99,70 +125,88 @@ async def build(
         as_of = session.approved_at
     meeting = await uow.meetings.get(session.meeting_id) if session.meeting_id is not None else None
     subject = await uow.subjects.by_room(session.room_id)
-    edits = await uow.minutes.edits_of_session(session.id)
-    tags = await uow.minutes.tags(session.id)
+    read = await _read_log(uow, session.id, as_of, prefix)
+    if meeting is not None:
+        await _add_regrets_by_rsvp(uow, meeting, read)
+    chairs = tuple(read.person(c) for c in await uow.minutes.chairs(session.id))
+    actions = await _actions(uow, read.action_tags, read.person, as_of)
+    page_url = base_url + page_path(session, meeting) if base_url else None
+    return _document(session, meeting, subject, read, chairs, actions, zone=zone, page_url=page_url)
+
+
+async def _read_log(uow: UnitOfWork, session_id: int, as_of: datetime | None, prefix: str) -> _Reading:
+    """The log as it stood at `as_of` (None: as it stands): each line's text then, and what its tags say."""
+    edits = await uow.minutes.edits_of_session(session_id)
+    tags = await uow.minutes.tags(session_id)
     lines = [
         line
-        for line in await uow.minutes.lines(session.id)
+        for line in await uow.minutes.lines(session_id)
         if line.redacted_at is None or (as_of is not None and line.redacted_at > as_of)
     ]
-    names: dict[str, str | None] = {line.sender: line.display_name for line in lines}
-
-    def person(user_id: str) -> Person:
-        return Person(user_id, names.get(user_id) or None)
-
-    attendance: dict[str, None] = {}
-    regrets: dict[str, None] = {}
-    topics: list[tuple[str | None, list[Item]]] = [(None, [])]
-    decisions: list[str] = []
-    key_issues: list[str] = []
-    links: list[Link] = []
-    action_tags: list[dict[str, Any]] = []
-    log: list[LogLine] = []
+    read = _Reading(names={line.sender: line.display_name for line in lines})
     for line in lines:
-        attendance.setdefault(line.sender)
-        text = _text_as_of(line, edits.get(line.id, []), as_of)
-        counting = [t for t in tags.get(line.id, []) if not t.undone]
-        edited = any(as_of is None or e.at <= as_of for e in edits.get(line.id, []))
-        log.append(
-            LogLine(
-                line.server_time,
-                person(line.sender),
-                text,
-                line.msgtype,
-                tuple(t.tag for t in counting),
-                edited,
-            )
+        read.attendance.setdefault(line.sender)
+        line_edits, line_tags = edits.get(line.id, []), tags.get(line.id, [])
+        text = _text_as_of(line, line_edits, as_of)
+        counting = tuple(t.tag for t in line_tags if not t.undone)
+        edited = any(as_of is None or e.at <= as_of for e in line_edits)
+        read.log.append(
+            LogLine(line.server_time, read.person(line.sender), text, line.msgtype, counting, edited)
         )
-        written = _said_by_commands(text, prefix)
-        seen: dict[str, int] = {}
-        for found in tags.get(line.id, []):
-            args = found.args or {}
-            said = _tag_text(found, args, written, seen)
-            if found.undone:
-                continue
-            if found.tag == "topic":
-                topics.append((said, []))
-            elif found.tag == "present":
-                for user in args.get("users") or [line.sender]:
-                    attendance.setdefault(user)
-            elif found.tag == "regrets":
-                regrets.setdefault(args.get("user") or line.sender)
-            if found.tag in SUMMARY_TAGS:
-                url = args.get("url") if found.tag == "link" else None
-                topics[-1][1].append(Item(found.tag, said, person(line.sender), line.server_time, url))
-            if found.tag == "agreed":
-                decisions.append(said)
-            elif found.tag == "keyissue":
-                key_issues.append(said)
-            elif found.tag == "link":
-                links.append(Link(str(args.get("url", "")), said))
-            elif found.tag == "action":
-                action_tags.append(args)
-    if meeting is not None:
-        for rsvp in await uow.rsvps.for_meeting(meeting.id):
-            if rsvp.answer == "no" and rsvp.matrix_id not in attendance:
-                regrets.setdefault(rsvp.matrix_id)
+        _read_tags(read, line, line_tags, _said_by_commands(text, prefix))
+    return read
+
+
+def _read_tags(
+    read: _Reading, line: MinuteLine, tags: list[MinuteTag], written: dict[str, list[str]]
+) -> None:
+    """The line's tags that were not undone: a new topic, people present or sending regrets, the items of
+    the current topic, and the decisions, key issues, links and actions of the whole meeting."""
+    seen: dict[str, int] = {}
+    for found in tags:
+        args = found.args or {}
+        said = _tag_text(found, args, written, seen)  # an undone tag still holds its place among the commands
+        if found.undone:
+            continue
+        if found.tag == "topic":
+            read.topics.append((said, []))
+        elif found.tag == "present":
+            for user in args.get("users") or [line.sender]:
+                read.attendance.setdefault(user)
+        elif found.tag == "regrets":
+            read.regrets.setdefault(args.get("user") or line.sender)
+        if found.tag in SUMMARY_TAGS:
+            url = args.get("url") if found.tag == "link" else None
+            read.topics[-1][1].append(Item(found.tag, said, read.person(line.sender), line.server_time, url))
+        if found.tag == "agreed":
+            read.decisions.append(said)
+        elif found.tag == "keyissue":
+            read.key_issues.append(said)
+        elif found.tag == "link":
+            read.links.append(Link(str(args.get("url", "")), said))
+        elif found.tag == "action":
+            read.action_tags.append(args)
+
+
+async def _add_regrets_by_rsvp(uow: UnitOfWork, meeting: Meeting, read: _Reading) -> None:
+    """Those who answered "no" to the meeting and were not there count as having sent regrets."""
+    for rsvp in await uow.rsvps.for_meeting(meeting.id):
+        if rsvp.answer == "no" and rsvp.matrix_id not in read.attendance:
+            read.regrets.setdefault(rsvp.matrix_id)
+
+
+def _document(
+    session: MeetingSession,
+    meeting: Meeting | None,
+    subject: Subject | None,
+    read: _Reading,
+    chairs: tuple[Person, ...],
+    actions: tuple[Action, ...],
+    *,
+    zone: str,
+    page_url: str | None,
+) -> MinutesDocument:
+    """The document from what the log says and what the session and its meeting record."""
     return MinutesDocument(
         reference=session.reference,
         title=session.title,
@@ -171,19 +215,21 @@ async def build(
         started_at=session.started_at,
         ended_at=session.ended_at,
         status=status_of(session),
-        approved_by=person(session.approved_by) if session.approved_by else None,
+        approved_by=read.person(session.approved_by) if session.approved_by else None,
         approved_at=session.approved_at,
-        chairs=tuple(person(c) for c in await uow.minutes.chairs(session.id)),
-        attendance=tuple(person(a) for a in sorted(attendance)),
-        regrets=tuple(person(r) for r in sorted(regrets)),
+        chairs=chairs,
+        attendance=tuple(read.person(a) for a in sorted(read.attendance)),
+        regrets=tuple(read.person(r) for r in sorted(read.regrets)),
         agenda=tuple(item.text for item in meeting.agenda) if meeting is not None else (),
-        topics=tuple(Topic(title, tuple(items)) for title, items in topics if items or title is not None),
-        decisions=tuple(decisions),
-        actions=await _actions(uow, action_tags, person, as_of),
-        key_issues=tuple(key_issues),
-        links=tuple(links),
-        log=tuple(log),
-        page_url=base_url + page_path(session, meeting) if base_url else None,
+        topics=tuple(
+            Topic(title, tuple(items)) for title, items in read.topics if items or title is not None
+        ),
+        decisions=tuple(read.decisions),
+        actions=actions,
+        key_issues=tuple(read.key_issues),
+        links=tuple(read.links),
+        log=tuple(read.log),
+        page_url=page_url,
     )
 
 

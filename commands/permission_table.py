@@ -1,7 +1,7 @@
 """The README's permission table, generated from the commands' declarations (`allow=`, see `chat.policy`).
 
-    python -m iscg_bot.commands.permissions                     # print the table
-    python -m iscg_bot.commands.permissions --write README.md   # replace the README's table with it
+    python -m iscg_bot.commands.permission_table                     # print the table
+    python -m iscg_bot.commands.permission_table --write README.md   # replace the README's table with it
 
 `tests/test_permissions_table.py` fails when the README's table is not the one generated.
 """
@@ -54,7 +54,7 @@ def with_table(readme: str, table: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m iscg_bot.commands.permissions", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m iscg_bot.commands.permission_table", description=__doc__)
     parser.add_argument("--write", metavar="README", type=Path, help="replace the table in this file")
     options = parser.parse_args(argv)
     table = generated()
