@@ -8,7 +8,9 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias
 
 from iscg_bot.core.config import ConfigError, Settings, describe_settings, load_settings
 from iscg_bot.domain.roles import AdvisoryGroup
@@ -19,60 +21,14 @@ EXIT_CONFIG = 2
 EXIT_NOT_MIGRATED = 3
 EXIT_LOGIN = 4
 
+CONFIG_HELP = "TOML file (default: $ISCG_CONFIG or ./config.toml)"
+_Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # what add_subparsers returns
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="iscg-bot", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (
-        ("run", "run the bot"),
-        ("migrate", "bring the database schema up to date"),
-        ("check-config", "validate the configuration and print it, secrets masked"),
-    ):
-        command = sub.add_parser(name, help=help_text)
-        command.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
-    run = sub.choices["run"]
-    run.add_argument("--migrate", action="store_true", help="apply pending migrations before starting")
-    run.add_argument(
-        "--test-clock-file",
-        type=Path,
-        help="for tests only: read the current time from this file (an ISO 8601 timestamp) instead of the "
-        "system clock",
-    )
-    minutes = sub.add_parser("minutes", help="the meetings' minutes")
-    minutes_sub = minutes.add_subparsers(dest="minutes_command", required=True)
-    regenerate = minutes_sub.add_parser(
-        "regenerate",
-        help="rebuild the minutes of a meeting (M12: all its sessions) or a session (S7) from the log",
-    )
-    regenerate.add_argument("reference", help="M12 or S7")
-    regenerate.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
-    report = sub.add_parser("report", help="compile the report to the advisory groups into a file")
-    report.add_argument("--year", type=int, required=True, help="the calendar year reported on")
-    scope = report.add_mutually_exclusive_group()
-    scope.add_argument("--subject", help="one subject, by its slug (default: every subject)")
-    groups = [group.value for group in AdvisoryGroup]
-    scope.add_argument("--advisory-group", choices=groups, help="that group's subjects")
-    report.add_argument("--format", choices=["md", "html", "docx"], default="docx")
-    report.add_argument("-o", "--output", type=Path, help="the file to write (default: a name here)")
-    report.add_argument("--config", type=Path, help="TOML file (default: $ISCG_CONFIG or ./config.toml)")
-    demo = sub.add_parser(
-        "demo",
-        help="a throwaway local homeserver and the bot, with a seeded group: you as its Chair, two subjects",
-    )
-    demo.add_argument(
-        "--workdir",
-        type=Path,
-        help="keep the demo's files here, and reuse them when started again (default: a temporary folder)",
-    )
-    demo.add_argument(
-        "--port", type=int, default=None, help="homeserver port on 127.0.0.1 (default: a free port)"
-    )
-    demo.add_argument(
-        "--web-port", type=int, default=None, help="web pages' port on 127.0.0.1 (default: a free port)"
-    )
-    args = parser.parse_args(argv)
-
-    if args.command == "demo":
+    """Run the subcommand `argv` names (default: the command line's); the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "demo":  # brings its own configuration
         from iscg_bot.demo.main import run_demo
 
         return run_demo(args.workdir, args.port, args.web_port)
@@ -91,13 +47,93 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {row}")
         return 0
     setup_logging(settings.logging.level, settings.logging.format)
-    if args.command == "migrate":
-        return asyncio.run(_migrate(settings))
-    if args.command == "minutes":
-        return asyncio.run(_regenerate(settings, args.reference))
-    if args.command == "report":
-        return asyncio.run(_report(settings, args))
-    return asyncio.run(_run(settings, migrate_first=args.migrate, test_clock_file=args.test_clock_file))
+    return _COMMANDS[args.command](settings, args)
+
+
+# The subcommands that need the configuration and logging, each run in its own event loop.
+_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "migrate": lambda settings, args: asyncio.run(_migrate(settings)),
+    "minutes": lambda settings, args: asyncio.run(_regenerate(settings, args.reference)),
+    "report": lambda settings, args: asyncio.run(_report(settings, args)),
+    "run": lambda settings, args: asyncio.run(
+        _run(settings, migrate_first=args.migrate, test_clock_file=args.test_clock_file)
+    ),
+}
+
+
+# ---- the command line ------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The parser of `iscg-bot`'s subcommands, in the order its help lists them."""
+    parser = argparse.ArgumentParser(prog="iscg-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_run(sub)
+    for name, help_text in (
+        ("migrate", "bring the database schema up to date"),
+        ("check-config", "validate the configuration and print it, secrets masked"),
+    ):
+        sub.add_parser(name, help=help_text).add_argument("--config", type=Path, help=CONFIG_HELP)
+    _add_minutes(sub)
+    _add_report(sub)
+    _add_demo(sub)
+    return parser
+
+
+def _add_run(sub: _Subparsers) -> None:
+    run = sub.add_parser("run", help="run the bot")
+    run.add_argument("--config", type=Path, help=CONFIG_HELP)
+    run.add_argument("--migrate", action="store_true", help="apply pending migrations before starting")
+    run.add_argument(
+        "--test-clock-file",
+        type=Path,
+        help="for tests only: read the current time from this file (an ISO 8601 timestamp) instead of the "
+        "system clock",
+    )
+
+
+def _add_minutes(sub: _Subparsers) -> None:
+    minutes = sub.add_parser("minutes", help="the meetings' minutes")
+    minutes_sub = minutes.add_subparsers(dest="minutes_command", required=True)
+    regenerate = minutes_sub.add_parser(
+        "regenerate",
+        help="rebuild the minutes of a meeting (M12: all its sessions) or a session (S7) from the log",
+    )
+    regenerate.add_argument("reference", help="M12 or S7")
+    regenerate.add_argument("--config", type=Path, help=CONFIG_HELP)
+
+
+def _add_report(sub: _Subparsers) -> None:
+    report = sub.add_parser("report", help="compile the report to the advisory groups into a file")
+    report.add_argument("--year", type=int, required=True, help="the calendar year reported on")
+    scope = report.add_mutually_exclusive_group()
+    scope.add_argument("--subject", help="one subject, by its slug (default: every subject)")
+    groups = [group.value for group in AdvisoryGroup]
+    scope.add_argument("--advisory-group", choices=groups, help="that group's subjects")
+    report.add_argument("--format", choices=["md", "html", "docx"], default="docx")
+    report.add_argument("-o", "--output", type=Path, help="the file to write (default: a name here)")
+    report.add_argument("--config", type=Path, help=CONFIG_HELP)
+
+
+def _add_demo(sub: _Subparsers) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="a throwaway local homeserver and the bot, with a seeded group: you as its Chair, two subjects",
+    )
+    demo.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the demo's files here, and reuse them when started again (default: a temporary folder)",
+    )
+    demo.add_argument(
+        "--port", type=int, default=None, help="homeserver port on 127.0.0.1 (default: a free port)"
+    )
+    demo.add_argument(
+        "--web-port", type=int, default=None, help="web pages' port on 127.0.0.1 (default: a free port)"
+    )
+
+
+# ---- the configuration -----------------------------------------------------------------------------------
 
 
 def _config_path(given: Path | None) -> tuple[Path | None, str]:

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from iscg_bot.calendar.feeds import FeedInfo, escape_text, feed_etag, fold, last_modified, render_feed
+from iscg_bot.calendar.feeds import FeedInfo, feed_etag, last_modified, render_feed
+from iscg_bot.calendar.ical_text import escape_text, fold
 from iscg_bot.domain.recurrence import occurrences
 from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, COORD, START, Chat, said

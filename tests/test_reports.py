@@ -16,8 +16,9 @@ from sqlalchemy import select
 from iscg_bot.commands import build_router
 from iscg_bot.domain import reports as reports_module
 from iscg_bot.domain.minutes_document import build
+from iscg_bot.domain.read_ahead import Prefetched
 from iscg_bot.domain.report_model import Period, Report, SubjectReport
-from iscg_bot.domain.reports import Prefetched, ReportError, compile_report, period_bounds, year
+from iscg_bot.domain.reports import ReportError, compile_report, period_bounds, year
 from iscg_bot.domain.similarity import similar
 from iscg_bot.storage import MeetingSession, Subject, UnitOfWork
 from tests.chat import COORD, Chat, settings

@@ -12,11 +12,12 @@ Choices:
   splitting a UTF-8 character) and renders 10,000 meetings in well under a second. The independent parsers in
   the tests (`ical`, `icalendar` + `recurring-ical-events`) check the result.
 - **TEXT** is escaped per RFC 5545 §3.3.11. CR LF and lone CR become a line break (`\\n`), the only one
-  TEXT can carry; other control characters (not allowed in TEXT) are dropped.
+  TEXT can carry; other control characters (not allowed in TEXT) are dropped. These value and line helpers
+  (escaping, folding, date-times) are in `iscg_bot.calendar.ical_text`.
 - **Cancelled occurrences** of a series are EXDATEs (every parser drops them); their reasons are listed in the
   master's DESCRIPTION. Moved occurrences are VEVENTs with the master's UID and a RECURRENCE-ID. Overrides
   that match no occurrence of the series are left out, as `recurrence.occurrences` ignores them.
-- **VTIMEZONE** components are derived from zoneinfo, see `vtimezone`.
+- **VTIMEZONE** components are derived from zoneinfo, see `iscg_bot.calendar.vtimezone`.
 - **Repeated hours.** On the night clocks go back a local time happens twice, and readers disagree on which
   pass a local time there means: RFC 5545 §3.3.5 and most clients say the first, Thunderbird (ical.js) the
   second. So an instant in a repeated hour is never written as a local time: a one-off or moved occurrence
@@ -31,11 +32,22 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from iscg_bot.calendar.ical_text import (
+    CRLF,
+    category_text,
+    duration_text,
+    escape_text,
+    fold,
+    local_text,
+    param_free,
+    utc,
+    utc_text,
+)
+from iscg_bot.calendar.vtimezone import vtimezone, year_transitions
 from iscg_bot.domain.meetings import meeting_label
 from iscg_bot.domain.recurrence import OverrideLike, OverrideSpec, is_repeated, occurrence_on, wall_instant
 
@@ -46,21 +58,15 @@ __all__ = [
     "FeedInfo",
     "calendar_bytes",
     "cancelled_occurrence_vevent",
-    "escape_text",
     "feed_etag",
-    "fold",
     "last_modified",
     "meeting_vevents",
     "prodid",
     "render_feed",
-    "vtimezone",
     "vtimezones",
 ]
 
-CRLF = "\r\n"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # TEXT allows HTAB and (escaped) line breaks only
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20\x7f\"<>\\^`{|}]+")
-_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _YEARS_AFTER = 50  # a VTIMEZONE never looks further ahead than this past the first event; the last rule holds
 
 
@@ -88,7 +94,7 @@ def render_feed(
     """The feed as UTF-8 bytes: one VTIMEZONE per zone used, one VEVENT per meeting (plus one per moved
     occurrence), in meeting id order. `subjects` maps subject_id to an object with `slug` and `title`."""
     ordered = sorted(meetings, key=lambda m: m.id)
-    refresh = _duration(info.refresh)
+    refresh = duration_text(info.refresh)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -118,7 +124,7 @@ def render_feed(
 
 def prodid(domain: str = "iscg-bot") -> str:
     """The PRODID content line."""
-    return f"PRODID:-//{_escape_param_free(domain)}//ISCG bot//EN"
+    return f"PRODID:-//{param_free(domain)}//ISCG bot//EN"
 
 
 def calendar_bytes(lines: Iterable[str]) -> bytes:
@@ -166,7 +172,7 @@ def cancelled_occurrence_vevent(
     master = lines[: lines.index("END:VEVENT")]
     keep = ("DTSTAMP:", "UID:", "SEQUENCE:", "CREATED:", "LAST-MODIFIED:", "SUMMARY:", "CATEGORIES:")
     event = ["BEGIN:VEVENT", *(line for line in master if line.startswith(keep))]
-    event.append(f"RECURRENCE-ID;TZID={zone}:{_local_text(occurrence_local)}")
+    event.append(f"RECURRENCE-ID;TZID={zone}:{local_text(occurrence_local)}")
     duration = timedelta(minutes=meeting.duration_minutes)
     in_series_pass = occurrence_local.replace(fold=meeting.start_local.fold)  # stored without its pass
     event += _span(in_series_pass, duration, zone, ZoneInfo(zone), exact=True)
@@ -183,7 +189,7 @@ def last_modified(meetings: Iterable[Meeting]) -> datetime | None:
     """The latest change of any meeting or override (aware UTC), None for no meetings: for Last-Modified."""
     stamps = [m.updated_at for m in meetings]
     stamps += [o.updated_at for m in meetings for o in m.overrides]
-    return max((_utc(s) for s in stamps), default=None)
+    return max((utc(s) for s in stamps), default=None)
 
 
 def _vevents(
@@ -192,64 +198,67 @@ def _vevents(
     domain: str,
     minutes_url: Callable[[Meeting], str | None],
 ) -> list[str]:
+    """The meeting's master VEVENT, then one per moved occurrence, as unfolded content lines."""
     zone = meeting.timezone
     tz = ZoneInfo(zone)
     duration = timedelta(minutes=meeting.duration_minutes)
-    uid = f"UID:meeting-{meeting.id}@{_escape_param_free(domain)}"
-    summary = f"SUMMARY:{escape_text(f'{meeting_label(meeting.id)} · {meeting.title}')}"
-    stamp = _utc_text(meeting.updated_at)
+    stamp = utc_text(meeting.updated_at)
     common = [
         f"DTSTAMP:{stamp}",
-        uid,
+        f"UID:meeting-{meeting.id}@{param_free(domain)}",
         f"SEQUENCE:{int(meeting.sequence)}",
-        f"CREATED:{_utc_text(meeting.created_at)}",
+        f"CREATED:{utc_text(meeting.created_at)}",
     ]
-    subject = subjects.get(meeting.subject_id) if meeting.subject_id is not None else None
-    if meeting.subject_id is None:
-        category = ["CATEGORIES:ISCG"]
-    elif subject is not None:
-        category = [f"CATEGORIES:{_category(subject.slug)},{_category(subject.title)}"]
-    else:  # a subject the caller did not pass: no category rather than a wrong one
-        category = []
-    link = meeting.link or None
-    place = []
-    if link:
-        place.append(f"LOCATION:{escape_text(link)}")
-        if _URI.fullmatch(link):
-            place += [f"URL:{link}", f"CONFERENCE;VALUE=URI;FEATURE=AUDIO,VIDEO;LABEL=Join:{link}"]
-    status = "CANCELLED" if meeting.status == "cancelled" else "CONFIRMED"
-
     cancelled, moved = _overrides(meeting, duration)
-    description = _description(meeting, minutes_url(meeting), cancelled)
+    about = _about(meeting, subjects, _description(meeting, minutes_url(meeting), cancelled))
+
     master = ["BEGIN:VEVENT", *common, f"LAST-MODIFIED:{stamp}"]
     master += _span(meeting.start_local, duration, zone, tz, exact=not meeting.rrule)
     if meeting.rrule:
         master.append(f"RRULE:{meeting.rrule.removeprefix('RRULE:')}")
         if cancelled:
             master.append(
-                f"EXDATE;TZID={zone}:" + ",".join(_local_text(o.occurrence_local) for o in cancelled)
+                f"EXDATE;TZID={zone}:" + ",".join(local_text(o.occurrence_local) for o in cancelled)
             )
-    master += [summary, f"STATUS:{status}", *category]
-    if description:
-        master.append(f"DESCRIPTION:{escape_text(description)}")
-    master += [*place, "END:VEVENT"]
+    master += [*about, "END:VEVENT"]
 
     stamp_at = meeting.updated_at
     for override, start_local in moved:
         span = timedelta(minutes=override.duration_minutes) if override.duration_minutes else duration
-        event = [
+        changed = max(getattr(override, "updated_at", stamp_at), stamp_at, key=utc)
+        master += [
             "BEGIN:VEVENT",
             *common,
-            f"LAST-MODIFIED:{_utc_text(max(getattr(override, 'updated_at', stamp_at), stamp_at, key=_utc))}",
+            f"LAST-MODIFIED:{utc_text(changed)}",
+            f"RECURRENCE-ID;TZID={zone}:{local_text(override.occurrence_local)}",
+            *_span(start_local, span, zone, tz, exact=True),
+            *about,
+            "END:VEVENT",
         ]
-        event.append(f"RECURRENCE-ID;TZID={zone}:{_local_text(override.occurrence_local)}")
-        event += _span(start_local, span, zone, tz, exact=True)
-        event += [summary, f"STATUS:{status}", *category]
-        if description:
-            event.append(f"DESCRIPTION:{escape_text(description)}")
-        event += [*place, "END:VEVENT"]
-        master += event
     return master
+
+
+def _about(meeting: Meeting, subjects: Mapping[int, Subject], description: str) -> list[str]:
+    """What each of the meeting's VEVENTs says after its times: SUMMARY, STATUS, CATEGORIES, DESCRIPTION and
+    where to join (LOCATION, and URL and CONFERENCE when the link is a URI)."""
+    lines = [
+        f"SUMMARY:{escape_text(f'{meeting_label(meeting.id)} · {meeting.title}')}",
+        f"STATUS:{'CANCELLED' if meeting.status == 'cancelled' else 'CONFIRMED'}",
+    ]
+    subject = subjects.get(meeting.subject_id) if meeting.subject_id is not None else None
+    if meeting.subject_id is None:
+        lines.append("CATEGORIES:ISCG")
+    elif subject is not None:
+        lines.append(f"CATEGORIES:{category_text(subject.slug)},{category_text(subject.title)}")
+    # else a subject the caller did not pass: no category rather than a wrong one
+    if description:
+        lines.append(f"DESCRIPTION:{escape_text(description)}")
+    link = meeting.link or None
+    if link:
+        lines.append(f"LOCATION:{escape_text(link)}")
+        if _URI.fullmatch(link):
+            lines += [f"URL:{link}", f"CONFERENCE;VALUE=URI;FEATURE=AUDIO,VIDEO;LABEL=Join:{link}"]
+    return lines
 
 
 def _overrides(
@@ -305,7 +314,7 @@ def _pinned_walls(meeting: Meeting, duration: timedelta) -> list[datetime]:
     time_of_day = meeting.start_local.time()
     walls = []
     for year in range(first, min(last, first + _YEARS_AFTER) + 1):
-        for onset, rule in _year_keys(tz, year):
+        for onset, rule in year_transitions(tz, year):
             before, after = rule[1], rule[2]
             if after == before:
                 continue
@@ -364,14 +373,14 @@ def _span(start_local: datetime, duration: timedelta, zone: str, tz: ZoneInfo, *
     end = start + duration
     end_wall = end.astimezone(tz).replace(tzinfo=None)
     if exact and (is_repeated(start_local, tz) or is_repeated(end_wall, tz)):
-        return [f"DTSTART:{_utc_text(start)}", f"DTEND:{_utc_text(end)}"]
+        return [f"DTSTART:{utc_text(start)}", f"DTEND:{utc_text(end)}"]
     if exact or not (_ambiguous(start_local, tz) or _ambiguous(end_wall, tz)):
         return [
-            f"DTSTART;TZID={zone}:{_local_text(start_local)}",
-            f"DTEND;TZID={zone}:{_local_text(end_wall)}",
+            f"DTSTART;TZID={zone}:{local_text(start_local)}",
+            f"DTEND;TZID={zone}:{local_text(end_wall)}",
         ]
     return [
-        f"DTSTART;TZID={zone}:{_local_text(start_local)}",
+        f"DTSTART;TZID={zone}:{local_text(start_local)}",
         f"DURATION:PT{int(duration.total_seconds()) // 60}M",
     ]
 
@@ -386,218 +395,9 @@ def _years(meeting: Meeting) -> tuple[int, int]:
     first = last = meeting.start_local.year
     if meeting.rrule:
         end = meeting.series_end_utc
-        last = _utc(end).year + 1 if end is not None else first + 10
+        last = utc(end).year + 1 if end is not None else first + 10
     for o in meeting.overrides:
         for wall in (o.occurrence_local, o.start_local):
             if wall is not None:
                 first, last = min(first, wall.year), max(last, wall.year)
     return first, last
-
-
-# --- VTIMEZONE -------------------------------------------------------------------------------------------
-
-
-def vtimezone(zone: str, first_year: int, last_year: int) -> list[str]:
-    """A VTIMEZONE for `zone` that agrees with zoneinfo from `first_year` to `last_year` (and, for a zone
-    whose rule stays the same, after it), as unfolded content lines.
-
-    How: the offset transitions of each year are found by scanning zoneinfo (daily steps, then bisection to
-    the second). Each transition becomes a rule key — kind (DAYLIGHT when dst() is non-zero after it),
-    offsets, abbreviation, month, weekday-in-month (`-1SU` when it is the month's last such weekday, else
-    `2SU`…) and the wall time of the onset. Consecutive years with the same keys share one observance per key
-    with `RRULE:FREQ=YEARLY;BYMONTH=…;BYDAY=…`, bounded by COUNT (its years) unless it is the last run (left
-    open). Not by UNTIL: RFC 5545 wants it in UTC there, and dateutil (under `ical`) refuses a UTC UNTIL next
-    to the observance's local DTSTART, failing the whole calendar.
-    A year whose keys fit no run of two or more (a one-off change of offset, or rules such as "Sunday on or
-    after the 22nd" whose weekday-in-month varies) gets observances with a single onset (`RRULE:FREQ=YEARLY;
-    COUNT=1`, no RDATE: vobject, hence Radicale, mis-reads RDATE-style components). A zone without
-    transitions in the span is one STANDARD observance.
-
-    Limits: correct within the span only; before it the first observance holds, after it the last rules are
-    extrapolated (as zoneinfo itself does from the zone's POSIX rule). Offsets with seconds (LMT, before
-    1900) are written with seconds, which some clients ignore."""
-    return list(_vtimezone(zone, first_year, last_year))
-
-
-@lru_cache(maxsize=256)
-def _vtimezone(zone: str, first_year: int, last_year: int) -> tuple[str, ...]:
-    tz = ZoneInfo(zone)
-    keys = {year: _year_keys(tz, year) for year in range(first_year, last_year + 1)}
-    lines = ["BEGIN:VTIMEZONE", f"TZID:{zone}"]
-    start = datetime(first_year, 1, 1, tzinfo=UTC)
-    if not keys[first_year]:
-        # What holds before the first transition of the span (or throughout it).
-        offset, is_dst, name = _state(tz, start)
-        lines += _observance(is_dst, offset, offset, name, start.replace(tzinfo=None) + offset, None)
-    years = sorted(keys)
-    index = 0
-    while index < len(years):
-        year = years[index]
-        run_end = index
-        while run_end + 1 < len(years) and _rules(keys[years[run_end + 1]]) == _rules(keys[year]):
-            run_end += 1
-        transitions = keys[year]
-        if run_end > index and transitions:
-            open_ended = run_end == len(years) - 1
-            for onset, rule in transitions:
-                kind, before, after, name, month, byday, _time = rule
-                rrule = f"FREQ=YEARLY;BYMONTH={month};BYDAY={byday}"
-                if not open_ended:
-                    rrule += f";COUNT={run_end - index + 1}"
-                lines += _observance(kind, before, after, name, onset.replace(tzinfo=None) + before, rrule)
-            index = run_end + 1
-            continue
-        for onset, _rule in transitions:
-            offset, is_dst, name = _state(tz, onset)
-            before = _offset_before(tz, onset)
-            lines += _observance(is_dst, before, offset, name, onset.replace(tzinfo=None) + before, None)
-        index += 1
-    lines.append("END:VTIMEZONE")
-    return tuple(lines)
-
-
-def _rules(transitions: list[tuple[datetime, tuple]]) -> list[tuple]:
-    return [rule for _, rule in transitions]
-
-
-def _observance(
-    is_dst: bool, before: timedelta, after: timedelta, name: str, wall: datetime, rrule: str | None
-) -> list[str]:
-    kind = "DAYLIGHT" if is_dst else "STANDARD"
-    lines = [
-        f"BEGIN:{kind}",
-        f"DTSTART:{_local_text(wall)}",
-        f"TZOFFSETFROM:{_offset(before)}",
-        f"TZOFFSETTO:{_offset(after)}",
-    ]
-    # A single onset is an RRULE with COUNT=1 rather than a bare DTSTART: `ical` ignores an observance that
-    # has neither RRULE nor RDATE, and RDATE is what vobject (Radicale) mis-reads.
-    lines.append(f"RRULE:{rrule or 'FREQ=YEARLY;COUNT=1'}")
-    if name:
-        lines.append(f"TZNAME:{escape_text(name)}")
-    lines.append(f"END:{kind}")
-    return lines
-
-
-@lru_cache(maxsize=4096)
-def _year_keys(tz: ZoneInfo, year: int) -> list[tuple[datetime, tuple]]:
-    """The year's transitions (aware UTC instants) with their rule keys, see `vtimezone`."""
-    found = []
-    day = timedelta(days=1)
-    t = datetime(year, 1, 1, tzinfo=UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=UTC)
-    state = _state(tz, t)
-    while t < end:
-        nxt = min(t + day, end)
-        new = _state(tz, nxt)
-        if new != state:
-            lo, hi = t, nxt  # state(lo) == old, state(hi) != old
-            while hi - lo > timedelta(seconds=1):
-                mid = lo + (hi - lo) / 2
-                mid = mid.replace(microsecond=0)
-                if _state(tz, mid) == state:
-                    lo = mid
-                else:
-                    hi = mid
-            if hi < end:
-                found.append((hi, _rule_key(tz, hi, state, _state(tz, hi))))
-            state = new
-        t = nxt
-    return found
-
-
-def _rule_key(tz: ZoneInfo, onset: datetime, old: tuple, new: tuple) -> tuple:
-    before, after, (_, is_dst, name) = old[0], new[0], new
-    wall = onset.replace(tzinfo=None) + before
-    month_days = ((wall.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)).day
-    if wall.day + 7 > month_days:
-        byday = f"-1{_DAYS[wall.weekday()]}"
-    else:
-        byday = f"{(wall.day - 1) // 7 + 1}{_DAYS[wall.weekday()]}"
-    return (is_dst, before, after, name, wall.month, byday, wall.time())
-
-
-def _state(tz: ZoneInfo, instant: datetime) -> tuple[timedelta, bool, str]:
-    local = instant.astimezone(tz)
-    return local.utcoffset() or timedelta(0), bool(local.dst()), local.tzname() or ""
-
-
-def _offset_before(tz: ZoneInfo, onset: datetime) -> timedelta:
-    return _state(tz, onset - timedelta(seconds=1))[0]
-
-
-def _offset(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    sign = "-" if seconds < 0 else "+"
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours:02d}{minutes:02d}" + (f"{secs:02d}" if secs else "")
-
-
-# --- values and lines ------------------------------------------------------------------------------------
-
-
-def escape_text(value: str) -> str:
-    """A TEXT value (RFC 5545 §3.3.11): backslash, semicolon, comma and line breaks escaped; CR LF and CR read
-    as line breaks; other control characters dropped."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = _CONTROL.sub("", value)
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def fold(line: str) -> str:
-    """Fold a content line at 75 octets (RFC 5545 §3.1), never inside a UTF-8 character."""
-    data = line.encode()
-    if len(data) <= 75:
-        return line
-    pieces = []
-    start, limit = 0, 75
-    while len(data) - start > limit:
-        cut = start + limit
-        while data[cut] & 0xC0 == 0x80:  # a continuation byte: step back to the character's first byte
-            cut -= 1
-        pieces.append(data[start:cut])
-        start, limit = cut, 74  # continuation lines begin with a space
-    pieces.append(data[start:])
-    return "\r\n ".join(piece.decode() for piece in pieces)
-
-
-def _category(value: str) -> str:
-    """One CATEGORIES value. A comma in it becomes a space: escaped as RFC 5545 says (`\\,`), it is still read
-    as a separator by both `ical` and icalendar."""
-    return escape_text(re.sub(r"\s*,\s*", " ", value))
-
-
-def _escape_param_free(value: str) -> str:
-    """For the UID and PRODID domain: drop anything that could end the value or the line."""
-    return re.sub(r"[\x00-\x20\x7f;:,\"\\]", "", value)
-
-
-def _duration(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    if seconds <= 0:
-        raise ValueError("a refresh interval must be positive")
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"P{days}D" if days else "P"
-    if hours or minutes or secs:
-        text += (
-            "T"
-            + (f"{hours}H" if hours else "")
-            + (f"{minutes}M" if minutes else "")
-            + (f"{secs}S" if secs else "")
-        )
-    return text
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _utc_text(value: datetime) -> str:
-    return f"{_utc(value):%Y%m%dT%H%M%SZ}"
-
-
-def _local_text(value: datetime) -> str:
-    return f"{value:%Y%m%dT%H%M%S}"

@@ -1,6 +1,6 @@
 """What the bot hears and says, independent of the Matrix library.
 
-`iscg_bot.matrix.gateway` turns nio's events into these; everything else works with these only.
+`iscg_bot.matrix.events` turns nio's events into these; everything else works with these only.
 """
 
 from __future__ import annotations

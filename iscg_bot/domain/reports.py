@@ -9,7 +9,8 @@ What counts, per subject (days are read in the subject's own time zone, both end
   those still holding it at the period's end first;
 - meetings held: ended minutes sessions that started in the period, bound to one of the subject's meetings
   or unscheduled in its room; attendance, regrets, decisions and key issues as the minutes say them
-  (`minutes_document.build`: redacted lines and undone tags left out, approved minutes as approved);
+  (`minutes_document.build`: redacted lines and undone tags left out, approved minutes as approved; read
+  ahead in a few queries per subject, `iscg_bot.domain.read_ahead`);
 - meetings planned: the next PLANNED_COUNT occurrences, not cancelled, starting after the period's end or
   after now, whichever is later;
 - action items opened in the period, closed (done or dropped) in it, and overdue: open at the period's end
@@ -23,6 +24,7 @@ possible duplication of activities between subjects (`iscg_bot.domain.similarity
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -31,6 +33,7 @@ from iscg_bot.core.errors import DomainError
 from iscg_bot.domain import minutes_document
 from iscg_bot.domain.actions import today_in
 from iscg_bot.domain.meetings import expand
+from iscg_bot.domain.read_ahead import Prefetched
 from iscg_bot.domain.report_model import (
     ActionRow,
     FocalPoint,
@@ -47,22 +50,9 @@ from iscg_bot.domain.report_model import (
     report_path,
 )
 from iscg_bot.domain.similarity import Text, best_overlaps
-from iscg_bot.storage import Meetings, Minutes, Rsvps, Subjects, UnitOfWork
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from iscg_bot.storage import (
-        ActionItem,
-        Meeting,
-        MeetingSession,
-        MinuteLine,
-        MinuteLineEdit,
-        MinuteTag,
-        RoleAssignment,
-        Rsvp,
-        Subject,
-    )
+    from iscg_bot.storage import ActionItem, Meeting, MeetingSession, RoleAssignment, Subject, UnitOfWork
 
 # Each advisory group advises one Sector: its report covers the subjects that Sector works on.
 SECTOR_OF_GROUP = {"TSAG": "ITU-T", "RAG": "ITU-R", "TDAG": "ITU-D"}
@@ -124,26 +114,81 @@ async def compile_report(
         )
     if subject_slug is not None and advisory_group is not None:
         raise ReportError("Report on one subject or on one advisory group's subjects, not both.")
-    sector: str | None = None
+    scope = await _scope(uow, period, subject_slug, advisory_group)
+    subjects, meeting_texts = await _subject_reports(
+        uow, scope, period, now=now, base_url=base_url or "", default_zone=default_zone, progress=progress
+    )
+    key_issues = tuple(
+        sorted((n for s in subjects for n in s.key_issues), key=lambda n: (n.subject_slug, n.at))
+    )
+    shown, found = overlaps(subjects, meeting_texts, most=MOST_OVERLAPS)
+    # The web serves a year's reports only: a range has no web copy to point to.
+    web_copy = None
+    if base_url and period == year(period.first.year):
+        web_copy = base_url.rstrip("/") + report_path(period.first.year, advisory_group or subject_slug)
+    return Report(
+        title=scope.title,
+        period=period,
+        scope=scope.name,
+        generated_at=now,
+        subjects=tuple(subjects),
+        totals=_totals(subjects),
+        key_issues=key_issues,
+        overlaps=shown,
+        base_url=web_copy,
+        overlaps_found=found,
+    )
+
+
+# ---- which subjects --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The subjects a report may cover, before each is checked against the period (see `compile_report`)."""
+
+    name: str  # the report's scope: a subject's title, an advisory group or "all subjects"
+    title: str
+    candidates: list[Subject]
+    sector: str | None  # an advisory group's Sector: only subjects with one of its focal points count
+    one_subject: bool  # asked by slug: shown even when archived and idle
+
+
+async def _scope(
+    uow: UnitOfWork, period: Period, subject_slug: str | None, advisory_group: str | None
+) -> _Scope:
+    """The scope asked for; ReportError for an unknown subject or advisory group."""
     if subject_slug is not None:
         subject = await uow.subjects.by_slug(subject_slug.strip()) or await uow.subjects.by_slug(
             subject_slug.strip().lower()
         )
         if subject is None:
             raise ReportError(f'There is no subject "{subject_slug[:40]}".')
-        candidates = [subject]
-        scope, title = subject.title, f"ISCG report — {subject.title} — {period.label}"
-    else:
-        candidates = await uow.subjects.list(include_archived=True)
-        if advisory_group is not None:
-            group = advisory_group.strip().upper()
-            if group not in SECTOR_OF_GROUP:
-                raise ReportError(f'"{advisory_group[:20]}" is not an advisory group: use TSAG, RAG or TDAG.')
-            sector = SECTOR_OF_GROUP[group]
-            scope, title = group, f"ISCG report to {group} — {period.label}"
-        else:
-            scope, title = "all subjects", f"ISCG report to {ALL_GROUPS} — {period.label}"
+        title = f"ISCG report — {subject.title} — {period.label}"
+        return _Scope(subject.title, title, [subject], sector=None, one_subject=True)
+    candidates = await uow.subjects.list(include_archived=True)
+    if advisory_group is None:
+        title = f"ISCG report to {ALL_GROUPS} — {period.label}"
+        return _Scope("all subjects", title, candidates, sector=None, one_subject=False)
+    group = advisory_group.strip().upper()
+    if group not in SECTOR_OF_GROUP:
+        raise ReportError(f'"{advisory_group[:20]}" is not an advisory group: use TSAG, RAG or TDAG.')
+    title = f"ISCG report to {group} — {period.label}"
+    return _Scope(group, title, candidates, sector=SECTOR_OF_GROUP[group], one_subject=False)
 
+
+async def _subject_reports(
+    uow: UnitOfWork,
+    scope: _Scope,
+    period: Period,
+    *,
+    now: datetime,
+    base_url: str,
+    default_zone: str,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[SubjectReport], list[Text]]:
+    """The report of each subject in scope that counts, and its meetings' texts for the duplication check."""
+    candidates = scope.candidates
     roles: dict[int | None, list[RoleAssignment]] = {}
     for assignment in await uow.reports.subject_roles([s.id for s in candidates]):
         roles.setdefault(assignment.subject_id, []).append(assignment)
@@ -154,39 +199,19 @@ async def compile_report(
         zone = subject.timezone or default_zone
         bounds = period_bounds(period, zone)
         mine = roles.get(subject.id, [])
-        relevant = sector is None or any(
-            a.role == "focal_point" and a.sector == sector and _held_during(a, *bounds) for a in mine
+        relevant = scope.sector is None or any(
+            a.role == "focal_point" and a.sector == scope.sector and _held_during(a, *bounds) for a in mine
         )
         if relevant:
             report, texts = await _subject_report(
-                uow, subject, mine, period, bounds, zone, now=now, base_url=base_url or ""
+                uow, subject, mine, period, bounds, zone, now=now, base_url=base_url
             )
-            if not subject.archived or report.held or subject_slug is not None:
+            if not subject.archived or report.held or scope.one_subject:
                 subjects.append(report)
                 meeting_texts += texts
         if progress is not None:
             progress(done, len(candidates))
-
-    key_issues = tuple(
-        sorted((n for s in subjects for n in s.key_issues), key=lambda n: (n.subject_slug, n.at))
-    )
-    shown, found = overlaps(subjects, meeting_texts, most=MOST_OVERLAPS)
-    # The web serves a year's reports only: a range has no web copy to point to.
-    web_copy = None
-    if base_url and period == year(period.first.year):
-        web_copy = base_url.rstrip("/") + report_path(period.first.year, advisory_group or subject_slug)
-    return Report(
-        title=title,
-        period=period,
-        scope=scope,
-        generated_at=now,
-        subjects=tuple(subjects),
-        totals=_totals(subjects),
-        key_issues=key_issues,
-        overlaps=shown,
-        base_url=web_copy,
-        overlaps_found=found,
-    )
+    return subjects, meeting_texts
 
 
 # ---- one subject -----------------------------------------------------------------------------------------
@@ -203,6 +228,64 @@ async def _subject_report(
     now: datetime,
     base_url: str,
 ) -> tuple[SubjectReport, list[Text]]:
+    """One subject's part of the report, and its meetings' texts (held and planned) for the duplication
+    check."""
+    start, end = bounds
+    held = await _held(uow, subject, bounds, zone, base_url)
+    planned, planned_meetings = await _planned(uow, subject, after=max(end, now))
+    texts = [
+        _meeting_text(subject.slug, meeting)
+        for meeting in sorted({**held.meetings, **planned_meetings}.values(), key=lambda m: m.id)
+    ]
+
+    actions = await uow.reports.actions_created_before(subject.id, end)
+    people = _people(assignments, start, end)
+    owners = [a.owner for a in actions]
+    names = await uow.reports.names([who for _, who in people] + owners, [subject.room_id])
+    origins = await uow.reports.sessions(a.session_id for a in actions if a.session_id is not None)
+    last_counted = min(period.last, today_in(zone, now))
+    rows = [_action_row(a, zone, end, last_counted, names, origins) for a in actions]
+
+    def who(matrix_id: str) -> Who:
+        return Who(matrix_id, names.get(matrix_id))
+
+    report = SubjectReport(
+        slug=subject.slug,
+        title=subject.title,
+        description=subject.description or None,
+        zone=zone,
+        coordinators=tuple(who(m) for role, m in people if role == "coordinator"),
+        focal_points=tuple(FocalPoint(role, who(m)) for role, m in people if role != "coordinator"),
+        held=held.held,
+        planned=planned,
+        decisions=held.decisions,
+        key_issues=held.key_issues,
+        actions_opened=tuple(
+            row for row, item in zip(rows, actions, strict=True) if start <= item.created_at < end
+        ),
+        actions_closed=tuple(
+            row for row, item in zip(rows, actions, strict=True) if _closed_during(item, start, end)
+        ),
+        actions_overdue=tuple(row for row in rows if row.overdue),
+    )
+    return report, texts
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A subject's meetings held in the period, as their minutes say them."""
+
+    held: tuple[HeldMeeting, ...]
+    decisions: tuple[Noted, ...]
+    key_issues: tuple[Noted, ...]
+    meetings: dict[int, Meeting]  # the scheduled meetings the sessions were bound to, by id
+
+
+async def _held(
+    uow: UnitOfWork, subject: Subject, bounds: tuple[datetime, datetime], zone: str, base_url: str
+) -> _Held:
+    """The subject's ended minutes sessions that started within `bounds`, read through
+    `minutes_document.build` (with what it needs read ahead, see `Prefetched`)."""
     start, end = bounds
     sessions = await uow.reports.ended_sessions(
         subject_id=subject.id, room_id=subject.room_id, started_from=start, started_before=end
@@ -232,149 +315,12 @@ async def _subject_report(
                 if item.tag in ("agreed", "keyissue"):
                     noted = Noted(item.text, subject.slug, subject.title, session.reference, item.time)
                     (decisions if item.tag == "agreed" else key_issues).append(noted)
-
-    planned, planned_meetings = await _planned(uow, subject, after=max(end, now))
-    texts = [
-        _meeting_text(subject.slug, meeting)
-        for meeting in sorted({**held_meetings, **planned_meetings}.values(), key=lambda m: m.id)
-    ]
-
-    actions = await uow.reports.actions_created_before(subject.id, end)
-    people = _people(assignments, start, end)
-    owners = [a.owner for a in actions]
-    names = await uow.reports.names([who for _, who in people] + owners, [subject.room_id])
-    origins = await uow.reports.sessions(a.session_id for a in actions if a.session_id is not None)
-    last_counted = min(period.last, today_in(zone, now))
-    rows = [_action_row(a, zone, end, last_counted, names, origins) for a in actions]
-
-    def who(matrix_id: str) -> Who:
-        return Who(matrix_id, names.get(matrix_id))
-
-    report = SubjectReport(
-        slug=subject.slug,
-        title=subject.title,
-        description=subject.description or None,
-        zone=zone,
-        coordinators=tuple(who(m) for role, m in people if role == "coordinator"),
-        focal_points=tuple(FocalPoint(role, who(m)) for role, m in people if role != "coordinator"),
-        held=tuple(held),
-        planned=planned,
-        decisions=tuple(decisions),
-        key_issues=tuple(key_issues),
-        actions_opened=tuple(
-            row for row, item in zip(rows, actions, strict=True) if start <= item.created_at < end
-        ),
-        actions_closed=tuple(
-            row
-            for row, item in zip(rows, actions, strict=True)
-            if item.status in ("done", "dropped")
-            and item.closed_at is not None
-            and start <= item.closed_at < end
-        ),
-        actions_overdue=tuple(row for row in rows if row.overdue),
-    )
-    return report, texts
+    return _Held(tuple(held), tuple(decisions), tuple(key_issues), held_meetings)
 
 
-class Prefetched(UnitOfWork):
-    """The unit of work as `minutes_document.build` sees it, with one subject's sessions of the period read
-    ahead: lines, tags, edits, chairs, meetings and answers in one query each instead of one per session.
-    Whatever it was not given is asked of the real unit of work, so `build` stays the only place that says
-    what the minutes are (tests/test_reports.py checks both give the same document)."""
-
-    def __init__(
-        self,
-        uow: UnitOfWork,
-        *,
-        lines: dict[int, list[MinuteLine]],
-        tags: dict[int, dict[int, list[MinuteTag]]],
-        edits: dict[int, dict[int, list[MinuteLineEdit]]],
-        chairs: dict[int, list[str]],
-        meetings: dict[int, Meeting],
-        rsvps: dict[int, list[Rsvp]],
-        subjects: dict[str, Subject],
-    ) -> None:
-        # Not a unit of work of its own: `uow`'s session and repositories (its transaction, open), four of
-        # them answering from what was read ahead.
-        vars(self).update(vars(uow))
-        self.minutes = _MinutesReadAhead(uow.session, lines=lines, tags=tags, edits=edits, chairs=chairs)
-        self.meetings = _MeetingsReadAhead(uow.session, meetings)
-        self.rsvps = _RsvpsReadAhead(uow.session, rsvps)
-        self.subjects = _SubjectsReadAhead(uow.session, subjects)
-
-    @classmethod
-    async def load(
-        cls, uow: UnitOfWork, subject: Subject, sessions: list[MeetingSession], meetings: dict[int, Meeting]
-    ) -> Prefetched:
-        ids = [s.id for s in sessions]
-        return cls(
-            uow,
-            lines=await uow.reports.lines_of_sessions(ids),
-            tags=await uow.reports.tags_of_sessions(ids),
-            edits=await uow.reports.edits_of_sessions(ids),
-            chairs=await uow.reports.chairs_of_sessions(ids),
-            meetings=meetings,
-            rsvps=await uow.reports.rsvps_of_meetings(list(meetings)),
-            subjects={subject.room_id: subject},
-        )
-
-
-# The repositories `build` reads, answering from a dict when it holds the key, from the database otherwise.
-
-
-class _MinutesReadAhead(Minutes):
-    def __init__(
-        self,
-        session: AsyncSession,
-        *,
-        lines: dict[int, list[MinuteLine]],  # plain rows with a line's columns (`lines_of_sessions`)
-        tags: dict[int, dict[int, list[MinuteTag]]],
-        edits: dict[int, dict[int, list[MinuteLineEdit]]],
-        chairs: dict[int, list[str]],
-    ) -> None:
-        super().__init__(session)
-        self._lines, self._tags, self._edits, self._chairs = lines, tags, edits, chairs
-
-    async def lines(self, session_id: int) -> list[MinuteLine]:
-        return self._lines[session_id] if session_id in self._lines else await super().lines(session_id)
-
-    async def tags(self, session_id: int) -> dict[int, list[MinuteTag]]:
-        return self._tags[session_id] if session_id in self._tags else await super().tags(session_id)
-
-    async def edits_of_session(self, session_id: int) -> dict[int, list[MinuteLineEdit]]:
-        if session_id in self._edits:
-            return self._edits[session_id]
-        return await super().edits_of_session(session_id)
-
-    async def chairs(self, session_id: int) -> list[str]:
-        return self._chairs[session_id] if session_id in self._chairs else await super().chairs(session_id)
-
-
-class _MeetingsReadAhead(Meetings):
-    def __init__(self, session: AsyncSession, meetings: dict[int, Meeting]) -> None:
-        super().__init__(session)
-        self._meetings = meetings
-
-    async def get(self, meeting_id: int) -> Meeting | None:
-        return self._meetings[meeting_id] if meeting_id in self._meetings else await super().get(meeting_id)
-
-
-class _RsvpsReadAhead(Rsvps):
-    def __init__(self, session: AsyncSession, rsvps: dict[int, list[Rsvp]]) -> None:
-        super().__init__(session)
-        self._rsvps = rsvps
-
-    async def for_meeting(self, meeting_id: int) -> list[Rsvp]:
-        return self._rsvps[meeting_id] if meeting_id in self._rsvps else await super().for_meeting(meeting_id)
-
-
-class _SubjectsReadAhead(Subjects):
-    def __init__(self, session: AsyncSession, subjects: dict[str, Subject]) -> None:
-        super().__init__(session)
-        self._subjects = subjects
-
-    async def by_room(self, room_id: str) -> Subject | None:
-        return self._subjects[room_id] if room_id in self._subjects else await super().by_room(room_id)
+def _closed_during(item: ActionItem, start: datetime, end: datetime) -> bool:
+    """Whether the action item was closed (done or dropped) in [start, end)."""
+    return item.status in ("done", "dropped") and item.closed_at is not None and start <= item.closed_at < end
 
 
 def _active_span(assignment: RoleAssignment) -> tuple[datetime, datetime | None]:
