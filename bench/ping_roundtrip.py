@@ -74,7 +74,8 @@ class Bot:
         return (self.cpu_end - self.cpu_start) / len(self.times) * 1000
 
 
-async def start_echo_bot(server: LocalSynapse) -> asyncio.subprocess.Process:
+async def start_echo_bot(server: LocalSynapse) -> tuple[asyncio.subprocess.Process, str]:
+    """The floor's process, once it has synced, and its Matrix ID."""
     registered = await server.register(f"echo-{secrets.token_hex(3)}", "pw-echo-bot")
     env = os.environ | {
         "ISCG_ECHO_HOMESERVER": server.base_url,
@@ -89,8 +90,7 @@ async def start_echo_bot(server: LocalSynapse) -> asyncio.subprocess.Process:
     line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
     if line.strip() != b"ready":
         raise RuntimeError(f"the echo bot did not start: {line!r}")
-    process.user_id = registered.user_id  # type: ignore[attr-defined]
-    return process
+    return process, registered.user_id
 
 
 async def ping(user: MatrixUser, bot: Bot, n: int) -> float:
@@ -145,8 +145,7 @@ async def main(rounds: int, warm_up: int) -> None:
             registered = await server.register(f"alice-{secrets.token_hex(3)}", "pw-alice")
             alice = await MatrixUser.start(server.base_url, registered, root / "alice", encryption=False)
 
-            echo = await start_echo_bot(server)
-            echo_id: str = echo.user_id  # type: ignore[attr-defined]
+            echo, echo_id = await start_echo_bot(server)
             echo_room = await alice.create_room(invite=[echo_id])
             await alice.wait_joined(echo_room, echo_id, timeout=30)
 
