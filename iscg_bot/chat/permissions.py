@@ -134,4 +134,9 @@ class Rule(Generic[T]):
         return None if found is None else await self.judge(ctx, found)
 
     async def open_here(self, ctx: Context) -> bool:
-        return await self.listed(ctx)
+        # Several commands share one `listed` (the four chair commands, the five action commands), and `!help`
+        # asks each: answered once per event, like the sender's standing.
+        key = f"listed:{id(self.listed)}"  # the function itself: two closures of one factory stay apart
+        if key not in ctx.cache:
+            ctx.cache[key] = await self.listed(ctx)
+        return bool(ctx.cache[key])
