@@ -15,7 +15,6 @@ the bench works, not how fast the renderer is.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
+from bench.support.sizes import Size, read_sizes
 from iscg_bot.calendar.feeds import FeedInfo, render_feed
 from iscg_bot.core.clock import FrozenClock
 from iscg_bot.core.health import SyncHealth
@@ -141,13 +141,9 @@ async def main(count: int, requests: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--meetings", type=int, help="meetings seeded (default 10,000; 300 with --quick)")
-    parser.add_argument("--requests", type=int, help="conditional GETs timed (default 400; 40 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a few seconds' run that checks the bench works")
-    arguments = parser.parse_args()
-    if arguments.quick:
-        print("quick run: the figures check that the bench works, they are not a measurement")
-    meetings = arguments.meetings or (300 if arguments.quick else 10_000)
-    requests = arguments.requests or (40 if arguments.quick else 400)
-    asyncio.run(main(meetings, requests))
+    _, sizes = read_sizes(
+        __doc__,
+        meetings=Size(10_000, 300, "meetings seeded"),
+        requests=Size(400, 40, "conditional GETs timed"),
+    )
+    asyncio.run(main(sizes["meetings"], sizes["requests"]))

@@ -19,7 +19,6 @@ person's client) and measured the two bots one after the other: both flattered o
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import math
 import os
@@ -33,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.support.sizes import Size, read_sizes
 from iscg_bot.demo.homeserver import LocalSynapse
 from tests.fixtures_bot import BotProcess, _toml, migrate, register_bot
 from tests.support.matrix_user import MatrixUser, is_reply_to
@@ -177,11 +177,5 @@ async def main(rounds: int, warm_up: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, help="pings measured per bot (default 60; 5 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a few seconds' run that checks the bench works")
-    arguments = parser.parse_args()
-    if arguments.quick:
-        print("quick run: the figures check that the bench works, they are not a measurement")
-    rounds = arguments.rounds or (5 if arguments.quick else 60)
-    asyncio.run(main(rounds, warm_up=1 if arguments.quick else 5))
+    quick, sizes = read_sizes(__doc__, rounds=Size(60, 5, "pings measured per bot"))
+    asyncio.run(main(sizes["rounds"], warm_up=1 if quick else 5))

@@ -15,7 +15,6 @@ figures show the bench works, not how fast the report is.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert
 
+from bench.support.sizes import Size, read_sizes
 from iscg_bot.domain import reports
 from iscg_bot.render import report_render
 from iscg_bot.storage import (
@@ -215,14 +215,10 @@ async def main(subjects: int, meetings: int, lines: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--subjects", type=int, help="subjects seeded (default 50; 3 with --quick)")
-    parser.add_argument("--meetings", type=int, help="meetings per subject (default 24; 4 with --quick)")
-    parser.add_argument("--lines", type=int, help="logged lines per meeting (default 200; 40 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a few seconds' run that checks the bench works")
-    arguments = parser.parse_args()
-    if arguments.quick:
-        print("quick run: the figures check that the bench works, they are not a measurement")
-    sizes = (3, 4, 40) if arguments.quick else (50, 24, 200)
-    given = (arguments.subjects, arguments.meetings, arguments.lines)
-    asyncio.run(main(*(value or default for value, default in zip(given, sizes, strict=True))))
+    _, sizes = read_sizes(
+        __doc__,
+        subjects=Size(50, 3, "subjects seeded"),
+        meetings=Size(24, 4, "meetings per subject"),
+        lines=Size(200, 40, "logged lines per meeting"),
+    )
+    asyncio.run(main(sizes["subjects"], sizes["meetings"], sizes["lines"]))
