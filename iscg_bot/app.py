@@ -14,6 +14,7 @@ from iscg_bot.chat.dispatcher import Dispatcher
 from iscg_bot.chat.outbox import OutboxSender
 from iscg_bot.chat.reminders import ReminderService
 from iscg_bot.chat.services import Services
+from iscg_bot.chat.sync_position import SyncPosition
 from iscg_bot.commands import build_router
 from iscg_bot.core.clock import Clock, SystemClock
 from iscg_bot.core.commits import CommitListeners
@@ -29,7 +30,6 @@ from iscg_bot.web.site import SitePages
 
 log = logging.getLogger(__name__)
 
-SYNC_TOKEN = "matrix.sync_token"
 DEVICE_ID = "matrix.device_id"
 ACCESS_TOKEN = "matrix.access_token"
 # + a hash of the user ID (keys are short): the direct room the bot made with them.
@@ -86,13 +86,14 @@ class BotApp:
         self.commits = CommitListeners()  # workers and caches register here to hear every committed change
         self.metrics = Metrics()  # what /metrics shows; its own registry
         self.database = Database(settings.database.url.get_secret_value())
+        self.sync_position = SyncPosition(self.database.sessions, self.clock)
         self.gateway = self._gateway()
         self.outbox = OutboxSender(
             self.database.sessions, self.gateway, self.clock, self.stopping, commits=self.commits
         )
         self.imported = self._imported_calendars()
         self.reminders = self._reminders(reminder_tick_seconds)
-        # Started in this order (the reminders last: they catch up before the first sync), stopped in reverse.
+        # Started in this order, stopped in reverse; the reminders catch up after the first sync, not before.
         imported: list[Worker] = [self.imported] if self.imported is not None else []
         self.workers: list[Worker] = [self.outbox, *self._publishers(), *imported, self.reminders]
         self.services = Services(settings, self.clock, self.database, self.gateway, self.imported)
@@ -142,6 +143,8 @@ class BotApp:
             tick_seconds=tick_seconds,
             default_zone=self.settings.bot.default_timezone,
             metrics=self.metrics,
+            catch_up_in_background=True,  # a big database's catch-up must not hold up the first command
+            catch_up_after=self.gateway.ready,  # nor compete with it for the CPU: it follows the first sync
         )
 
     def _dispatcher(self) -> Dispatcher:
@@ -154,6 +157,7 @@ class BotApp:
             bot_user_id=self.settings.matrix.user_id,
             commits=self.commits,
             metrics=self.metrics,
+            hand_off=self.outbox.take,
         )
 
     def _health(self) -> SyncHealth:
@@ -202,6 +206,7 @@ class BotApp:
         except Stopping:
             pass  # heard in the middle of a request (logging in, uploading keys): nothing more to undo
         finally:
+            await self._store_sync_position()
             await self.web.stop()
             await self.gateway.close()
             await self.database.dispose()
@@ -218,7 +223,7 @@ class BotApp:
             await self._sync_loop()
 
     async def _sync_loop(self) -> None:
-        since = await self._stored_token()
+        since = await self.sync_position.load()
         log.info("syncing %s", "from the stored token" if since else "for the first time: skipping history")
         async for batch in self.gateway.batches(since):
             await self._handle(batch)
@@ -231,9 +236,7 @@ class BotApp:
                 for invite in batch.invites:
                     await self.dispatcher.handle_invite(invite, self.gateway)
                 await self.dispatcher.handle_batch(batch.events)
-                async with UnitOfWork(self.database.sessions) as uow:
-                    await uow.state.set(SYNC_TOKEN, batch.next_batch, self.clock.now())
-                    await uow.commit()
+                await self.sync_position.handled(batch.next_batch)
                 return
             except Stopping:
                 return  # the batch is not done: its token stays unstored, and the next start handles it again
@@ -244,6 +247,9 @@ class BotApp:
                 if await self.gateway.wait_stopping(delay):
                     return
 
-    async def _stored_token(self) -> str | None:
-        async with UnitOfWork(self.database.sessions) as uow:
-            return await uow.state.get(SYNC_TOKEN)
+    async def _store_sync_position(self) -> None:
+        """The last handled batch's token, if the throttle held it back; the database may be away."""
+        try:
+            await self.sync_position.flush()
+        except Exception:
+            log.exception("could not store the sync token; the next start fetches those events again")

@@ -4,6 +4,7 @@ period that says so), and the chart in the HTML and Word reports."""
 
 from __future__ import annotations
 
+import gc
 import io
 import re
 import subprocess
@@ -139,6 +140,19 @@ def test_the_same_report_draws_the_same_bytes_and_leaves_matplotlib_as_it_was() 
     assert chart.svg(chart.meetings_per_month(r)) == svg  # the data or the report, the same chart
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and b"matplotlib" not in png.lower()
     assert "dc:date" not in svg and "Matplotlib" not in svg
+
+
+def test_a_chart_drawn_once_for_both_formats_gives_the_bytes_of_a_fresh_drawing_and_goes_with_its_data():
+    r = monthly(ZURICH, NEW_YORK, QUIET)
+    data = chart.meetings_per_month(r)
+    png, svg = chart.png(data), chart.svg(data)  # one figure, saved twice (the PNG first)
+    assert svg == chart.svg(chart.meetings_per_month(r))  # other data: drawn afresh
+    assert png == chart.png(chart.meetings_per_month(r)) == chart.png(data)
+    gc.collect()
+    kept = len(chart._DRAWN)
+    del data
+    gc.collect()
+    assert len(chart._DRAWN) == kept - 1  # a long-running bot does not keep every chart it drew
 
 
 def test_the_same_bytes_in_another_process() -> None:

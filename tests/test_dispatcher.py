@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import event
 
 from iscg_bot.chat.events import MembershipChange, Reaction, Undecryptable
 from iscg_bot.chat.outbox import txn_id
@@ -175,6 +176,46 @@ async def test_pending_replies_are_sent_after_a_restart(chat):
     finally:
         await asyncio.wait_for(sender.stop(), 5)
     assert [o.content["body"] for o in chat.gateway.sent] == ["pong"]
+
+
+async def test_replies_handed_to_the_running_sender_go_once_without_being_read_back(chat):
+    chat.gateway.ready.set()
+    sender = chat.outbox_sender()
+    chat.dispatcher.hand_off = sender.take  # as the app wires them
+    await sender.start()
+    try:
+        await chat.dispatcher.handle(chat.message("!ping"))
+        await chat.dispatcher.handle(chat.message("!ping"))
+        await eventually(
+            lambda: len(chat.gateway.sent) == 2 and not sender._in_flight,
+            what="both replies to be sent",
+            timeout=2,
+            interval=0.02,
+        )
+        assert await chat.pending() == []  # both marked sent
+        sender.wake()  # a read of the outbox now finds nothing to send again
+        await asyncio.sleep(0.1)
+    finally:
+        await asyncio.wait_for(sender.stop(), 5)
+    assert [o.content["body"] for o in chat.gateway.sent] == ["pong", "pong"]
+
+
+async def test_a_long_batch_seen_before_is_skipped_with_one_ledger_query(chat):
+    """A restart's first sync replays what was handled before: nothing happens twice, and the events already
+    in the ledger cost one query, not a transaction each."""
+    batch = [chat.message("!ping") for _ in range(25)]
+    await chat.dispatcher.handle_batch(batch)
+    assert [c["body"] for c in await chat.take_outbox()] == ["pong"] * 25
+    transactions: list[str] = []
+    engine = chat.database.engine.sync_engine
+    listener = lambda connection: transactions.append("begin")  # noqa: E731
+    event.listen(engine, "begin", listener)
+    try:
+        await chat.dispatcher.handle_batch(batch)
+    finally:
+        event.remove(engine, "begin", listener)
+    assert await chat.take_outbox() == []
+    assert transactions == ["begin"]
 
 
 async def test_a_file_is_uploaded_once_then_sent_with_its_url(tmp_path):

@@ -4,6 +4,7 @@ properties, and user text that never turns into markup."""
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 import re
@@ -434,6 +435,17 @@ def test_the_same_report_renders_to_the_same_bytes() -> None:
     first, second = render_docx(report()), render_docx(report())
     assert docx_blocks(first) == docx_blocks(second)
     assert first == second  # core properties and the zip entries' dates come from the report
+
+
+def test_one_report_in_every_format_gives_the_bytes_each_gives_alone_and_its_layout_goes_with_it() -> None:
+    one = report()
+    in_turn = render_markdown(one), render_html(one), render_docx(one)  # laid out once, for all three
+    assert in_turn == (render_markdown(report()), render_html(report()), render_docx(report()))
+    gc.collect()
+    kept = len(report_render._LAID_OUT)
+    del one
+    gc.collect()
+    assert len(report_render._LAID_OUT) == kept - 1  # a long-running bot does not keep every report it wrote
 
 
 def test_filenames_are_safe_and_name_the_period_and_the_scope() -> None:

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import OperationalError, StatementError
 
 from iscg_bot.storage import (
     Base,
@@ -22,9 +22,28 @@ from iscg_bot.storage import (
     UnitOfWork,
     UTCDateTime,
 )
+from iscg_bot.storage.sqlite_writer import WriterTurn
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 ROOM = "!coordination:example.org"
+
+
+# --- what a transaction wrote (told to the commit listeners) -------------------------------------------
+
+
+async def test_a_unit_of_work_names_the_tables_it_wrote(database: Database) -> None:
+    async with UnitOfWork(database.sessions) as uow:
+        assert uow.written_tables == frozenset()
+        await uow.state.get("sync_token")  # reading writes nothing
+        await uow.state.set("sync_token", "s1", T0)  # a Core upsert
+        uow.session.add(OutboxMessage(txn_id="t1", room_id=ROOM, event_type="m", content={}, created_at=T0))
+        uow.session.add(OutboxMessage(txn_id="t2", room_id=ROOM, event_type="m", content={}, created_at=T0))
+        await uow.session.flush()  # an ORM flush
+        assert uow.written_tables == {"bot_state", "outbox"}
+        await uow.people.set_timezone("@alice:example.org", "Europe/Zurich", T0)
+        assert uow.written_tables == {"bot_state", "outbox", "people"}
+        await uow.session.execute(text("DELETE FROM people"))  # which tables, only the SQL knows
+        assert uow.written_tables is None
 
 
 # --- time -------------------------------------------------------------------------------------------
@@ -155,6 +174,57 @@ async def test_sqlite_takes_concurrent_read_then_write_transactions(database: Da
 
     async with UnitOfWork(database.sessions) as uow:
         assert await uow.state.get("handled") == "20"  # serialized: no lost update either
+
+
+async def test_concurrent_transactions_take_turns_and_lose_no_update(database: Database) -> None:
+    """Twenty tasks each read a counter and write it back one higher, at once: each sees the one before."""
+    if not database.is_sqlite:
+        pytest.skip(
+            "on PostgreSQL transactions overlap (read committed): the bot does not rely on turns there"
+        )
+
+    async def increment() -> None:
+        async with UnitOfWork(database.sessions) as uow:
+            value = int(await uow.state.get("counter") or 0)
+            await asyncio.sleep(0)  # let the others try to start meanwhile
+            await uow.state.set("counter", str(value + 1), T0)
+            await uow.commit()
+
+    await asyncio.wait_for(asyncio.gather(*(increment() for _ in range(20))), timeout=30)
+    async with UnitOfWork(database.sessions) as uow:
+        assert await uow.state.get("counter") == "20"
+
+
+async def test_a_unit_of_work_inside_another_in_the_same_task_does_not_wait_for_it(
+    database: Database,
+) -> None:
+    async with UnitOfWork(database.sessions) as outer:
+        async with UnitOfWork(database.sessions) as inner:  # e.g. a lookup made while a command runs
+            await asyncio.wait_for(inner.state.get("sync_token"), timeout=5)
+        await outer.state.set("sync_token", "s1", T0)
+        await outer.commit()
+
+
+async def test_waiting_too_long_for_the_sqlite_turn_says_the_database_is_locked(tmp_path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    await database.migrate()
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with UnitOfWork(database.sessions):
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    try:
+        await holding.wait()
+        turn = WriterTurn(database.engine.sync_engine, timeout_seconds=0.1)
+        with pytest.raises(OperationalError, match="database is locked"):
+            await turn.take()
+    finally:
+        release.set()
+        await holder
+        await database.dispose()
 
 
 # --- repositories ----------------------------------------------------------------------------------------

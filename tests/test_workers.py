@@ -118,11 +118,37 @@ def test_a_commit_wakes_the_workers_and_drops_the_caches_that_registered(tmp_pat
 async def test_the_dispatcher_tells_the_listeners_once_per_committed_event(chat: Chat) -> None:
     heard: list[str] = []
     chat.commits.on_commit(lambda: heard.append("committed"))
-    ping = chat.message("!ping")
-    assert [c["body"] for c in await chat.deliver(ping)] == ["pong"]
+    zone = chat.message("!tz Europe/Zurich")
+    assert "Europe/Zurich" in (await chat.deliver(zone))[0]["body"]
     assert heard == ["committed"]
-    assert await chat.deliver(ping) == []  # seen before: no second effect, nothing committed
+    assert await chat.deliver(zone) == []  # seen before: no second effect, nothing committed
     assert heard == ["committed"]
+
+
+async def test_a_command_that_changes_no_data_wakes_only_who_listens_for_its_tables(chat: Chat) -> None:
+    """A `!ping` commits the ledger row and its reply: the outbox must hear it, the caches and the reminders
+    (which listen for the group's data) need not re-render or re-arm."""
+    data: list[str] = []
+    outbox: list[str] = []
+    chat.commits.on_commit(lambda: data.append("committed"))
+    chat.commits.on_commit(lambda: outbox.append("committed"), tables={"outbox"})
+    assert [c["body"] for c in await chat.deliver(chat.message("!ping"))] == ["pong"]
+    assert (data, outbox) == ([], ["committed"])
+    await chat.deliver(chat.message("!tz Europe/Zurich"))
+    assert (data, outbox) == (["committed"], ["committed", "committed"])
+
+
+def test_a_commit_whose_tables_are_not_known_is_heard_by_everyone() -> None:
+    commits = CommitListeners()
+    heard: list[str] = []
+    commits.on_commit(lambda: heard.append("data"))
+    commits.on_commit(lambda: heard.append("outbox"), tables={"outbox"})
+    commits.committed({"processed_events", "bot_state"})
+    assert heard == []
+    commits.committed({"processed_events", "meetings"})
+    assert heard == ["data"]
+    commits.committed()
+    assert heard == ["data", "data", "outbox"]
 
 
 def test_a_listener_that_fails_does_not_silence_the_others() -> None:

@@ -4,19 +4,22 @@
     etag, modified = feed_etag(body), last_modified(meetings)
 
 `render_feed` is a pure function of its arguments: no clock is read (DTSTAMP and LAST-MODIFIED come from the
-meetings' `updated_at`), so unchanged data renders to identical bytes and a strong ETag.
+meetings' `updated_at`), so unchanged data renders to identical bytes and a strong ETag. It is the join of
+pieces: each meeting's VEVENTs (`meeting_block`) inside the calendar's head and VTIMEZONEs (`feed_bytes`), so
+that `iscg_bot.calendar.feed_blocks` can keep a meeting's piece until that meeting changes.
 
 Choices:
 - **Hand-written serializer.** A feed is a few fixed property shapes; writing them directly keeps every byte
   under our control (parameter quoting, VALUE=DURATION, FEATURE lists, CRLF, folding at 75 octets without
-  splitting a UTF-8 character) and renders 10,000 meetings in well under a second. The independent parsers in
-  the tests (`ical`, `icalendar` + `recurring-ical-events`) check the result.
+  splitting a UTF-8 character) and renders 10,000 meetings in some 0.3 s (bench/feed_render.py).
+  The independent parsers in the tests (`ical`, `icalendar` + `recurring-ical-events`) check the result.
 - **TEXT** is escaped per RFC 5545 §3.3.11. CR LF and lone CR become a line break (`\\n`), the only one
   TEXT can carry; other control characters (not allowed in TEXT) are dropped. These value and line helpers
   (escaping, folding, date-times) are in `iscg_bot.calendar.ical_text`.
 - **Cancelled occurrences** of a series are EXDATEs (every parser drops them); their reasons are listed in the
   master's DESCRIPTION. Moved occurrences are VEVENTs with the master's UID and a RECURRENCE-ID. Overrides
-  that match no occurrence of the series are left out, as `recurrence.occurrences` ignores them.
+  that match no occurrence of the series are left out, as `recurrence.occurrences` ignores them (matched by
+  arithmetic, see `iscg_bot.calendar.feed_series`).
 - **VTIMEZONE** components are derived from zoneinfo, see `iscg_bot.calendar.vtimezone`.
 - **Repeated hours.** On the night clocks go back a local time happens twice, and readers disagree on which
   pass a local time there means: RFC 5545 §3.3.5 and most clients say the first, Thunderbird (ical.js) the
@@ -32,16 +35,18 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from iscg_bot.calendar.feed_series import series_occurrence
 from iscg_bot.calendar.ical_text import (
     CRLF,
     category_text,
     duration_text,
     escape_text,
-    fold,
+    folded_lines,
     local_text,
     param_free,
     utc,
@@ -52,21 +57,28 @@ from iscg_bot.domain.meetings import meeting_label
 from iscg_bot.domain.recurrence import OverrideLike, OverrideSpec, is_repeated, occurrence_on, wall_instant
 
 if TYPE_CHECKING:
-    from iscg_bot.storage.models import Meeting, MeetingOverride, Subject
+    from iscg_bot.storage.models import Meeting, Subject
+    from iscg_bot.storage.repositories.feed_rows import MeetingRow
+
+    FeedMeeting = Meeting | MeetingRow  # a stored meeting, or the plain row a feed reads (same attributes)
 
 __all__ = [
     "FeedInfo",
     "calendar_bytes",
     "cancelled_occurrence_vevent",
+    "feed_bytes",
     "feed_etag",
     "last_modified",
+    "meeting_block",
     "meeting_vevents",
+    "meeting_years",
     "prodid",
     "render_feed",
     "vtimezones",
 ]
 
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20\x7f\"<>\\^`{|}]+")
+_DAY = timedelta(days=1)
 _YEARS_AFTER = 50  # a VTIMEZONE never looks further ahead than this past the first event; the last rule holds
 
 
@@ -84,16 +96,32 @@ class FeedInfo:
 
 
 def render_feed(
-    meetings: Sequence[Meeting],
+    meetings: Sequence[FeedMeeting],
     *,
     info: FeedInfo,
     subjects: Mapping[int, Subject],
     prodid_domain: str = "iscg-bot",
-    minutes_url: Callable[[Meeting], str | None] = lambda m: None,
+    minutes_url: Callable[[FeedMeeting], str | None] = lambda m: None,
 ) -> bytes:
     """The feed as UTF-8 bytes: one VTIMEZONE per zone used, one VEVENT per meeting (plus one per moved
     occurrence), in meeting id order. `subjects` maps subject_id to an object with `slug` and `title`."""
     ordered = sorted(meetings, key=lambda m: m.id)
+    return feed_bytes(
+        info,
+        prodid_domain,
+        spans=[(m.timezone, *meeting_years(m)) for m in ordered],
+        blocks=[
+            meeting_block(m, subjects=subjects, prodid_domain=prodid_domain, minutes_url=minutes_url)
+            for m in ordered
+        ],
+    )
+
+
+def feed_bytes(
+    info: FeedInfo, prodid_domain: str, *, spans: Iterable[tuple[str, int, int]], blocks: Iterable[bytes]
+) -> bytes:
+    """A whole feed from its pieces: the calendar's own properties, the VTIMEZONEs covering `spans` (zone,
+    first and last year of one meeting, see `meeting_years`) and the meetings' `meeting_block`s in order."""
     refresh = duration_text(info.refresh)
     lines = [
         "BEGIN:VCALENDAR",
@@ -111,12 +139,19 @@ def render_feed(
     if info.url and _URI.fullmatch(info.url):
         lines += [f"URL:{info.url}", f"SOURCE;VALUE=URI:{info.url}"]
     lines += [f"REFRESH-INTERVAL;VALUE=DURATION:{refresh}", f"X-PUBLISHED-TTL:{refresh}"]
+    zones = _vtimezone_bytes(_zone_spans(spans))
+    return b"".join([calendar_bytes(lines), *zones, *blocks, b"END:VCALENDAR" + CRLF.encode()])
 
-    lines += vtimezones(ordered)
-    for meeting in ordered:
-        lines += _vevents(meeting, subjects, prodid_domain, minutes_url)
-    lines.append("END:VCALENDAR")
-    return calendar_bytes(lines)
+
+def meeting_block(
+    meeting: FeedMeeting,
+    *,
+    subjects: Mapping[int, Subject],
+    prodid_domain: str = "iscg-bot",
+    minutes_url: Callable[[FeedMeeting], str | None] = lambda m: None,
+) -> bytes:
+    """The meeting's VEVENTs as they stand in a feed (folded, CRLF, UTF-8): a piece for `feed_bytes`."""
+    return calendar_bytes(_vevents(meeting, subjects, prodid_domain, minutes_url))
 
 
 # --- pieces shared with iMIP mail (iscg_bot.calendar.mail) -------------------------------------------------
@@ -129,29 +164,42 @@ def prodid(domain: str = "iscg-bot") -> str:
 
 def calendar_bytes(lines: Iterable[str]) -> bytes:
     """Unfolded content lines as the bytes of a calendar: each folded, ended by CRLF, UTF-8."""
-    return "".join(fold(line) + CRLF for line in lines).encode()
+    return folded_lines(lines)
 
 
-def vtimezones(meetings: Iterable[Meeting]) -> list[str]:
+def vtimezones(meetings: Iterable[FeedMeeting]) -> list[str]:
     """One VTIMEZONE per zone the meetings use (by name), covering the years their occurrences fall in."""
-    spans: dict[str, tuple[int, int]] = {}
-    for meeting in meetings:
-        first, last = _years(meeting)
-        lo, hi = spans.get(meeting.timezone, (first, last))
-        spans[meeting.timezone] = (min(lo, first), max(hi, last))
     lines: list[str] = []
-    for zone in sorted(spans):
-        lo, hi = spans[zone]
-        lines += vtimezone(zone, lo - 1, min(hi, lo + _YEARS_AFTER) + 1)
+    for zone, lo, hi in _zone_spans((m.timezone, *meeting_years(m)) for m in meetings):
+        lines += vtimezone(zone, lo, hi)
     return lines
 
 
+def _zone_spans(spans: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Each zone (by name) with the years its VTIMEZONE covers: a year either side of its meetings' years,
+    at most _YEARS_AFTER past the first."""
+    years: dict[str, tuple[int, int]] = {}
+    for zone, first, last in spans:
+        lo, hi = years.get(zone, (first, last))
+        years[zone] = (min(lo, first), max(hi, last))
+    return [(zone, lo - 1, min(hi, lo + _YEARS_AFTER) + 1) for zone, (lo, hi) in sorted(years.items())]
+
+
+def _vtimezone_bytes(spans: list[tuple[str, int, int]]) -> list[bytes]:
+    return [_one_vtimezone_bytes(*span) for span in spans]
+
+
+@lru_cache(maxsize=256)
+def _one_vtimezone_bytes(zone: str, first_year: int, last_year: int) -> bytes:
+    return calendar_bytes(vtimezone(zone, first_year, last_year))
+
+
 def meeting_vevents(
-    meeting: Meeting,
+    meeting: FeedMeeting,
     *,
     subjects: Mapping[int, Subject],
     prodid_domain: str = "iscg-bot",
-    minutes_url: Callable[[Meeting], str | None] = lambda m: None,
+    minutes_url: Callable[[FeedMeeting], str | None] = lambda m: None,
 ) -> list[str]:
     """The meeting's VEVENTs exactly as the feed has them (the master, then one per moved occurrence), as
     unfolded content lines."""
@@ -159,7 +207,7 @@ def meeting_vevents(
 
 
 def cancelled_occurrence_vevent(
-    meeting: Meeting,
+    meeting: FeedMeeting,
     occurrence_local: datetime,
     *,
     subjects: Mapping[int, Subject],
@@ -185,7 +233,7 @@ def feed_etag(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()}"'
 
 
-def last_modified(meetings: Iterable[Meeting]) -> datetime | None:
+def last_modified(meetings: Iterable[FeedMeeting]) -> datetime | None:
     """The latest change of any meeting or override (aware UTC), None for no meetings: for Last-Modified."""
     stamps = [m.updated_at for m in meetings]
     stamps += [o.updated_at for m in meetings for o in m.overrides]
@@ -193,10 +241,10 @@ def last_modified(meetings: Iterable[Meeting]) -> datetime | None:
 
 
 def _vevents(
-    meeting: Meeting,
+    meeting: FeedMeeting,
     subjects: Mapping[int, Subject],
     domain: str,
-    minutes_url: Callable[[Meeting], str | None],
+    minutes_url: Callable[[FeedMeeting], str | None],
 ) -> list[str]:
     """The meeting's master VEVENT, then one per moved occurrence, as unfolded content lines."""
     zone = meeting.timezone
@@ -238,7 +286,7 @@ def _vevents(
     return master
 
 
-def _about(meeting: Meeting, subjects: Mapping[int, Subject], description: str) -> list[str]:
+def _about(meeting: FeedMeeting, subjects: Mapping[int, Subject], description: str) -> list[str]:
     """What each of the meeting's VEVENTs says after its times: SUMMARY, STATUS, CATEGORIES, DESCRIPTION and
     where to join (LOCATION, and URL and CONFERENCE when the link is a URI)."""
     lines = [
@@ -262,8 +310,8 @@ def _about(meeting: Meeting, subjects: Mapping[int, Subject], description: str) 
 
 
 def _overrides(
-    meeting: Meeting, duration: timedelta
-) -> tuple[list[MeetingOverride], list[tuple[OverrideLike, datetime]]]:
+    meeting: FeedMeeting, duration: timedelta
+) -> tuple[list[OverrideLike], list[tuple[OverrideLike, datetime]]]:
     """(cancelled, moved) overrides of a series that match one of its occurrences, by occurrence; each
     moved one with the wall start (its pass in `fold`) to write."""
     if not meeting.rrule:
@@ -271,20 +319,15 @@ def _overrides(
     latest = {
         o.occurrence_local: o for o in meeting.overrides
     }  # of several for one occurrence, the last wins
-    cancelled: list[MeetingOverride] = []
+    cancelled: list[OverrideLike] = []
     moved: list[tuple[OverrideLike, datetime]] = []  # stored overrides, and pinned ones (OverrideSpec)
     for wall in sorted(latest):
         override = latest[wall]
-        found = occurrence_on(
-            zone=meeting.timezone,
-            start_local=meeting.start_local,
-            duration=duration,
-            rrule=meeting.rrule,
-            day=wall.date(),
-        )
-        if found is None or found.original_local != wall:
+        original = series_occurrence(
+            zone=meeting.timezone, start_local=meeting.start_local, rrule=meeting.rrule, wall=wall
+        )  # with the series' pass, which the stored key lacks
+        if original is None:
             continue
-        original = found.original_local  # with the series' pass, which the stored key lacks
         start = override.start_local or original
         if override.cancelled:
             cancelled.append(override)
@@ -300,7 +343,7 @@ def _overrides(
     return cancelled, moved
 
 
-def _pinned_walls(meeting: Meeting, duration: timedelta) -> list[datetime]:
+def _pinned_walls(meeting: FeedMeeting, duration: timedelta) -> list[datetime]:
     """The occurrences of a series whose wall time does not exist (in a spring-forward gap) or happens twice
     (in the repeated hour of a fall-back), with their pass in `fold`: each gets an override written at its
     real time, which makes every reader agree.
@@ -309,10 +352,29 @@ def _pinned_walls(meeting: Meeting, duration: timedelta) -> list[datetime]:
     the bot do; but `ical` and icalendar, when they have only our VTIMEZONE to go by (an unknown TZID), read
     it with the offset after (02:30 → 01:30). A repeated hour: RFC 5545 readers take the first pass, ical.js
     the second, and the series may be in either (see iscg_bot.domain.recurrence): the override is in UTC."""
-    tz = ZoneInfo(meeting.timezone)
-    first, last = _years(meeting)
-    time_of_day = meeting.start_local.time()
+    first, last = meeting_years(meeting)
     walls = []
+    for day, lo, hi in _changed_walls(meeting.timezone, meeting.start_local.time(), first, last):
+        found = occurrence_on(
+            zone=meeting.timezone,
+            start_local=meeting.start_local,
+            duration=duration,
+            rrule=meeting.rrule,
+            day=day,
+        )
+        if found is not None and lo <= found.original_local < hi:
+            walls.append(found.original_local)
+    return walls
+
+
+@lru_cache(maxsize=4096)  # meetings share zones, times of day and years: most feeds ask a few dozen of these
+def _changed_walls(
+    zone: str, time_of_day: time, first: int, last: int
+) -> tuple[tuple[date, datetime, datetime], ...]:
+    """The days from `first` to `last` (at most _YEARS_AFTER years) on which a series starting at
+    `time_of_day` may start in a gap or a repeated hour, each with the wall times [lo, hi) concerned."""
+    tz = ZoneInfo(zone)
+    found = []
     for year in range(first, min(last, first + _YEARS_AFTER) + 1):
         for onset, rule in year_transitions(tz, year):
             before, after = rule[1], rule[2]
@@ -323,20 +385,11 @@ def _pinned_walls(meeting: Meeting, duration: timedelta) -> list[datetime]:
             hi = onset.replace(tzinfo=None) + max(before, after)
             if lo.date() == hi.date() and not lo.time() <= time_of_day < hi.time():
                 continue
-            for day in sorted({lo.date(), hi.date()}):
-                found = occurrence_on(
-                    zone=meeting.timezone,
-                    start_local=meeting.start_local,
-                    duration=duration,
-                    rrule=meeting.rrule,
-                    day=day,
-                )
-                if found is not None and lo <= found.original_local < hi:
-                    walls.append(found.original_local)
-    return walls
+            found += [(day, lo, hi) for day in sorted({lo.date(), hi.date()})]
+    return tuple(found)
 
 
-def _description(meeting: Meeting, minutes: str | None, cancelled: list[MeetingOverride]) -> str:
+def _description(meeting: FeedMeeting, minutes: str | None, cancelled: list[OverrideLike]) -> str:
     parts = []
     if meeting.status == "cancelled":
         parts.append(f"Cancelled: {meeting.cancel_reason}" if meeting.cancel_reason else "Cancelled.")
@@ -367,6 +420,16 @@ def _span(start_local: datetime, duration: timedelta, zone: str, tz: ZoneInfo, *
     as the second by others (see the module's doc): then an exact event is written in UTC, and a series
     gets DURATION (added to the start by every reader, and right on every other day of the series; its
     occurrences in a repeated hour are pinned in UTC by overrides). So does a series starting in a gap."""
+    if (
+        duration <= _DAY
+        and not _near_change(start_local, tz)
+        and not _near_change(start_local + duration, tz)
+    ):
+        # Far from any change of offset (most meetings): the wall times are as given, and unambiguous.
+        return [
+            f"DTSTART;TZID={zone}:{local_text(start_local)}",
+            f"DTEND;TZID={zone}:{local_text(start_local + duration)}",
+        ]
     start = wall_instant(start_local, zone)  # `fold` chooses the pass in a repeated hour
     if exact:
         start_local = start.astimezone(tz).replace(tzinfo=None)
@@ -385,12 +448,26 @@ def _span(start_local: datetime, duration: timedelta, zone: str, tz: ZoneInfo, *
     ]
 
 
+def _near_change(wall: datetime, tz: ZoneInfo) -> bool:
+    """Whether the zone's offset changes within two days of the wall time's date (most dates: no)."""
+    return wall.date() in _change_days(tz, wall.year)
+
+
+@lru_cache(maxsize=1024)
+def _change_days(tz: ZoneInfo, year: int) -> frozenset[date]:
+    """The dates of `year` within two days of a change of the zone's offset (an onset's UTC date is at most
+    a day from its local date)."""
+    years = [y for y in (year - 1, year, year + 1) if MINYEAR <= y < MAXYEAR]
+    onsets = [onset for y in years for onset, _rule in year_transitions(tz, y)]
+    return frozenset(onset.date() + timedelta(days=k) for onset in onsets for k in range(-2, 3))
+
+
 def _ambiguous(wall: datetime, tz: ZoneInfo) -> bool:
     """A wall time that does not exist (a gap) or happens twice: readers may take it either way."""
     return wall.replace(tzinfo=tz, fold=0).utcoffset() != wall.replace(tzinfo=tz, fold=1).utcoffset()
 
 
-def _years(meeting: Meeting) -> tuple[int, int]:
+def meeting_years(meeting: FeedMeeting) -> tuple[int, int]:
     """The local years the meeting's occurrences (moved ones included) can fall in."""
     first = last = meeting.start_local.year
     if meeting.rrule:

@@ -14,14 +14,21 @@ import logging
 import re
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from iscg_bot.chat.events import IncomingEvent, Invite, MembershipChange, Message, Undecryptable
-from iscg_bot.chat.outbox import direct_target, file_content, notice_content, reaction_content, txn_id
+from iscg_bot.chat.outbox import (
+    PendingMessage,
+    direct_target,
+    file_content,
+    notice_content,
+    reaction_content,
+    txn_id,
+)
 from iscg_bot.chat.router import Context, Invocation, Router
 from iscg_bot.chat.services import Gateway, Services
 from iscg_bot.core.clock import Clock
@@ -32,6 +39,10 @@ from iscg_bot.core.metrics import Metrics, command_label
 from iscg_bot.storage import DuplicateEvent, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+OUTBOX_TABLES = frozenset({"outbox", "outbox_files"})
+# A batch this long is first checked against the ledger in one query (a live batch holds one or two events).
+LEDGER_LOOKUP_FROM = 20
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ class Dispatcher:
         clock: Clock,
         bot_user_id: str,
         commits: CommitListeners | None = None,
+        hand_off: Callable[[Sequence[PendingMessage]], None] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
@@ -72,14 +84,26 @@ class Dispatcher:
         self.clock = clock
         self.bot_user_id = bot_user_id
         self.commits = commits if commits is not None else CommitListeners()
+        # Told the outbox rows each commit wrote (the sender's `take`): they go without being read back.
+        self.hand_off = hand_off
         self.metrics = metrics or Metrics()
 
     async def handle_batch(self, events: list[IncomingEvent]) -> None:
         received = self.metrics.timer()  # the reply latency counts the wait behind a room's earlier events
+        if len(events) >= LEDGER_LOOKUP_FROM:
+            events = await self._not_handled_yet(events)
         rooms: dict[str, list[IncomingEvent]] = defaultdict(list)
         for event in events:
             rooms[event.room_id].append(event)
         await asyncio.gather(*(self._handle_room(room_events, received) for room_events in rooms.values()))
+
+    async def _not_handled_yet(self, events: list[IncomingEvent]) -> list[IncomingEvent]:
+        """`events` less those the ledger holds, asked in one query. A restart's first sync replays every
+        room's members (a thousand rooms: thousands of events handled before); each would otherwise open a
+        transaction only to find its ledger row."""
+        async with UnitOfWork(self.sessions) as uow:
+            handled = await uow.events.seen_among([event.event_id for event in events])
+        return [event for event in events if event.event_id not in handled]
 
     async def _handle_room(self, events: list[IncomingEvent], received: float) -> None:
         for event in events:
@@ -225,10 +249,11 @@ class Dispatcher:
         (False: the event was handled before)."""
         try:
             async with UnitOfWork(self.sessions) as uow:
-                if await uow.events.seen(event.event_id):
-                    return False
+                # Seen before: the ledger's INSERT raises DuplicateEvent (no SELECT first: one statement less
+                # for every event, and a rerun is rare).
                 await uow.events.record(event.event_id, event.room_id, self.clock.now())
                 outgoing = await work(uow)
+                messages: list[PendingMessage] = []
                 for index, queued in enumerate(outgoing):
                     attachment_id = None
                     if queued.file is not None:
@@ -236,19 +261,32 @@ class Dispatcher:
                         attachment_id = await uow.outbox.add_file(
                             filename=name, mimetype=mimetype, data=data, at=self.clock.now()
                         )
-                    await uow.outbox.add(
-                        txn_id=txn_id(event.event_id, index),
-                        room_id=queued.target or event.room_id,
-                        event_type=queued.event_type,
-                        content=queued.content,
+                    message = PendingMessage(
+                        0,
+                        txn_id(event.event_id, index),
+                        queued.target or event.room_id,
+                        queued.event_type,
+                        queued.content,
+                        attachment_id,
+                    )
+                    message_id = await uow.outbox.add(
+                        txn_id=message.txn_id,
+                        room_id=message.room_id,
+                        event_type=message.event_type,
+                        content=message.content,
                         at=self.clock.now(),
                         purpose=queued.purpose,
                         attachment_id=attachment_id,
                     )
+                    messages.append(replace(message, id=message_id))
                 await uow.commit()
+                written = uow.written_tables
         except DuplicateEvent:
             return False  # another worker handled it first
-        self.commits.committed()
+        if self.hand_off is not None and messages:
+            self.hand_off(messages)  # the sender has them: it need not hear of the outbox rows and read them
+            written = written - OUTBOX_TABLES if written is not None else None
+        self.commits.committed(written)
         return True
 
 

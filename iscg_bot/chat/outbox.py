@@ -11,6 +11,8 @@ import asyncio
 import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -82,6 +84,18 @@ def reaction_content(event_id: str, key: str) -> dict[str, Any]:
     return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
 
 
+@dataclass(frozen=True)
+class PendingMessage:
+    """An outbox row just committed, as the dispatcher hands it to the sender (see `OutboxSender.take`)."""
+
+    id: int
+    txn_id: str
+    room_id: str
+    event_type: str
+    content: dict[str, Any]
+    attachment_id: int | None = None
+
+
 class OutboxSender(LoopWorker):
     """Sends pending outbox rows: rooms in parallel, each room's events in the order they were written.
 
@@ -103,8 +117,11 @@ class OutboxSender(LoopWorker):
         self.gateway = gateway
         self._in_flight: set[int] = set()
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
+        # Rooms whose new rows were found while their sender was busy: it wakes the loop when it finishes.
+        # (Waking after every room's send cost a second read of the outbox per reply, nearly always empty.)
+        self._rows_waiting: set[str] = set()
         if commits is not None:
-            commits.on_commit(self.wake)
+            commits.on_commit(self.wake, tables={"outbox"})
 
     async def loop(self) -> None:
         # nio must know the rooms (and which are encrypted) before it can send: wait for the first sync.
@@ -135,14 +152,24 @@ class OutboxSender(LoopWorker):
             asyncio.ensure_future(self.woken.wait()),
             asyncio.ensure_future(self.stopping.wait()),
         }
-        waiters |= set(self._room_tasks.values())
         await asyncio.wait(waiters, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters - set(self._room_tasks.values()):
+        for waiter in waiters:
             waiter.cancel()
+
+    def take(self, messages: Sequence[PendingMessage]) -> None:
+        """Rows the dispatcher has just committed: start sending them without reading them back (that read
+        was a transaction per reply). Before the first sync or once stopping, the loop finds them instead."""
+        if self.gateway.ready.is_set() and not self.stopping.is_set():
+            self._start(messages)
 
     async def _start_pending(self) -> None:
         async with UnitOfWork(self.sessions) as uow:
             rows = await uow.outbox.pending(limit=1000)
+        self._start(rows)
+
+    def _start(self, rows: Sequence[Any]) -> None:
+        """Send `rows` (outbox rows or `PendingMessage`s, oldest first): a task per room, unless that room's
+        task is still sending; rows already being sent are skipped."""
         by_room: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
             if row.id not in self._in_flight:
@@ -150,7 +177,8 @@ class OutboxSender(LoopWorker):
         for room_id, room_rows in by_room.items():
             running = self._room_tasks.get(room_id)
             if running is not None and not running.done():
-                continue  # that room's sender picks the new rows up when it finishes
+                self._rows_waiting.add(room_id)  # its sender wakes the loop when it finishes
+                continue
             self._in_flight.update(r.id for r in room_rows)
             task = asyncio.create_task(self._send_room(room_rows))
             self._room_tasks[room_id] = task
@@ -158,6 +186,7 @@ class OutboxSender(LoopWorker):
             del self._room_tasks[room_id]
 
     async def _send_room(self, rows: list[Any]) -> None:
+        room_id, finished = rows[0].room_id, False
         try:
             for row in rows:
                 content = dict(row.content)
@@ -175,11 +204,15 @@ class OutboxSender(LoopWorker):
                     await self._mark(row.id, failure=str(error))
                     continue
                 await self._mark(row.id, event_id=event_id)
+            finished = True
         except Stopping:
             pass
         finally:
             self._in_flight.difference_update(r.id for r in rows)
-            self.wake()  # more rows may have arrived for this room meanwhile
+            # Read the outbox again only when this room has more rows, or some of these are still unsent.
+            if room_id in self._rows_waiting or not finished:
+                self._rows_waiting.discard(room_id)
+                self.wake()
 
     async def _uploaded(self, file_id: int, room_id: str) -> dict[str, Any]:
         """The message fields naming the uploaded file, uploading it the first time (a retry after a crash

@@ -10,7 +10,7 @@ What counts, per subject (days are read in the subject's own time zone, both end
 - meetings held: ended minutes sessions that started in the period, bound to one of the subject's meetings
   or unscheduled in its room; attendance, regrets, decisions and key issues as the minutes say them
   (`minutes_document.build`: redacted lines and undone tags left out, approved minutes as approved; read
-  ahead in a few queries per subject, `iscg_bot.domain.read_ahead`);
+  ahead for every subject at once, only the lines that can change a figure: `domain.report_read_ahead`);
 - meetings planned: the next PLANNED_COUNT occurrences, not cancelled, starting after the period's end or
   after now, whichever is later;
 - action items opened in the period, closed (done or dropped) in it, and overdue: open at the period's end
@@ -18,7 +18,8 @@ What counts, per subject (days are read in the subject's own time zone, both end
   the period's end.
 
 Then totals over the subjects, every key issue in one list (for the Bureau Directors and the ISC-TF) and
-possible duplication of activities between subjects (`iscg_bot.domain.similarity`).
+possible duplication of activities between subjects (`iscg_bot.domain.similarity`, searched by distinct word
+sets: `iscg_bot.domain.report_overlaps`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from iscg_bot.core.errors import DomainError
 from iscg_bot.domain import minutes_document
 from iscg_bot.domain.actions import today_in
 from iscg_bot.domain.meetings import expand
-from iscg_bot.domain.read_ahead import Prefetched
 from iscg_bot.domain.report_model import (
     ActionRow,
     FocalPoint,
@@ -49,7 +49,9 @@ from iscg_bot.domain.report_model import (
     Who,
     report_path,
 )
-from iscg_bot.domain.similarity import Text, best_overlaps
+from iscg_bot.domain.report_overlaps import closest_overlaps
+from iscg_bot.domain.report_read_ahead import ReadAhead
+from iscg_bot.domain.similarity import Text
 
 if TYPE_CHECKING:
     from iscg_bot.storage import ActionItem, Meeting, MeetingSession, RoleAssignment, Subject, UnitOfWork
@@ -193,18 +195,34 @@ async def _subject_reports(
     for assignment in await uow.reports.subject_roles([s.id for s in candidates]):
         roles.setdefault(assignment.subject_id, []).append(assignment)
 
+    zones = {subject.id: subject.timezone or default_zone for subject in candidates}
+    bounds = {subject.id: period_bounds(period, zones[subject.id]) for subject in candidates}
+    relevant = [
+        subject
+        for subject in candidates
+        if scope.sector is None
+        or any(
+            a.role == "focal_point" and a.sector == scope.sector and _held_during(a, *bounds[subject.id])
+            for a in roles.get(subject.id, [])
+        )
+    ]
+    read = await ReadAhead.load(uow, relevant, bounds)
+
     subjects: list[SubjectReport] = []
     meeting_texts: list[Text] = []
+    chosen = {subject.id for subject in relevant}
     for done, subject in enumerate(candidates, start=1):
-        zone = subject.timezone or default_zone
-        bounds = period_bounds(period, zone)
-        mine = roles.get(subject.id, [])
-        relevant = scope.sector is None or any(
-            a.role == "focal_point" and a.sector == scope.sector and _held_during(a, *bounds) for a in mine
-        )
-        if relevant:
+        if subject.id in chosen:
             report, texts = await _subject_report(
-                uow, subject, mine, period, bounds, zone, now=now, base_url=base_url
+                uow,
+                read,
+                subject,
+                roles.get(subject.id, []),
+                period,
+                bounds[subject.id],
+                zones[subject.id],
+                now=now,
+                base_url=base_url,
             )
             if not subject.archived or report.held or scope.one_subject:
                 subjects.append(report)
@@ -219,6 +237,7 @@ async def _subject_reports(
 
 async def _subject_report(
     uow: UnitOfWork,
+    read: ReadAhead,
     subject: Subject,
     assignments: list[RoleAssignment],
     period: Period,
@@ -231,20 +250,19 @@ async def _subject_report(
     """One subject's part of the report, and its meetings' texts (held and planned) for the duplication
     check."""
     start, end = bounds
-    held = await _held(uow, subject, bounds, zone, base_url)
+    held = await _held(read, subject, zone, base_url)
     planned, planned_meetings = await _planned(uow, subject, after=max(end, now))
     texts = [
         _meeting_text(subject.slug, meeting)
         for meeting in sorted({**held.meetings, **planned_meetings}.values(), key=lambda m: m.id)
     ]
 
-    actions = await uow.reports.actions_created_before(subject.id, end)
+    actions = read.actions[subject.id]
     people = _people(assignments, start, end)
     owners = [a.owner for a in actions]
     names = await uow.reports.names([who for _, who in people] + owners, [subject.room_id])
-    origins = await uow.reports.sessions(a.session_id for a in actions if a.session_id is not None)
     last_counted = min(period.last, today_in(zone, now))
-    rows = [_action_row(a, zone, end, last_counted, names, origins) for a in actions]
+    rows = [_action_row(a, zone, end, last_counted, names, read.origins) for a in actions]
 
     def who(matrix_id: str) -> Who:
         return Who(matrix_id, names.get(matrix_id))
@@ -281,20 +299,15 @@ class _Held:
     meetings: dict[int, Meeting]  # the scheduled meetings the sessions were bound to, by id
 
 
-async def _held(
-    uow: UnitOfWork, subject: Subject, bounds: tuple[datetime, datetime], zone: str, base_url: str
-) -> _Held:
-    """The subject's ended minutes sessions that started within `bounds`, read through
-    `minutes_document.build` (with what it needs read ahead, see `Prefetched`)."""
-    start, end = bounds
-    sessions = await uow.reports.ended_sessions(
-        subject_id=subject.id, room_id=subject.room_id, started_from=start, started_before=end
-    )
+async def _held(read: ReadAhead, subject: Subject, zone: str, base_url: str) -> _Held:
+    """The subject's ended minutes sessions that started in its period, read through
+    `minutes_document.build` (with what it needs read ahead, see `ReadAhead`)."""
+    sessions = read.sessions[subject.id]
     held: list[HeldMeeting] = []
     decisions: list[Noted] = []
     key_issues: list[Noted] = []
-    held_meetings = await uow.reports.meetings(s.meeting_id for s in sessions if s.meeting_id is not None)
-    minutes = await Prefetched.load(uow, subject, sessions, held_meetings)
+    held_meetings = {s.meeting_id: read.meetings[s.meeting_id] for s in sessions if s.meeting_id is not None}
+    minutes = read.minutes
     for session in sessions:
         assert session.ended_at is not None  # `ended_sessions` are the ended ones
         document = await minutes_document.build(minutes, session, zone=zone, base_url=base_url)
@@ -451,5 +464,5 @@ def overlaps(
         slug, kind, (letter, number), _ = text.key
         return Source(slug, kind, text.text, f"{letter}{number}")
 
-    matches, found = best_overlaps(texts.values(), most)
+    matches, found = closest_overlaps(texts.values(), most)
     return tuple(Overlap(source(m.first), source(m.second), m.score, m.shared) for m in matches), found

@@ -42,6 +42,7 @@ from iscg_bot.chat.events import IncomingEvent, Invite, MembershipChange, Outgoi
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.config import MatrixSettings
 from iscg_bot.core.workers import Backoff, Stopping
+from iscg_bot.matrix.crypto_store import QuietStore
 from iscg_bot.matrix.events import invites, is_own_join, split_at_own_join, translate
 from iscg_bot.matrix.retries import TRANSIENT_ERRORS, Retrier, is_transient
 
@@ -119,6 +120,7 @@ class MatrixGateway:
         self.settings.store_path.mkdir(parents=True, exist_ok=True)
         config = AsyncClientConfig(
             encryption_enabled=self.settings.encryption,
+            store=QuietStore,  # nio's default store, without its write on every sync
             store_sync_tokens=False,  # our database holds the sync token, stored after handling
             max_limit_exceeded=0,  # we wait out 429s ourselves (see send), so nio must hand them back
             max_timeouts=0,

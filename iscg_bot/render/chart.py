@@ -21,7 +21,8 @@ title) and a <desc> (a one-sentence summary), its root has role="img"; `ChartDat
 
 Deterministic: the same data gives the same bytes with the same matplotlib (no date, no software stamp,
 fixed hash salt, one font). matplotlib's settings are changed only inside an `rc_context`, under a lock (the
-settings are process-wide), and drawing goes through `Figure` directly, never pyplot's global state.
+settings are process-wide), and drawing goes through `Figure` directly, never pyplot's global state. A
+chart's data is drawn once while it lives: its SVG and its PNG are two savings of the same figure.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import io
 import re
 import threading
 import warnings
+import weakref
 from dataclasses import dataclass
 from datetime import date
 from typing import IO, TYPE_CHECKING, Any
@@ -168,8 +170,18 @@ def _save(data: ChartData, target: IO[Any], **options: Any) -> None:  # noqa: AN
     with _LOCK, matplotlib.rc_context(_SETTINGS), warnings.catch_warnings():
         # DejaVu Sans lacks some scripts and emoji: the PNG shows a box for those, not a warning per glyph.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
-        figure = _empty(data) if not data.total else _heatmap(data)
+        key = id(data)
+        figure = _DRAWN.get(key)
+        if figure is None:
+            figure = _DRAWN[key] = _empty(data) if not data.total else _heatmap(data)
+            weakref.finalize(data, _DRAWN.pop, key, None)
         figure.savefig(target, **options)
+
+
+# The figure of each chart's data while the data lives, by its identity: a report's HTML (SVG) and Word
+# (PNG) draw the same figure once, saved twice. An entry goes when its data does (`weakref.finalize`), so
+# an ID is never reused for other data; only touched under _LOCK.
+_DRAWN: dict[int, Figure] = {}
 
 
 def _empty(data: ChartData) -> Figure:
@@ -212,8 +224,11 @@ def _heatmap(data: ChartData) -> Figure:
     mesh.set_array([n for _, _, n in cells])
     mesh.set_clip_on(False)  # inside the axes anyway: no clip-path on every cell in the SVG
     ax.add_collection(mesh)
+    # Dark cells get white digits. Asked once per count, not per cell: each call of a colour scale builds
+    # masked arrays, and a year of many subjects has hundreds of cells but a handful of different counts.
+    light = {n: bool(colours(n) > 0.55) for n in {n for _, _, n in cells}}
     for r, c, n in cells:
-        ink = "white" if colours(n) > 0.55 else INK
+        ink = "white" if light[n] else INK
         ax.text(
             c + 0.5, r + 0.5, str(n), ha="center", va="center", color=ink, parse_math=False, clip_on=False
         )

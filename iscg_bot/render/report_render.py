@@ -6,13 +6,13 @@
     render_docx(report)     → a Word file a secretariat can restyle (python-docx; see report_render_docx)
     filename(report, "md")  → "iscg-report-2026-all-subjects.md"
 
-All three are written from the same list of blocks (`blocks`), so they carry the same content in the same
-order: title, period, scope, totals, a chart of the meetings held per subject per month; per subject its
-coordination, meetings held, decisions, key issues, actions opened / closed / overdue and meetings planned;
-then the cross-subject key issues and the possible duplications. A section with nothing in it says so, so a
-reader sees it was checked. The chart (`iscg_bot.render.chart`) is an inline <svg> in HTML and a picture in
-Word, each with its caption; Markdown gives the caption and says where the chart is (its figures are the
-meetings held listed under each subject).
+All three are written from the same list of blocks (`blocks`, laid out once per report), so they carry the
+same content in the same order: title, period, scope, totals, a chart of the meetings held per subject per
+month; per subject its coordination, meetings held, decisions, key issues, actions opened / closed / overdue
+and meetings planned; then the cross-subject key issues and the possible duplications. A section with
+nothing in it says so, so a reader sees it was checked. The chart (`iscg_bot.render.chart`) is an inline
+<svg> in HTML and a picture in Word, each with its caption; Markdown gives the caption and says where the
+chart is (its figures are the meetings held listed under each subject).
 
 User text is escaped as the minutes are (`iscg_bot.render.minutes_render`): never a tag or an attribute in
 HTML, never structure in Markdown; only http(s) URLs become links. Table cells and headings are one line.
@@ -26,7 +26,8 @@ import functools
 import html
 import importlib.resources
 import re
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -68,7 +69,8 @@ def _t(text: str) -> Piece:
 
 
 def _cell(text: str) -> Cell:
-    return (_t(one_line(text) or NONE),)  # a table row is one line in Markdown
+    # A table row is one line in Markdown. `one_line` written out: a big year's tables have 60,000 cells.
+    return (Piece("text", " ".join(text.split()) or NONE),)
 
 
 def _h(level: int, text: str) -> Block:
@@ -90,8 +92,23 @@ def _table(caption: str, header: tuple[str, ...], rows: Iterable[tuple[Cell, ...
 # ---- the content, once ------------------------------------------------------------------------------------
 
 
+# A report's blocks while it lives, by its identity: a report is immutable, and one rendered in two or three
+# formats (the web copy and a download, `iscg-bot report` for each format) is laid out once. An entry goes
+# when its report does (`weakref.finalize`), so an ID is never reused for another report's blocks.
+_LAID_OUT: dict[int, tuple[Block, ...]] = {}
+
+
 def blocks(report: Report) -> list[Block]:
     """Everything the report shows, in order; the first blocks (title, period, scope, date) are its front."""
+    key = id(report)
+    laid_out = _LAID_OUT.get(key)
+    if laid_out is None:
+        laid_out = _LAID_OUT[key] = tuple(_lay_out(report))
+        weakref.finalize(report, _LAID_OUT.pop, key, None)
+    return list(laid_out)
+
+
+def _lay_out(report: Report) -> list[Block]:
     front = [
         _h(1, report.title),
         _p(f"Period: {report.period.label}"),
@@ -277,8 +294,23 @@ def _day(at: datetime, zone: str) -> date:
 # ---- Markdown ---------------------------------------------------------------------------------------------
 
 
+def _written_once(write: Callable[[Cell], str]) -> Callable[[Cell], str]:
+    """`write`, remembering what it wrote for one rendering: a year's tables repeat most of their cells
+    (owners, dates, statuses), and escaping is most of the cost of writing them."""
+    written: dict[Cell, str] = {}
+
+    def cell(pieces: Cell) -> str:
+        found = written.get(pieces)
+        if found is None:
+            found = written[pieces] = write(pieces)
+        return found
+
+    return cell
+
+
 def render_markdown(report: Report) -> str:
     chunks = []
+    cell_md = _written_once(lambda cell: pieces_md(cell, ""))
     for block in blocks(report):
         if block.kind == "h":
             chunks.append(f"{'#' * block.level} {pieces_md(block.pieces, '')}")
@@ -295,7 +327,7 @@ def render_markdown(report: Report) -> str:
                 "| " + " | ".join(md_text(name, "") for name in block.header) + " |",
                 "|" + "---|" * len(block.header),
             ]
-            lines += ["| " + " | ".join(pieces_md(cell, "") for cell in row) + " |" for row in block.rows]
+            lines += ["| " + " | ".join(map(cell_md, row)) + " |" for row in block.rows]
             chunks.append("\n".join(lines))
     return "\n\n".join(chunks) + "\n"
 
@@ -319,6 +351,7 @@ def render_html(report: Report, *, standalone: bool = False) -> str:
     """The web copy, served at /reports/<year> with its stylesheet (report.css) and the site's icon
     linked, nothing inline; or, `standalone`, the file (`!report html`, `iscg-bot report`) with it inline."""
     body = []
+    cell_html = _written_once(pieces_html)
     for block in blocks(report):
         css = f' class="{html.escape(block.css)}"' if block.css else ""
         if block.kind == "h":
@@ -337,8 +370,8 @@ def render_html(report: Report, *, standalone: bool = False) -> str:
         else:
             head = "".join(f'<th scope="col">{html_text(name)}</th>' for name in block.header)
             rows = "".join(
-                f'<tr><th scope="row">{pieces_html(row[0])}</th>'
-                + "".join(f"<td>{pieces_html(cell)}</td>" for cell in row[1:])
+                f'<tr><th scope="row">{cell_html(row[0])}</th>'
+                + "".join(f"<td>{cell_html(cell)}</td>" for cell in row[1:])
                 + "</tr>\n"
                 for row in block.rows
             )

@@ -8,15 +8,17 @@ named styles of python-docx's default template, so a secretariat can restyle the
     Caption + TABLE_STYLE meetings held, actions, meetings planned, possible duplications (header row repeats)
     picture + Caption     the chart of meetings held per subject per month (render.chart's PNG; alt text)
 
-Paragraphs and table rows are written as WordprocessingML and parsed in batches (`_Runs`): the same XML
-python-docx's run API writes, at a fraction of the cost per run. User text is XML-escaped into <w:t>, so it
-is only ever text; characters XML cannot hold are dropped (`markup.clean`). Core properties and the zip
+The body is written as WordprocessingML text (`_Body`, `_Runs`): the same XML python-docx's API writes, put
+into the saved document as it is, at a fraction of the cost of an object per run, paragraph and cell. User
+text is XML-escaped into <w:t>, so it is only ever text; characters XML cannot hold are dropped
+(`markup.clean`). Core properties and the zip
 entries' dates come from the report, so the same report gives the same bytes.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import struct
 from collections.abc import Sequence
 from datetime import UTC
@@ -25,10 +27,7 @@ from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from docx import Document
 from docx.document import Document as WordDocument
-from docx.enum.text import WD_BREAK
 from docx.opc.constants import RELATIONSHIP_TYPE
-from docx.oxml import OxmlElement, parse_xml
-from docx.oxml.ns import nsdecls, qn
 from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Inches, RGBColor
 from lxml import etree
@@ -44,39 +43,123 @@ LINK_COLOUR = RGBColor(0x05, 0x63, 0xC1)
 CORE_LIMIT = 255  # python-docx refuses longer core property strings
 # The default template's page (Letter) inside its margins: 6.5 × 9 inches; a little is left for the caption.
 CHART_WIDTH, CHART_HEIGHT = 6.0, 8.0
+DOCUMENT_PART = "word/document.xml"
 
 
 def write_docx(report: Report, blocks: Sequence[Block]) -> bytes:
     document = Document()
     runs = _Runs(document)
+    body = _Body(document)
     _core_properties(document, report)
     front = [block for block in blocks if block.front]
-    body = [block for block in blocks if not block.front]
+    rest = [block for block in blocks if not block.front]
     for block in front:
-        _paragraphs(document, "Title" if block.kind == "h" else "Subtitle", [runs.xml(block.pieces)])
-    _page_break(document)
-    contents = [block.pieces[:1] for block in body if block.kind == "h" and block.level == 2]
-    _paragraphs(document, "TOC Heading", [runs.xml((Piece("text", "Contents"),))])
-    _paragraphs(document, "List Number", [runs.xml(pieces) for pieces in contents])
-    _page_break(document)
-    for block in body:
+        body.paragraphs("Title" if block.kind == "h" else "Subtitle", [runs.xml(block.pieces)])
+    body.page_break()
+    contents = [block.pieces[:1] for block in rest if block.kind == "h" and block.level == 2]
+    body.paragraphs("TOC Heading", [runs.xml((Piece("text", "Contents"),))])
+    body.paragraphs("List Number", [runs.xml(pieces) for pieces in contents])
+    body.page_break()
+    for block in rest:
         if block.kind == "h":  # the report's sections are Word's top level: the title is on the front page
             heading = Piece("text", one_line(block.pieces[0].text))
-            _paragraphs(document, f"Heading {max(1, block.level - 1)}", [runs.xml((heading,))])
+            body.paragraphs(f"Heading {max(1, block.level - 1)}", [runs.xml((heading,))])
         elif block.kind == "p":
             pieces = block.pieces
             if block.css == "empty":  # "None." and the like, in italics
                 pieces = tuple(p._replace(kind="em") if p.kind == "text" else p for p in pieces)
-            _paragraphs(document, None, [runs.xml(pieces)])
+            body.paragraphs(None, [runs.xml(pieces)])
         elif block.kind == "ul":
-            _paragraphs(document, "List Bullet", [runs.xml(item) for item in block.items])
+            body.paragraphs("List Bullet", [runs.xml(item) for item in block.items])
         elif block.kind == "chart":
-            _chart(document, block)
+            body.chart(block)
         else:
-            _table(document, block, runs)
+            body.table(block, runs)
     buffer = io.BytesIO()
-    document.save(buffer)
-    return _stamped(buffer.getvalue(), report)
+    document.save(buffer)  # with an empty body: `_stamped` puts the blocks' XML in it
+    return _stamped(buffer.getvalue(), report, body.xml().encode("utf-8"))
+
+
+class _Body:
+    """The document's body as WordprocessingML text, the XML python-docx's API would write, in order:
+    written into the saved document.xml as it is, never parsed into python-docx's element objects (a big
+    year's tables took seconds to parse and seconds more to serialize again). python-docx still makes what
+    lives outside the body: the picture's part and each link's relationship."""
+
+    def __init__(self, document: WordDocument) -> None:
+        self.document = document
+        self.parts: list[str] = []
+        self.table_heads: dict[int, tuple[str, str]] = {}  # columns → (table properties and grid, a cell's)
+
+    def xml(self) -> str:
+        return "".join(self.parts)
+
+    def paragraphs(self, style: str | None, contents: Sequence[str]) -> None:
+        """Paragraphs in `style` (None: Normal), one per string of runs."""
+        head = f'<w:pPr><w:pStyle w:val="{_style_id(self.document, style)}"/></w:pPr>' if style else ""
+        self.parts.extend(f"<w:p>{head}{runs}</w:p>" for runs in contents)
+
+    def page_break(self) -> None:
+        self.parts.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
+
+    def table(self, block: Block, runs: _Runs) -> None:
+        """The caption, then the table in TABLE_STYLE, its header row repeated on every page it spans;
+        each cell as wide as python-docx makes it."""
+        self.paragraphs("Caption", [runs.xml((Piece("text", block.caption),))])
+        head, width = self._table_head(len(block.header))
+        header = "".join(
+            f"<w:tc>{width}<w:p><w:r><w:t>{escape(name)}</w:t></w:r></w:p></w:tc>" for name in block.header
+        )
+        self.parts.append(f'<w:tbl>{head}<w:tr><w:trPr><w:tblHeader w:val="true"/></w:trPr>{header}</w:tr>')
+        self.parts.extend(
+            "<w:tr>"
+            + "".join(f"<w:tc>{width}<w:p>{runs.xml(pieces)}</w:p></w:tc>" for pieces in row)
+            + "</w:tr>"
+            for row in block.rows
+        )
+        self.parts.append("</w:tbl>")
+
+    def _table_head(self, columns: int) -> tuple[str, str]:
+        """The properties and grid python-docx gives a table of `columns` (style, widths from the page),
+        and its cells' properties: asked of python-docx once per number of columns."""
+        if columns not in self.table_heads:
+            table = self.document.add_table(rows=1, cols=columns)
+            table.style = TABLE_STYLE
+            tbl = table._tbl
+            declared = self.document.element.nsmap
+            head = _xml(tbl.tblPr, declared) + _xml(tbl.tblGrid, declared)
+            self.table_heads[columns] = head, _xml(tbl.tr_lst[0].tc_lst[0].tcPr, declared)
+            tbl.getparent().remove(tbl)
+        return self.table_heads[columns]
+
+    def chart(self, block: Block) -> None:
+        """The chart's PNG, as wide as CHART_WIDTH or as tall as CHART_HEIGHT (many subjects), then its
+        caption (a figure's caption goes under it). The picture's alt text is the chart's one-sentence
+        summary."""
+        if block.chart is None:
+            return
+        image = chart.png(block.chart)
+        width, height = struct.unpack(">II", image[16:24])  # the PNG's IHDR: its size in pixels
+        inline = self.document.part.new_pic_inline(
+            io.BytesIO(image), Inches(min(CHART_WIDTH, CHART_HEIGHT * width / height)), None
+        )
+        inline.docPr.set("descr", _text(block.chart.description()))
+        self.parts.append(
+            f"<w:p><w:r><w:drawing>{_xml(inline, self.document.element.nsmap)}</w:drawing></w:r></w:p>"
+        )
+        self.paragraphs("Caption", [f"<w:r>{_text_xml(block.caption)}</w:r>"])
+
+
+_DECLARATION = re.compile(r' xmlns:(\w+)="([^"]*)"')
+
+
+def _xml(element: BaseOxmlElement, declared: dict[str | None, str]) -> str:
+    """An element of python-docx's as XML text to put in the body: without the namespaces the document's
+    root declares (`declared`), which lxml writes again on an element serialized on its own."""
+    return _DECLARATION.sub(
+        lambda found: "" if declared.get(found[1]) == found[2] else found[0],
+        etree.tostring(element, encoding="unicode"),
+    )
 
 
 def _style_id(document: WordDocument, style: str) -> str:
@@ -103,46 +186,6 @@ def _core_properties(document: WordDocument, report: Report) -> None:
     props.created = props.modified = when
 
 
-def _table(document: WordDocument, block: Block, runs: _Runs) -> None:
-    _paragraphs(document, "Caption", [runs.xml((Piece("text", block.caption),))])
-    table = document.add_table(rows=1, cols=len(block.header))
-    table.style = TABLE_STYLE
-    for cell, name in zip(table.rows[0].cells, block.header, strict=True):
-        cell.text = name
-    header = table.rows[0]._tr.get_or_add_trPr()  # the header row repeats on every page the table spans
-    repeat = OxmlElement("w:tblHeader")
-    repeat.set(qn("w:val"), "true")
-    header.append(repeat)
-    # The rows are written as XML and parsed in one go: through python-docx's API, one object per run, a big
-    # year's tables took tens of seconds. Each cell keeps the width python-docx gave the header's.
-    widths = [etree.tostring(tc.tcPr, encoding="unicode") for tc in table.rows[0]._tr.tc_lst]
-    rows = "".join(
-        "<w:tr>"
-        + "".join(
-            f"<w:tc>{width}<w:p>{runs.xml(pieces)}</w:p></w:tc>"
-            for width, pieces in zip(widths, row, strict=True)
-        )
-        + "</w:tr>"
-        for row in block.rows
-    )
-    for tr in _parsed(rows):
-        table._tbl.append(tr)
-
-
-def _chart(document: WordDocument, block: Block) -> None:
-    """The chart's PNG, as wide as CHART_WIDTH or as tall as CHART_HEIGHT (many subjects), then its caption
-    (a figure's caption goes under it). The picture's alt text is the chart's one-sentence summary."""
-    if block.chart is None:
-        return
-    image = chart.png(block.chart)
-    width, height = struct.unpack(">II", image[16:24])  # the PNG's IHDR: its size in pixels
-    picture = document.add_picture(
-        io.BytesIO(image), width=Inches(min(CHART_WIDTH, CHART_HEIGHT * width / height))
-    )
-    picture._inline.docPr.set("descr", _text(block.chart.description()))
-    _paragraphs(document, "Caption", [f"<w:r>{_text_xml(block.caption)}</w:r>"])
-
-
 class _Runs:
     """Pieces as WordprocessingML runs, the XML python-docx's `add_run` would write: text escaped, "\n" a
     line break, a tab a tab; bold or italic; a link a <w:hyperlink> to an external relationship, one per
@@ -151,8 +194,16 @@ class _Runs:
     def __init__(self, document: WordDocument) -> None:
         self.part = document.part
         self.links: dict[str, str] = {}
+        self.written: dict[tuple[Piece, ...], str] = {}  # a year's tables repeat most of their cells
 
     def xml(self, pieces: Sequence[Piece]) -> str:
+        key = tuple(pieces)
+        found = self.written.get(key)
+        if found is None:
+            found = self.written[key] = self._xml(key)
+        return found
+
+    def _xml(self, pieces: Sequence[Piece]) -> str:
         out = []
         for piece in pieces:
             if piece.kind == "link":
@@ -187,41 +238,22 @@ def _text_xml(text: str) -> str:
     return "".join(parts)
 
 
-def _parsed(elements: str) -> list[BaseOxmlElement]:
-    """WordprocessingML elements (rows, paragraphs) from their XML, as python-docx's element classes."""
-    return list(parse_xml(f"<w:body {nsdecls('w', 'r')}>{elements}</w:body>")) if elements else []
-
-
-def _paragraphs(document: WordDocument, style: str | None, contents: Sequence[str]) -> None:
-    """Paragraphs in `style` (None: Normal), one per string of runs, added at the end of the document."""
-    head = f'<w:pPr><w:pStyle w:val="{_style_id(document, style)}"/></w:pPr>' if style else ""
-    body = document.element.body
-    # Before the section properties, which end the body: python-docx's own insert looks for them from the
-    # first child on, for every paragraph.
-    end = body[-1] if len(body) and body[-1].tag == qn("w:sectPr") else None
-    for paragraph in _parsed("".join(f"<w:p>{head}{runs}</w:p>" for runs in contents)):
-        if end is None:
-            body.append(paragraph)
-        else:
-            end.addprevious(paragraph)
-
-
-def _page_break(document: WordDocument) -> None:
-    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-
-
 def _text(text: str) -> str:
     """What XML can hold: one kind of line break, no control characters (tabs and newlines stay)."""
     return clean(text)
 
 
-def _stamped(data: bytes, report: Report) -> bytes:
-    """The package rewritten with every entry dated by the report, not by the clock at saving."""
+def _stamped(data: bytes, report: Report, body: bytes) -> bytes:
+    """The package rewritten with every entry dated by the report, not by the clock at saving, and `body`
+    (the blocks' XML) at the start of the document's body, before its section properties."""
     stamp = max(report.generated_at.astimezone(UTC).timetuple()[:6], (1980, 1, 1, 0, 0, 0))
     out = io.BytesIO()
     with ZipFile(io.BytesIO(data)) as source, ZipFile(out, "w", ZIP_DEFLATED) as target:
         for entry in source.infolist():
             dated = ZipInfo(entry.filename, date_time=stamp)
             dated.external_attr = 0o644 << 16  # rw-r--r-- when unzipped
-            target.writestr(dated, source.read(entry), ZIP_DEFLATED)
+            content = source.read(entry)
+            if entry.filename == DOCUMENT_PART:
+                content = content.replace(b"<w:body>", b"<w:body>" + body, 1)
+            target.writestr(dated, content, ZIP_DEFLATED)
     return out.getvalue()

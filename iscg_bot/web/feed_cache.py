@@ -7,6 +7,10 @@
 Feeds are rendered once per feed and kept until the data changes (`FeedCache.invalidate`, registered to
 hear every committed change); requests answer from the cache, with a strong ETag and Last-Modified, and 304
 when the client already has the current version. `iscg_bot.web.server` mounts `feed_routes` with the rest.
+
+After a change a feed is read again (plain rows, `FeedRows`) and assembled from each meeting's VEVENTs,
+kept per meeting while what they were rendered from compares equal (`FeedBlocks`): a change to one meeting
+re-renders that meeting, not the feed.
 """
 
 from __future__ import annotations
@@ -20,16 +24,19 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from iscg_bot.calendar import feeds as ical
+from iscg_bot.calendar.feed_blocks import FeedBlocks
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.kept import Kept
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.storage import UnitOfWork
+from iscg_bot.storage.repositories.feed_rows import FeedRows
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from iscg_bot.storage.models import Meeting, Subject
+    from iscg_bot.storage.models import Subject
+    from iscg_bot.storage.repositories.feed_rows import MeetingRow
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 CACHE_CONTROL = "max-age=300"  # calendar clients poll; five minutes keeps proxies from hiding a change long
@@ -92,6 +99,7 @@ class FeedCache:
         self.base_url = base_url
         self.prodid_domain = prodid_domain
         self.kept: Kept[RenderedFeed] = Kept()
+        self.blocks = FeedBlocks(prodid_domain=prodid_domain)  # each meeting's VEVENTs, for every feed
         self.renders = 0  # for tests and /metrics: how many times a feed was actually rendered
         if commits is not None:
             commits.on_commit(self.invalidate)
@@ -131,19 +139,19 @@ class FeedCache:
 
     async def _group_feed(self, uow: UnitOfWork) -> RenderedFeed:
         subjects = await uow.subjects.list(include_archived=True)
-        meetings = await _meetings_of(uow, [None, *(s.id for s in subjects)])
+        meetings = await FeedRows(uow.session).meetings([None, *(s.id for s in subjects)])
         info = ical.FeedInfo(
             name="ISCG meetings",
             description="Electronic meetings of the ITU Inter-Sector Coordination Group, all subjects",
             refresh=FEED_REFRESH,
             url=self.base_url + group_feed_path(),
         )
-        return await self._render(uow, meetings, info, subjects)
+        return await self._render(uow, meetings, info, subjects, complete=True)
 
     async def _subject_feed(self, uow: UnitOfWork, slug: str) -> RenderedFeed:
         subject = await uow.subjects.by_slug(slug)
         assert subject is not None  # `subject` asked for the slug first; subjects are archived, never deleted
-        meetings = await _meetings_of(uow, [subject.id])
+        meetings = await FeedRows(uow.session).meetings([subject.id])
         info = ical.FeedInfo(
             name=f"ISCG – {subject.title}",
             description=f"Electronic meetings of the ISCG subject {subject.title}",
@@ -154,7 +162,7 @@ class FeedCache:
 
     async def _personal_feed(self, uow: UnitOfWork, matrix_id: str) -> RenderedFeed:
         subjects = await subjects_of(uow, matrix_id, self.clock.now())
-        meetings = await _meetings_of(uow, [None, *(s.id for s in subjects)])
+        meetings = await FeedRows(uow.session).meetings([None, *(s.id for s in subjects)])
         info = ical.FeedInfo(
             name="ISCG – my meetings",
             description=f"ISCG meetings of the subjects {matrix_id} takes part in, and group-wide meetings",
@@ -163,27 +171,26 @@ class FeedCache:
         return await self._render(uow, meetings, info, subjects)
 
     async def _render(
-        self, uow: UnitOfWork, meetings: list[Meeting], info: ical.FeedInfo, subjects: list[Subject]
+        self,
+        uow: UnitOfWork,
+        meetings: list[MeetingRow],
+        info: ical.FeedInfo,
+        subjects: list[Subject],
+        *,
+        complete: bool = False,
     ) -> RenderedFeed:
-        minuted = await uow.minutes.with_minutes([m.id for m in meetings])
-        body = ical.render_feed(
+        """`complete`: the feed holds every meeting (the group feed), so kept blocks of others can go."""
+        minuted = await FeedRows(uow.session).minuted()
+        body = self.blocks.render(
             meetings,
             info=info,
             subjects={s.id: s for s in subjects},
-            prodid_domain=self.prodid_domain,
             minutes_url=lambda m: self.base_url + minutes_path(m.id) if m.id in minuted else None,
+            complete=complete,
         )
         self.renders += 1
         changed = ical.last_modified(meetings) or EMPTY_FEED_DATE
         return RenderedFeed(body, ical.feed_etag(body), changed.astimezone(UTC).replace(microsecond=0))
-
-
-async def _meetings_of(uow: UnitOfWork, subject_ids: list[int | None]) -> list[Meeting]:
-    """Every meeting of these subjects (None: group-wide), cancelled ones included, by start then ID."""
-    meetings: list[Meeting] = []
-    for subject_id in subject_ids:
-        meetings += await uow.meetings.for_subject(subject_id, include_cancelled=True)
-    return sorted(meetings, key=lambda m: (m.start_utc, m.id))
 
 
 async def subjects_of(uow: UnitOfWork, matrix_id: str, at: datetime) -> list[Subject]:

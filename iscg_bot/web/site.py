@@ -18,6 +18,7 @@ HTML taken as is, the minutes, comes from the minutes renderer, which escapes wh
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from calendar import Calendar
 from dataclasses import dataclass, field
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from iscg_bot.core import timeshow
@@ -40,6 +40,7 @@ from iscg_bot.render import chart, minutes_files
 from iscg_bot.storage import UnitOfWork
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from iscg_bot.calendar.imported import ImportedCalendars
@@ -131,19 +132,27 @@ class SitePages:
         self.sessions, self.clock = sessions, clock
         self.imported = imported  # other bodies' meetings, shown beside ours
         self.base_url, self.default_zone, self.prefix = base_url.rstrip("/"), default_zone, prefix
-        self.templates = Environment(
+        self.charts: Kept[str] = Kept()
+        if commits is not None:
+            commits.on_commit(self.invalidate)
+
+    @functools.cached_property
+    def templates(self) -> Environment:
+        """The page templates, built at the first page asked for: jinja2 stays out of a bot that serves
+        no page (a few MB and a tenth of a second at every start)."""
+        from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+        templates = Environment(
             loader=PackageLoader("iscg_bot.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined,  # a misspelt name fails the page's test instead of showing nothing
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.charts: Kept[str] = Kept()
-        if commits is not None:
-            commits.on_commit(self.invalidate)
-        self.templates.filters["day"] = timeshow.day_label
-        self.templates.filters["clock"] = timeshow.clock
-        self.templates.filters["iso"] = lambda instant: instant.astimezone(UTC).isoformat()
+        templates.filters["day"] = timeshow.day_label
+        templates.filters["clock"] = timeshow.clock
+        templates.filters["iso"] = lambda instant: instant.astimezone(UTC).isoformat()
+        return templates
 
     def _render(self, template: str, **context: Any) -> str:  # noqa: ANN401 — the template's variables
         return self.templates.get_template(template).render(

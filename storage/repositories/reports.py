@@ -36,21 +36,42 @@ class Reports:
     ) -> list[MeetingSession]:
         """The subject's ended sessions started in [started_from, started_before), by start: those bound to
         one of its meetings, and the unscheduled ones held in its room."""
+        found = await self.ended_sessions_of_subjects(
+            subject_ids=[subject_id],
+            room_ids=[room_id],
+            started_from=started_from,
+            started_before=started_before,
+        )
+        return [session for session, _ in found]
+
+    async def ended_sessions_of_subjects(
+        self,
+        *,
+        subject_ids: Sequence[int],
+        room_ids: Sequence[str],
+        started_from: datetime,
+        started_before: datetime,
+    ) -> list[tuple[MeetingSession, int | None]]:
+        """`ended_sessions` for many subjects in one query: the ended sessions started in [started_from,
+        started_before) bound to a meeting of one of `subject_ids`, or unscheduled in one of `room_ids`, by
+        start; each with the subject ID of its meeting (None: unscheduled, the room's subject's)."""
+        if not subject_ids and not room_ids:
+            return []
         query = (
-            select(MeetingSession)
+            select(MeetingSession, Meeting.subject_id)
             .outerjoin(Meeting, Meeting.id == MeetingSession.meeting_id)
             .where(
                 MeetingSession.ended_at.is_not(None),
                 MeetingSession.started_at >= started_from,
                 MeetingSession.started_at < started_before,
                 or_(
-                    Meeting.subject_id == subject_id,
-                    and_(MeetingSession.meeting_id.is_(None), MeetingSession.room_id == room_id),
+                    Meeting.subject_id.in_(subject_ids),
+                    and_(MeetingSession.meeting_id.is_(None), MeetingSession.room_id.in_(room_ids)),
                 ),
             )
             .order_by(MeetingSession.started_at, MeetingSession.id)
         )
-        return list(await self._session.scalars(query))
+        return [(session, subject_id) for session, subject_id in await self._session.execute(query)]
 
     async def held_by_subject(
         self, *, started_from: datetime, started_before: datetime
@@ -104,14 +125,23 @@ class Reports:
         )
         return list(await self._session.scalars(query))
 
-    async def actions_created_before(self, subject_id: int, before: datetime) -> list[ActionItem]:
-        """The subject's action items created before `before`, by number."""
+    async def actions_of_subjects_created_before(
+        self, subject_ids: Sequence[int], before: datetime
+    ) -> dict[int, list[ActionItem]]:
+        """The action items of those subjects created before `before`: subject ID → its items, by number."""
+        found: dict[int, list[ActionItem]] = {subject_id: [] for subject_id in subject_ids}
+        if not subject_ids:
+            return found
         query = (
             select(ActionItem)
-            .where(ActionItem.subject_id == subject_id, ActionItem.created_at < before)
+            .where(ActionItem.subject_id.in_(subject_ids), ActionItem.created_at < before)
             .order_by(ActionItem.id)
         )
-        return list(await self._session.scalars(query))
+        for item in await self._session.scalars(query):
+            subject_id = item.subject_id
+            if subject_id is not None:  # always: asked by subject
+                found[subject_id].append(item)
+        return found
 
     async def names(self, matrix_ids: Iterable[str], room_ids: Iterable[str]) -> dict[str, str]:
         """Display names by Matrix ID: the one people set with the bot, else the one they use in one of
@@ -168,6 +198,53 @@ class Reports:
         )
         for session_id, tag in await self._session.execute(query):
             found[session_id].setdefault(tag.line_id, []).append(tag)
+        return found
+
+    async def lines_that_count(self, session_ids: Sequence[int], tags: Sequence[str]) -> dict[int, list[Any]]:
+        """The lines of those sessions a report can see (`lines_of_sessions`, fewer): those with one of `tags`
+        (undone or not), every redacted one (whether it counts depends on when the minutes were approved), and
+        one unredacted line of each sender (for the attendance). A report reads a few lines a meeting, not
+        every one that was said."""
+        found: dict[int, list[Any]] = {session_id: [] for session_id in session_ids}
+        if not session_ids:
+            return found
+        first_of_each_sender = (
+            select(func.min(MinuteLine.id))
+            .where(MinuteLine.session_id.in_(session_ids), MinuteLine.redacted_at.is_(None))
+            .group_by(MinuteLine.session_id, MinuteLine.sender)
+        )
+        tagged = select(MinuteTag.id).where(MinuteTag.line_id == MinuteLine.id, MinuteTag.tag.in_(tags))
+        query = (
+            select(*MinuteLine.__table__.columns)
+            .where(
+                MinuteLine.session_id.in_(session_ids),
+                or_(
+                    MinuteLine.redacted_at.is_not(None),
+                    MinuteLine.id.in_(first_of_each_sender),
+                    tagged.exists(),
+                ),
+            )
+            .order_by(MinuteLine.session_id, MinuteLine.server_time, MinuteLine.id)
+        )
+        for row in await self._session.execute(query):
+            found[row.session_id].append(row)
+        return found
+
+    async def tags_of_kinds(
+        self, session_ids: Sequence[int], tags: Sequence[str]
+    ) -> dict[int, dict[int, list[Any]]]:
+        """`tags_of_sessions` of those kinds only (`tags`), as plain rows with a tag's columns."""
+        found: dict[int, dict[int, list[Any]]] = {session_id: {} for session_id in session_ids}
+        if not session_ids:
+            return found
+        query = (
+            select(MinuteLine.session_id.label("session_id_"), *MinuteTag.__table__.columns)
+            .join(MinuteLine, MinuteLine.id == MinuteTag.line_id)
+            .where(MinuteLine.session_id.in_(session_ids), MinuteTag.tag.in_(tags))
+            .order_by(MinuteTag.line_id, MinuteTag.position)
+        )
+        for row in await self._session.execute(query):
+            found[row.session_id_].setdefault(row.line_id, []).append(row)
         return found
 
     async def edits_of_sessions(
