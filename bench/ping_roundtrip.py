@@ -42,6 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.support.production import production_defaults
 from bench.support.sizes import Size, read_sizes
 from iscg_bot.demo.homeserver import LocalSynapse
 from tests.fixtures_bot import BotProcess, _toml, migrate, register_bot
@@ -90,20 +91,6 @@ class Bot:
     @property
     def system_per_command_ms(self) -> float:
         return (self.cpu_end[1] - self.cpu_start[1]) / len(self.times) * 1000
-
-
-def production_defaults(settings: dict[str, Any]) -> dict[str, Any]:
-    """The test fixture's settings less what it tunes for tests: ours runs as it would in production.
-
-    The tests shorten the sync long-poll and the request timeout (so stopping is quick); the default logging
-    level (INFO, a line per command) is kept: an earlier version logged at WARNING only, which flattered
-    us."""
-    matrix = {
-        key: value
-        for key, value in settings["matrix"].items()
-        if key not in ("sync_timeout_seconds", "request_timeout_seconds")
-    }
-    return {key: value for key, value in settings.items() if key != "logging"} | {"matrix": matrix}
 
 
 async def start_echo_bot(server: LocalSynapse) -> tuple[asyncio.subprocess.Process, str]:

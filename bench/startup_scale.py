@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from sqlalchemy import insert
 
+from bench.support.production import production_defaults
 from bench.support.sizes import Size, read_sizes
 from iscg_bot.chat.reminders import reminders_of
 from iscg_bot.core.config import RemindersSettings
@@ -269,10 +270,10 @@ async def prepare_bot(
         async with http.post(f"/_matrix/client/v3/join/{ping_room}", json={}, headers=headers) as response:
             response.raise_for_status()
     await alice.wait_joined(ping_room, account.user_id, timeout=30)
-    settings = account.settings(server, admins=[alice.user_id])
+    settings = production_defaults(account.settings(server, admins=[alice.user_id]))
     await migrate(settings["database"]["url"])
     config = account.workdir / "config.toml"
-    config.write_text(_toml(settings | {"logging": {"level": "WARNING"}}), encoding="utf-8")
+    config.write_text(_toml(settings), encoding="utf-8")
     return account, BotProcess(config, account.workdir / "bot"), [ping_room, *others]
 
 
