@@ -339,7 +339,12 @@ async def _drop_actions(ctx: Context, tags: list[MinuteTag]) -> None:
 # ---- the passive log -------------------------------------------------------------------------------------
 
 
-@router.on_message(when=lambda message: message.msgtype in LOGGED_MSGTYPES)
+async def _to_log(ctx: Context, message: Message) -> bool:
+    """An edit (of a line perhaps logged), or a message while a meeting runs in its room."""
+    return message.replaces is not None or await ctx.uow.minutes.running(message.room_id) is not None
+
+
+@router.on_message(when=lambda message: message.msgtype in LOGGED_MSGTYPES, applies=_to_log)
 async def log_message(ctx: Context, message: Message) -> None:
     if message.replaces is not None:
         changed = await minutes.apply_edit(

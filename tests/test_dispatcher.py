@@ -218,6 +218,26 @@ async def test_a_long_batch_seen_before_is_skipped_with_one_ledger_query(chat):
     assert transactions == ["begin"]
 
 
+async def test_a_message_with_no_meeting_running_costs_no_savepoint(chat):
+    """The minutes listen to every message, but only while a meeting runs: asked first, outside the
+    listener's savepoint, a message in a quiet room is one read (the minutes' own tests log the meetings)."""
+    statements: list[str] = []
+    engine = chat.database.engine.sync_engine
+
+    def heard(_conn, _cursor, statement, *_rest):
+        statements.append(statement.split()[0])
+
+    event.listen(engine, "before_cursor_execute", heard)
+    try:
+        assert await chat.say("hello, is anyone here?") == []
+    finally:
+        event.remove(engine, "before_cursor_execute", heard)
+    assert "SAVEPOINT" not in statements
+    # The message's transaction: its ledger row, then "is a meeting running here?" (then the chat driver
+    # reads the outbox).
+    assert statements[:3] == ["BEGIN", "INSERT", "SELECT"]
+
+
 async def test_a_file_is_uploaded_once_then_sent_with_its_url(tmp_path):
     router = build_router()
 

@@ -132,6 +132,9 @@ class _Passive:
     event_type: type
     handler: Callable[..., Awaitable[None]]
     accepts: Callable[[Any], bool]
+    # Read-only: does the handler have anything to do with this event? Asked outside the handler's savepoint,
+    # so an event it ignores costs no SAVEPOINT/RELEASE (see `Router.passive_applies`).
+    applies: Callable[[Context, Any], Awaitable[bool]] | None = None
 
 
 def _reaction_key(key: str) -> str:
@@ -215,23 +218,33 @@ class Router:
 
     @overload
     def on_message(
-        self, handler: PassiveHandler, *, when: Callable[[Message], bool] | None = None
+        self,
+        handler: PassiveHandler,
+        *,
+        when: Callable[[Message], bool] | None = None,
+        applies: Callable[[Context, Message], Awaitable[bool]] | None = None,
     ) -> PassiveHandler: ...
     @overload
     def on_message(
-        self, handler: None = None, *, when: Callable[[Message], bool] | None = None
+        self,
+        handler: None = None,
+        *,
+        when: Callable[[Message], bool] | None = None,
+        applies: Callable[[Context, Message], Awaitable[bool]] | None = None,
     ) -> Callable[[PassiveHandler], PassiveHandler]: ...
     def on_message(
         self,
         handler: PassiveHandler | None = None,
         *,
         when: Callable[[Message], bool] | None = None,
+        applies: Callable[[Context, Message], Awaitable[bool]] | None = None,
     ) -> PassiveHandler | Callable[[PassiveHandler], PassiveHandler]:
         """`@router.on_message` or `@router.on_message(when=predicate)`: handler(ctx, message).
 
-        Gets the messages the caller does not run as commands (`parse` found none).
+        Gets the messages the caller does not run as commands (`parse` found none). `applies(ctx, message)`,
+        if given, is a read-only check asked first: False, and the handler is not run for that message.
         """
-        return self._passive_decorator(Message, when or (lambda event: True), handler)
+        return self._passive_decorator(Message, when or (lambda event: True), handler, applies)
 
     @overload
     def on_event(
@@ -252,13 +265,17 @@ class Router:
         return self._passive_decorator(event_type, when or (lambda event: True), handler)
 
     def _passive_decorator(
-        self, event_type: type, accepts: Callable[[Any], bool], handler: PassiveHandler | None
+        self,
+        event_type: type,
+        accepts: Callable[[Any], bool],
+        handler: PassiveHandler | None,
+        applies: Callable[[Context, Any], Awaitable[bool]] | None = None,
     ) -> PassiveHandler | Callable[[PassiveHandler], PassiveHandler]:
         def declare(func: PassiveHandler) -> PassiveHandler:
             is_async = inspect.iscoroutinefunction(func)  # not in the `if`: mypy would forget func's own type
             if not is_async:
                 raise TypeError(f"{func.__qualname__} must be an async function")
-            self._passive.append(_Passive(event_type, func, accepts))
+            self._passive.append(_Passive(event_type, func, accepts, applies))
             return func
 
         return declare(handler) if handler is not None else declare
@@ -492,12 +509,23 @@ class Router:
         """Whether any passive handler listens to this event (so the caller can skip a transaction)."""
         return any(isinstance(event, p.event_type) and p.accepts(event) for p in self._passive)
 
+    async def passive_applies(self, ctx: Context, event: object) -> bool:
+        """Whether a passive handler listening to this event has something to do with it (read-only; asked
+        before the caller opens the handlers' savepoint)."""
+        for passive in self._passive:
+            if isinstance(event, passive.event_type) and passive.accepts(event):
+                if passive.applies is None or await passive.applies(ctx, event):
+                    return True
+        return False
+
     async def handle_passive(self, ctx: Context, event: object) -> int:
         """Run the passive handlers that listen to this event, in declaration order; how many ran."""
         ctx.router = self
         ran = 0
         for passive in self._passive:
             if isinstance(event, passive.event_type) and passive.accepts(event):
+                if passive.applies is not None and not await passive.applies(ctx, event):
+                    continue
                 await passive.handler(ctx, event)
                 ran += 1
         return ran
