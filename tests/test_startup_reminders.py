@@ -14,6 +14,7 @@ import pytest
 
 from iscg_bot.chat import reminders
 from iscg_bot.chat.reminders import ReminderService
+from iscg_bot.storage.repositories import _sql
 from tests.chat import ADMIN, COORD, Chat, said
 from tests.support.reminders import CALL, new_service, sent_at, utc
 
@@ -103,7 +104,7 @@ async def test_a_catch_up_that_fails_is_done_by_the_tick(cop, monkeypatch):
 async def test_a_restart_sends_nothing_twice_whatever_the_number_of_meetings(cop, monkeypatch):
     for title in ("First", "Second", "Third"):
         await said(cop, f'!meeting schedule "{title}" 2026-12-03 14:00 Europe/Zurich force')
-    monkeypatch.setattr(reminders, "SENT_CHUNK", 2)  # the reminders already sent are read in several queries
+    monkeypatch.setattr(_sql, "IN_LIST_CHUNK", 2)  # the reminders already sent are read in several queries
     service = new_service(cop)
     await service.start(run_jobs=False)
     try:

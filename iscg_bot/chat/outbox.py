@@ -21,7 +21,7 @@ from iscg_bot.chat.events import Outgoing, PermanentSendError, RoomEvent
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.formatting import Rich
-from iscg_bot.core.workers import Backoff, LoopWorker, Stopping
+from iscg_bot.core.workers import Backoff, LoopWorker, Stopping, first_set
 from iscg_bot.storage import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -125,11 +125,7 @@ class OutboxSender(LoopWorker):
 
     async def loop(self) -> None:
         # nio must know the rooms (and which are encrypted) before it can send: wait for the first sync.
-        ready = asyncio.ensure_future(self.gateway.ready.wait())
-        stop = asyncio.ensure_future(self.stopping.wait())
-        await asyncio.wait({ready, stop}, return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        stop.cancel()
+        await first_set(self.gateway.ready, self.stopping)
         backoff = Backoff()
         while not self.stopping.is_set():
             self.woken.clear()
@@ -142,19 +138,10 @@ class OutboxSender(LoopWorker):
                 continue
             backoff.reset()
             self.succeeded()
-            await self._wait_for_work()
+            await self.pause(30)  # until a commit, a reminder or a room's sender wakes it
         for task in self._room_tasks.values():
             task.cancel()
         await asyncio.gather(*self._room_tasks.values(), return_exceptions=True)
-
-    async def _wait_for_work(self) -> None:
-        waiters: set[asyncio.Future[Any]] = {
-            asyncio.ensure_future(self.woken.wait()),
-            asyncio.ensure_future(self.stopping.wait()),
-        }
-        await asyncio.wait(waiters, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
 
     def take(self, messages: Sequence[PendingMessage]) -> None:
         """Rows the dispatcher has just committed: start sending them without reading them back (that read

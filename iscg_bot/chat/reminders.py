@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from iscg_bot.chat.action_reminders import run_due_actions
@@ -42,11 +41,11 @@ from iscg_bot.core.config import RemindersSettings
 from iscg_bot.core.formatting import Rich, join, lines, link, mention, text
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.core.timeshow import span
-from iscg_bot.core.workers import HealthRecord, WorkerHealth
+from iscg_bot.core.workers import HealthRecord, WorkerHealth, first_set
 from iscg_bot.domain.actions import DEFAULT_ZONE
 from iscg_bot.domain.meetings import expand, meeting_label
 from iscg_bot.storage import UnitOfWork
-from iscg_bot.storage.models import Meeting, MeetingOverride, ReminderSent
+from iscg_bot.storage.models import Meeting
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,6 @@ HORIZON = timedelta(hours=48)  # reminders due this far ahead are armed as jobs
 REARM_EVERY = timedelta(hours=1)  # the tick re-arms at least this often, so the horizon moves on
 LOOKBACK = timedelta(days=7)  # at start, reminders missed up to this long ago are recorded (sent or skipped)
 ON_TIME = timedelta(minutes=1)  # sent later than this after its due time, a reminder says it is late
-SENT_CHUNK = 500  # meeting IDs per query for the reminders already sent (SQLite's bound-parameter limit)
 Fingerprint = tuple[object, ...]  # see ReminderService._fingerprint
 CATCH_UP_WAIT = 30.0  # seconds a background catch-up waits at most for `catch_up_after` (a homeserver down)
 YIELD_EVERY = 100  # meetings expanded between two yields to the event loop: a pass never stalls the chat
@@ -230,7 +228,7 @@ class ReminderService:
 
     async def _catch_up(self) -> None:
         if self.catch_up_after is not None:
-            await _first_of(self.catch_up_after, self._stopping, timeout=CATCH_UP_WAIT)
+            await first_set(self.catch_up_after, self._stopping, timeout=CATCH_UP_WAIT)
             if self._stopping.is_set():
                 return
         try:
@@ -427,22 +425,9 @@ class ReminderService:
         return queued
 
     async def _fingerprint(self) -> Fingerprint:
-        """The meetings' state in a few numbers that change whenever a meeting or an override does: every
-        change to a meeting raises its SEQUENCE and sets its updated_at (`Meetings.touch`, which each change
-        ends with), a new one raises the highest ID (never reused), a deleted one lowers the count."""
+        """The meetings' state in a few numbers (`Meetings.fingerprint`)."""
         async with UnitOfWork(self.sessions) as uow:
-            meetings = await uow.session.execute(
-                select(
-                    func.count(),
-                    func.max(Meeting.id),
-                    func.sum(Meeting.sequence),
-                    func.max(Meeting.updated_at),
-                )
-            )
-            overrides = await uow.session.execute(
-                select(func.count(), func.max(MeetingOverride.id), func.max(MeetingOverride.updated_at))
-            )
-            return (*meetings.one(), *overrides.one())
+            return await uow.meetings.fingerprint()
 
     async def _pending(self, now: datetime) -> dict[tuple[int, datetime], list[Reminder]]:
         """Reminders due by now (within the lookback) that need something done, by occurrence."""
@@ -452,8 +437,9 @@ class ReminderService:
         async with UnitOfWork(self.sessions) as uow:
             meetings = await self._candidates(uow, due_from=since, due_until=now + step)
             # A few queries for the lot, not one per reminder: after a restart, the week looked back on holds
-            # thousands of reminders, nearly all sent.
-            sent = await _sent_since(uow.session, [m.id for m in meetings], since)
+            # thousands of reminders, nearly all sent. (An occurrence starts no earlier than its reminders
+            # are due, so `since`, the earliest due time looked at, bounds them all.)
+            sent = await uow.reminders.sent_since([m.id for m in meetings], since)
         for n, meeting in enumerate(meetings, start=1):
             for reminder in reminders_of(meeting, self.offsets, due_from=since, due_until=now + step):
                 if reminder.key in self._settled:
@@ -515,31 +501,3 @@ class ReminderService:
     def _forget_before(self, instant: datetime) -> None:
         for key in [k for k, due in self._settled.items() if due < instant]:
             del self._settled[key]
-
-
-async def _first_of(*events: asyncio.Event, timeout: float) -> None:
-    """Wait until one of the events is set, or `timeout` seconds."""
-    waits = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
-
-
-async def _sent_since(
-    session: AsyncSession, meeting_ids: Iterable[int], since: datetime
-) -> set[tuple[int, datetime, int]]:
-    """The reminders of these meetings, for occurrences from `since` on, recorded as sent (or skipped):
-    (meeting ID, occurrence start in UTC, offset in minutes). An occurrence starts no earlier than its
-    reminders are due, so `since` (the earliest due time looked at) bounds them all."""
-    ids = sorted(meeting_ids)
-    sent: set[tuple[int, datetime, int]] = set()
-    for start in range(0, len(ids), SENT_CHUNK):
-        query = select(
-            ReminderSent.meeting_id, ReminderSent.occurrence_utc, ReminderSent.offset_minutes
-        ).where(
-            ReminderSent.meeting_id.in_(ids[start : start + SENT_CHUNK]), ReminderSent.occurrence_utc >= since
-        )
-        sent.update((row[0], row[1].astimezone(UTC), row[2]) for row in await session.execute(query))
-    return sent

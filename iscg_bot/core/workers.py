@@ -156,14 +156,7 @@ class LoopWorker:
 
     async def pause(self, seconds: float, *, wakeable: bool = True) -> None:
         """Wait `seconds`, or less: until the bot stops (or, when `wakeable`, until `wake()`)."""
-        waiters = [asyncio.ensure_future(self.stopping.wait())]
-        if wakeable:
-            waiters.append(asyncio.ensure_future(self.woken.wait()))
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await first_set(self.stopping, *([self.woken] if wakeable else []), timeout=seconds)
 
     async def _run(self) -> None:
         try:
@@ -173,6 +166,16 @@ class LoopWorker:
         except Exception as error:  # the loops catch their own; this is the last line of defence
             log.exception("the %s worker stopped on an error", self.name)
             self.failed(error)
+
+
+async def first_set(*events: asyncio.Event, timeout: float | None = None) -> None:
+    """Wait until one of `events` is set, or `timeout` seconds have passed (None: no limit)."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 @asynccontextmanager

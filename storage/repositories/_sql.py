@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iscg_bot.storage.models import Base
+
+T = TypeVar("T")
+
+# Values per `IN (…)` list: one bound parameter each, and SQLite allows no more than 999 in older builds.
+IN_LIST_CHUNK = 500
+
+
+def chunked(values: Sequence[T], size: int | None = None) -> Iterator[Sequence[T]]:
+    """`values` in slices of at most `size` (default IN_LIST_CHUNK), for queries that bind one parameter
+    per value."""
+    size = size or IN_LIST_CHUNK
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def upsert(session: AsyncSession, model: type[Base]) -> postgresql.Insert | sqlite.Insert:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from iscg_bot.storage.models import BotState, OutboxFile, OutboxMessage, ProcessedEvent
-from iscg_bot.storage.repositories._sql import upsert
+from iscg_bot.storage.repositories._sql import chunked, upsert
 
 
 class DuplicateEvent(Exception):
@@ -31,8 +31,7 @@ class ProcessedEvents:
     async def seen_among(self, event_ids: Sequence[str]) -> set[str]:
         """Which of `event_ids` were handled already (asked in chunks: a bound parameter each)."""
         found: set[str] = set()
-        for start in range(0, len(event_ids), 500):
-            chunk = event_ids[start : start + 500]
+        for chunk in chunked(event_ids):
             query = select(ProcessedEvent.event_id).where(ProcessedEvent.event_id.in_(chunk))
             found.update(await self._session.scalars(query))
         return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Select, func, inspect, or_, select, update
@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from iscg_bot.storage.models import AgendaItem, Meeting, MeetingOverride, ReminderSent, Rsvp
-from iscg_bot.storage.repositories._sql import upsert
+from iscg_bot.storage.repositories._sql import chunked, upsert
 
 
 class MeetingChanges(TypedDict, total=False):
@@ -105,6 +105,20 @@ class Meetings:
         if not include_cancelled:
             query = query.where(Meeting.status == "scheduled")
         return list(await self._session.scalars(query.order_by(Meeting.start_utc, Meeting.id)))
+
+    async def fingerprint(self) -> tuple[object, ...]:
+        """The meetings' state in a few numbers that change whenever a meeting or an override does: every
+        change to a meeting raises its SEQUENCE and sets its updated_at (`touch`, which each change ends
+        with), a new one raises the highest ID (never reused), a deleted one lowers the count."""
+        meetings = await self._session.execute(
+            select(
+                func.count(), func.max(Meeting.id), func.sum(Meeting.sequence), func.max(Meeting.updated_at)
+            )
+        )
+        overrides = await self._session.execute(
+            select(func.count(), func.max(MeetingOverride.id), func.max(MeetingOverride.updated_at))
+        )
+        return (*meetings.one(), *overrides.one())
 
     async def touch(self, meeting: Meeting, at: datetime) -> None:
         """Raise the meeting's SEQUENCE by one and set updated_at: once per change, after the change.
@@ -388,6 +402,19 @@ class Reminders:
             index_elements=[ReminderSent.meeting_id, ReminderSent.occurrence_utc, ReminderSent.offset_minutes]
         ).returning(ReminderSent.meeting_id)
         return (await self._session.execute(statement)).first() is not None
+
+    async def sent_since(self, meeting_ids: Sequence[int], since: datetime) -> set[tuple[int, datetime, int]]:
+        """`exists` for many at once: the reminders of these meetings, for occurrences from `since` on,
+        recorded as sent (or skipped), as (meeting ID, occurrence start in UTC, offset in minutes)."""
+        sent: set[tuple[int, datetime, int]] = set()
+        for chunk in chunked(sorted(meeting_ids)):
+            query = select(
+                ReminderSent.meeting_id, ReminderSent.occurrence_utc, ReminderSent.offset_minutes
+            ).where(ReminderSent.meeting_id.in_(chunk), ReminderSent.occurrence_utc >= since)
+            sent.update(
+                (row[0], row[1].astimezone(UTC), row[2]) for row in await self._session.execute(query)
+            )
+        return sent
 
     async def exists(self, meeting_id: int, occurrence_utc: datetime, offset_minutes: int) -> bool:
         query = select(ReminderSent.meeting_id).filter_by(
