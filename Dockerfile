@@ -6,7 +6,7 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY iscg_bot ./iscg_bot
 COPY commands ./commands
 COPY storage ./storage
-RUN pip install . && useradd --create-home --uid 10001 iscg && mkdir -p /data && chown iscg /data
+RUN pip install ".[postgresql]" && useradd --create-home --uid 10001 iscg && mkdir -p /data && chown iscg /data
 
 USER iscg
 # State lives in the /data volume: the SQLite database (data/iscg-bot.db) and the crypto store

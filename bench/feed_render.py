@@ -4,12 +4,13 @@
 
 Seeds a throwaway SQLite database with one subject and N meetings (a third of them weekly series, some with
 a moved and a cancelled occurrence), then measures, in the same run (issue 14's targets beside the figures):
-- reading the feed's meetings (plain rows, `FeedRows`), median of 5,
+- reading the group feed's meetings (plain rows, `FeedRows.every_meeting`), median of 5,
 - the full render of those meetings, nothing kept (median of 5; target < 0.3 s),
 - a re-render after one meeting changed, every other meeting's VEVENTs kept (`FeedBlocks`), median of 5,
   and its ratio to the full render: the cost of a change follows the meeting, not the feed,
 - GET /calendar/iscg.ics through the real aiohttp server: the first (cold: read + render; target < 0.5 s),
-  the first after a meeting was changed and committed (read + that meeting's re-render), then
+  the first after a meeting was changed and committed (read + that meeting's re-render), the first after
+  a commit that wrote nothing a feed is made of (an RSVP: the kept feed, `FeedCache`'s FEED_TABLES), then
   unconditional GETs (cached body), then conditional GETs that get 304 Not Modified — and the 304 rate as
   a ratio against the 200 rate.
 
@@ -112,7 +113,7 @@ async def main(count: int, requests: int) -> None:
         for _ in range(5):
             start = time.perf_counter()
             async with UnitOfWork(database.sessions) as uow:
-                meetings = await FeedRows(uow.session).meetings([None, 1])
+                meetings = await FeedRows(uow.session).every_meeting()  # as the group feed reads them
             reads.append(time.perf_counter() - start)
         async with UnitOfWork(database.sessions) as uow:
             subjects = {s.id: s for s in await uow.subjects.list(include_archived=True)}
@@ -175,6 +176,19 @@ async def main(count: int, requests: int) -> None:
                 warm = time.perf_counter() - start
                 assert feeds.blocks.rendered == rendered + 1
                 print(f"first GET after one meeting changed:  {ms(warm)} (read + 1 meeting re-rendered)")
+
+                async with UnitOfWork(database.sessions) as uow:  # a commit no feed is made of
+                    await uow.rsvps.set(meetings[0].id, "@bench:example.org", "yes", via="command", at=NOW)
+                    await uow.commit()
+                    written = uow.written_tables
+                commits.committed(written)
+                renders = feeds.renders
+                start = time.perf_counter()
+                async with http.get(url) as after_rsvp:
+                    await after_rsvp.read()
+                kept = time.perf_counter() - start
+                assert feeds.renders == renders, "an RSVP changes no feed: the cached one is served"
+                print(f"first GET after an RSVP was committed: {ms(kept)} (the feed kept: not read again)")
 
                 full_rate = await timed_gets(http, url, max(requests // 4, 20), {})
                 async with http.get(url, headers={"If-None-Match": etag}) as check:

@@ -17,11 +17,9 @@ from iscg_bot.chat.router import Context, Rest, Router, UsageError
 from iscg_bot.commands.place import subject_or_group
 from iscg_bot.core.formatting import Rich, bullets, counted, lines, link, text
 from iscg_bot.core.timeshow import moment
-from iscg_bot.domain import reports
 from iscg_bot.domain.actions import today_in
 from iscg_bot.domain.report_model import Period, Report
 from iscg_bot.domain.roles import AdvisoryGroup
-from iscg_bot.render import report_render
 
 router = Router()
 SUMMARY_DAYS = 7
@@ -41,6 +39,9 @@ class ReportRequest:
 
 async def _request(ctx: Context, words: str | None) -> ReportRequest:
     """Read the words in any order: a year, a subject slug, `all` or an advisory group, a format."""
+    # The report's compiler and renderers load with the first report asked for, not with every start.
+    from iscg_bot.render import report_render
+
     subject = await subject_here(ctx)
     zone = subject.timezone if subject is not None else ctx.services.config.bot.default_timezone
     year, scope, chosen_format = today_in(zone, ctx.now).year, None, "docx"
@@ -72,6 +73,8 @@ async def _requested(ctx: Context, arguments: Mapping[str, object]) -> ReportReq
 async def compile_for(
     ctx: Context, period: Period, *, subject_slug: str | None = None, advisory_group: str | None = None
 ) -> Report:
+    from iscg_bot.domain import reports
+
     return await reports.compile_report(
         ctx.uow,
         period=period,
@@ -92,6 +95,9 @@ async def report(ctx: Context, words: Rest | None = None) -> None:
 
     Example: !report 2026 all docx
     """
+    from iscg_bot.domain import reports
+    from iscg_bot.render import report_render
+
     request = await _request(ctx, words)
     compiled = await compile_for(
         ctx, reports.year(request.year), subject_slug=request.subject, advisory_group=request.group

@@ -6,9 +6,9 @@ import asyncio
 import hashlib
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from iscg_bot.calendar.caldav import CalDavPublisher
-from iscg_bot.calendar.imported import ImportedCalendars
 from iscg_bot.calendar.mail import MailSender
 from iscg_bot.chat.dispatcher import Dispatcher
 from iscg_bot.chat.outbox import OutboxSender
@@ -20,13 +20,19 @@ from iscg_bot.core.clock import Clock, SystemClock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import Settings
 from iscg_bot.core.health import SyncHealth
+from iscg_bot.core.leadership import Leadership
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.core.workers import Backoff, Stopping, Worker, running
+from iscg_bot.matrix.crypto_store import QuietStore
 from iscg_bot.matrix.gateway import MatrixGateway, SyncBatch
 from iscg_bot.storage import Database, UnitOfWork
 from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
 from iscg_bot.web.site import SitePages
+from iscg_bot.web.standby import standby_application
+
+if TYPE_CHECKING:
+    from iscg_bot.calendar.imported import ImportedCalendars
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,10 @@ DIRECT_ROOM = "matrix.direct_room."
 
 def _direct_room_key(user_id: str) -> str:
     return DIRECT_ROOM + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:40]
+
+
+class SetupError(RuntimeError):
+    """The installation lacks something this configuration needs (an optional extra)."""
 
 
 class DatabaseSessionStore:
@@ -86,10 +96,20 @@ class BotApp:
         self.commits = CommitListeners()  # workers and caches register here to hear every committed change
         self.metrics = Metrics()  # what /metrics shows; its own registry
         self.database = Database(settings.database.url.get_secret_value())
+        # Of the processes sharing the database, the one holding the lease syncs, answers and sends.
+        cluster = settings.cluster
+        self.leadership = Leadership(
+            self.database.sessions, self.clock, instance=cluster.instance, lease_seconds=cluster.lease_seconds
+        )
         self.sync_position = SyncPosition(self.database.sessions, self.clock)
         self.gateway = self._gateway()
         self.outbox = OutboxSender(
-            self.database.sessions, self.gateway, self.clock, self.stopping, commits=self.commits
+            self.database.sessions,
+            self.gateway,
+            self.clock,
+            self.stopping,
+            commits=self.commits,
+            may_send=self.leadership.holds,  # a leader that froze past its lease sends nothing more
         )
         self.imported = self._imported_calendars()
         self.reminders = self._reminders(reminder_tick_seconds)
@@ -106,15 +126,34 @@ class BotApp:
 
     def _gateway(self) -> MatrixGateway:
         store = DatabaseSessionStore(self.database, self.clock)
-        gateway = MatrixGateway(self.settings.matrix, store, self.stopping, self.clock)
+        gateway = MatrixGateway(
+            self.settings.matrix, store, self.stopping, self.clock, crypto_store=self._crypto_store()
+        )
         self.metrics.watch_sync(gateway, self.clock)
         return gateway
+
+    def _crypto_store(self) -> type[QuietStore]:
+        """nio's encryption store: a file in `matrix.store_path` on SQLite; on PostgreSQL, the bot's
+        database, so that a standby on another machine takes over with the device's keys."""
+        if self.database.is_sqlite:
+            return QuietStore
+        try:
+            from iscg_bot.matrix.crypto_store_pg import crypto_store_class
+        except ImportError as error:
+            raise SetupError(
+                f"on PostgreSQL the encryption keys live in the database, which needs {error.name}: "
+                'install the bot with its PostgreSQL extra (pip install "iscg-bot[postgresql]")'
+            ) from error
+        url = self.settings.database.url.get_secret_value()
+        return crypto_store_class(url, may_write=self.leadership.holds)
 
     def _imported_calendars(self) -> ImportedCalendars | None:
         """Other bodies' calendars, read for conflicts, when `calendars.imported` lists feeds."""
         calendars = self.settings.calendars
         if not calendars.imported:
             return None
+        from iscg_bot.calendar.imported import ImportedCalendars  # only when configured: 0.5 MB
+
         every = timedelta(minutes=calendars.refresh_minutes)
         return ImportedCalendars(calendars.imported, clock=self.clock, every=every, stopping=self.stopping)
 
@@ -170,6 +209,7 @@ class BotApp:
             matrix.sync_timeout_seconds,
             margin_seconds=matrix.request_timeout_seconds,
             workers=self.workers,
+            lease=self.leadership,
         )
 
     def _web(self) -> WebServer:
@@ -207,6 +247,7 @@ class BotApp:
             pass  # heard in the middle of a request (logging in, uploading keys): nothing more to undo
         finally:
             await self._store_sync_position()
+            await self.leadership.release()  # a standby takes over at once, not a lease later
             await self.web.stop()
             await self.gateway.close()
             await self.database.dispose()
@@ -214,18 +255,41 @@ class BotApp:
 
     async def _run_until_stopped(self) -> None:
         await self.database.check_migrated()
-        if self.stopping.is_set():
+        if self.stopping.is_set() or not await self._lead():
             return
-        if self.settings.web.enabled:
-            await self.web.start()
-        await self.gateway.connect()
-        async with running(self.workers, stopping=self.stopping):  # stopped in reverse, however this ends
-            await self._sync_loop()
+        keeping = asyncio.create_task(self.leadership.keep(self.stopping), name="lease")
+        try:
+            if self.settings.web.enabled:
+                await self.web.start()
+            # Only now: nio reads the device's keys at login, and a standby's copy would go stale.
+            await self.gateway.connect()
+            async with running(self.workers, stopping=self.stopping):  # stopped in reverse, however it ends
+                await self._sync_loop()
+        finally:
+            keeping.cancel()
+            await asyncio.gather(keeping, return_exceptions=True)
+
+    async def _lead(self) -> bool:
+        """Hold the lease before doing anything: at once when no other process does; else wait as a
+        standby, answering /healthz meanwhile. False if stopped first."""
+        acquiring = asyncio.create_task(self.leadership.acquire(self.stopping), name="standby")
+        done, _ = await asyncio.wait({acquiring}, timeout=1.0)
+        if done or not self.settings.web.enabled:
+            return await acquiring
+        web = self.settings.web
+        standby = WebServer(standby_application(self.leadership), web.listen_host, web.listen_port)
+        await standby.start()
+        try:
+            return await acquiring
+        finally:
+            await standby.stop()
 
     async def _sync_loop(self) -> None:
         since = await self.sync_position.load()
         log.info("syncing %s", "from the stored token" if since else "for the first time: skipping history")
         async for batch in self.gateway.batches(since):
+            if not self.leadership.confirm(self.stopping):
+                return  # woke up past the lease (frozen?): another process may be handling these events
             await self._handle(batch)
 
     async def _handle(self, batch: SyncBatch) -> None:

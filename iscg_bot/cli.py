@@ -1,4 +1,4 @@
-"""`iscg-bot`: run, demo, migrate, check-config, minutes regenerate, report."""
+"""`iscg-bot`: run, demo, migrate, migrate-data, backup, check-config, minutes regenerate, report."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ EXIT_USAGE = 1
 EXIT_CONFIG = 2
 EXIT_NOT_MIGRATED = 3
 EXIT_LOGIN = 4
+EXIT_LOST_LEAD = 5  # another process took the lead over: a supervisor restarts this one as a standby
 
 CONFIG_HELP = "TOML file (default: $ISCG_CONFIG or ./config.toml)"
 _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # what add_subparsers returns
@@ -32,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         from iscg_bot.demo.main import run_demo
 
         return run_demo(args.workdir, args.port, args.web_port)
+    if args.command == "migrate-data":  # both databases are named on the command line
+        copied = asyncio.run(_migrate_data(args.source, args.target, args.chunk_rows))
+        if copied != 0 or args.crypto_store is None:
+            return copied
+        return asyncio.run(_copy_device_keys(args.crypto_store, args.target))
     path, named_by = _config_path(args.config)
     try:
         if path is not None and not path.is_file():
@@ -55,6 +61,7 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "migrate": lambda settings, args: asyncio.run(_migrate(settings)),
     "minutes": lambda settings, args: asyncio.run(_regenerate(settings, args.reference)),
     "report": lambda settings, args: asyncio.run(_report(settings, args)),
+    "backup": lambda settings, args: _backup(settings, args.file),
     "run": lambda settings, args: asyncio.run(
         _run(settings, migrate_first=args.migrate, test_clock_file=args.test_clock_file)
     ),
@@ -74,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
         ("check-config", "validate the configuration and print it, secrets masked"),
     ):
         sub.add_parser(name, help=help_text).add_argument("--config", type=Path, help=CONFIG_HELP)
+    _add_migrate_data(sub)
+    _add_backup(sub)
     _add_minutes(sub)
     _add_report(sub)
     _add_demo(sub)
@@ -90,6 +99,40 @@ def _add_run(sub: _Subparsers) -> None:
         help="for tests only: read the current time from this file (an ISO 8601 timestamp) instead of the "
         "system clock",
     )
+
+
+def _add_migrate_data(sub: _Subparsers) -> None:
+    copy = sub.add_parser(
+        "migrate-data",
+        help="copy every row of a database into an empty one (SQLite to PostgreSQL); stop the bot first",
+    )
+    source_help = "the database to copy, e.g. sqlite+aiosqlite:///data/iscg-bot.db"
+    target_help = "an empty database, migrated first, e.g. postgresql+asyncpg://iscg:secret@db/iscg"
+    copy.add_argument("--from", dest="source", metavar="URL", required=True, help=source_help)
+    copy.add_argument("--to", dest="target", metavar="URL", required=True, help=target_help)
+    copy.add_argument("--chunk-rows", type=_positive, default=2000, metavar="N", help="rows at a time")
+    copy.add_argument(
+        "--crypto-store",
+        type=Path,
+        metavar="DIR",
+        help="the bot's matrix.store_path: its device's encryption keys move into PostgreSQL too, where "
+        "the bot keeps them there (without them it cannot read its encrypted rooms)",
+    )
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number above 0, not {text!r}")
+    return int(text)
+
+
+def _add_backup(sub: _Subparsers) -> None:
+    backup = sub.add_parser(
+        "backup", help="write a consistent copy of the database to FILE, safe while the bot runs"
+    )
+    file_help = "a new file (SQLite: a database file; PostgreSQL: pg_dump's custom format)"
+    backup.add_argument("file", type=Path, metavar="FILE", help=file_help)
+    backup.add_argument("--config", type=Path, help=CONFIG_HELP)
 
 
 def _add_minutes(sub: _Subparsers) -> None:
@@ -178,6 +221,107 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
+async def _migrate_data(source_url: str, target_url: str, chunk_rows: int) -> int:
+    """Copy every table into an empty database and say, table by table, how many rows it verified."""
+    import time
+
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from iscg_bot.storage import Database, NotMigratedError, data_copy
+    from iscg_bot.storage.data_copy import CopyFailed, CopyRefused, TableCopied
+
+    def shown(url: str) -> str:
+        return make_url(url).render_as_string(hide_password=True)
+
+    def report(table: TableCopied) -> None:
+        print(
+            f"  {table.name}: {table.rows:,} rows" + (f", next id {table.next_id}" if table.next_id else "")
+        )
+
+    try:
+        data_copy.check_source_exists(source_url)
+        source, target = Database(source_url), Database(target_url)
+    except (CopyRefused, ArgumentError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    started = time.perf_counter()
+    try:
+        print(f"copying {shown(source_url)} → {shown(target_url)}")
+        copied = await data_copy.copy_data(source, target, chunk_rows=chunk_rows, on_table=report)
+    except NotMigratedError as error:
+        print(f"error: the source {error}", file=sys.stderr)
+        return EXIT_NOT_MIGRATED
+    except (CopyRefused, CopyFailed) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DBAPIError, OSError) as error:  # a server that does not answer, a login refused
+        said = str(error.orig if isinstance(error, DBAPIError) else error)
+        print(f"error: {said.splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        await source.dispose()
+        await target.dispose()
+    rows = sum(table.rows for table in copied)
+    print(
+        f"copied {rows:,} rows in {len(copied)} tables in {time.perf_counter() - started:.1f} s; "
+        "every table's row count verified in the target"
+    )
+    return 0
+
+
+def _backup(settings: Settings, file: Path) -> int:
+    from iscg_bot.storage.backup import BackupError, backup
+
+    try:
+        done = backup(settings.database.url.get_secret_value(), file)
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if done.kind == "pg_dump":
+        print(f"{done.path}: {done.size:,} bytes (pg_dump's custom format: restore with pg_restore)")
+    else:
+        print(
+            f"{done.path}: {done.size:,} bytes, integrity ok, schema at {done.revision or 'no revision'}, "
+            f"{done.handled_events or 0:,} handled events"
+        )
+    return 0
+
+
+async def _copy_device_keys(store_path: Path, target_url: str) -> int:
+    """After migrate-data: the bot's device's keys, from nio's file in `store_path` into PostgreSQL."""
+    from iscg_bot.app import DEVICE_ID
+    from iscg_bot.storage import Database, UnitOfWork
+
+    database = Database(target_url)
+    try:
+        async with UnitOfWork(database.sessions) as uow:
+            device_id = await uow.state.get(DEVICE_ID)
+    finally:
+        await database.dispose()
+    if database.is_sqlite or device_id is None:
+        why = "the target is SQLite" if database.is_sqlite else "the bot never logged in (no device)"
+        print(f"error: no encryption keys to copy: {why}; the rows are copied", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from iscg_bot.matrix.crypto_store_pg import CryptoStoreCopyError, copy_file_store, file_store_user
+    except ImportError as error:
+        print(
+            f'error: copying the keys needs {error.name}: pip install "iscg-bot[postgresql]"', file=sys.stderr
+        )
+        return EXIT_USAGE
+    try:
+        user_id = file_store_user(store_path, device_id)
+        sessions = await asyncio.to_thread(copy_file_store, store_path, user_id, device_id, target_url)
+    except CryptoStoreCopyError as error:
+        print(f"error: {error}; the rows are copied", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"copied the encryption keys of {user_id} (device {device_id}): its account and {sessions:,} sessions"
+    )
+    return 0
+
+
 async def _regenerate(settings: Settings, reference: str) -> int:
     """Rebuild stored minutes from the raw log (after a renderer fix, say); approved minutes come out as
     they were approved."""
@@ -257,7 +401,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, *, migrate_first: bool, test_clock_file: Path | None = None) -> int:
-    from iscg_bot.app import BotApp
+    from iscg_bot.app import BotApp, SetupError
     from iscg_bot.core.clock import FileClock
     from iscg_bot.matrix.gateway import LoginError
     from iscg_bot.storage import NotMigratedError
@@ -285,10 +429,15 @@ async def _run(settings: Settings, *, migrate_first: bool, test_clock_file: Path
     if stopping.is_set():
         log.info("stopped")
         return 0
-    if test_clock_file is None:
-        app = BotApp(settings, stopping=stopping)
-    else:  # a clock the test moves: check reminders every second, not every few
-        app = BotApp(settings, clock=FileClock(test_clock_file), reminder_tick_seconds=1.0, stopping=stopping)
+    try:
+        if test_clock_file is None:
+            app = BotApp(settings, stopping=stopping)
+        else:  # a clock the test moves: check reminders every second, not every few
+            clock = FileClock(test_clock_file)
+            app = BotApp(settings, clock=clock, reminder_tick_seconds=1.0, stopping=stopping)
+    except SetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         await app.run()
     except NotMigratedError as error:
@@ -297,6 +446,9 @@ async def _run(settings: Settings, *, migrate_first: bool, test_clock_file: Path
     except LoginError as error:
         print(f"error: cannot log in to {settings.matrix.homeserver}: {error}", file=sys.stderr)
         return EXIT_LOGIN
+    if app.leadership.lost.is_set():
+        print("error: another process took over as the active bot; stopped", file=sys.stderr)
+        return EXIT_LOST_LEAD
     return 0
 
 

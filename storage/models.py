@@ -68,6 +68,24 @@ class BotState(Base):
     updated_at: Mapped[datetime]
 
 
+class LeaderLease(Base):
+    """Who is the active bot, when several processes share one database (see iscg_bot/core/leadership.py).
+
+    `epoch` grows by one at every change of holder: an old leader's renewal names its epoch and fails once a
+    standby has taken over. `beat` grows at every renewal: a standby that sees it stand still for a whole
+    lease, by its own monotonic clock, may take over (no two machines' wall clocks are compared).
+    An empty `holder` is a lease given back on a clean stop: a standby takes it at once.
+    """
+
+    __tablename__ = "leader_lease"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    epoch: Mapped[int]
+    beat: Mapped[int]
+    renewed_at: Mapped[datetime]  # for the operator's eye only: no decision reads it
+
+
 class OutboxMessage(Base):
     """A message to send, written in the command's transaction and sent after commit (transactional outbox).
 

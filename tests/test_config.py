@@ -226,3 +226,59 @@ def test_the_log_format_is_text_or_json(tmp_path):
     assert problems(write(tmp_path, MINIMAL), {"ISCG_LOGGING_FORMAT": "xml"}) == [
         "logging.format (from ISCG_LOGGING_FORMAT): Input should be 'text' or 'json'"
     ]
+
+
+def test_environment_strings_are_read_as_the_key_s_type(tmp_path):
+    env = {
+        "ISCG_MATRIX_ENCRYPTION": "no",
+        "ISCG_WEB_ENABLED": "0",
+        "ISCG_MAIL_STARTTLS": "Yes",
+        "ISCG_BOT_MAX_MESSAGE_LENGTH": " 500.0 ",
+        "ISCG_MATRIX_SYNC_TIMEOUT_SECONDS": "12.5",
+        "ISCG_REMINDERS_OFFSETS_MINUTES": "5, 60, 5",
+        "ISCG_MATRIX_STORE_PATH": "/var/lib/iscg/crypto",
+    }
+    settings = load_settings(write(tmp_path, MINIMAL), env)
+    assert (settings.matrix.encryption, settings.web.enabled, settings.mail.starttls) == (False, False, True)
+    assert settings.bot.max_message_length == 500 and settings.matrix.sync_timeout_seconds == 12.5
+    assert settings.reminders.offsets_minutes == [60, 5]  # sorted, latest first, once each
+    assert settings.matrix.store_path == Path("/var/lib/iscg/crypto")
+
+
+def test_wrong_types_and_out_of_range_values_are_each_named(tmp_path):
+    env = {
+        "ISCG_MATRIX_ENCRYPTION": "maybe",
+        "ISCG_MATRIX_SYNC_TIMEOUT_SECONDS": "0",
+        "ISCG_BOT_MAX_MESSAGE_LENGTH": "lots",
+        "ISCG_WEB_LISTEN_PORT": "65536",
+    }
+    text = MINIMAL + '\n[bot]\nadmins = ["@chair:example.org", 5]\n'
+    assert problems(write(tmp_path, text), env) == [
+        "matrix.encryption (from ISCG_MATRIX_ENCRYPTION): Input should be a valid boolean, unable to "
+        "interpret input",
+        "matrix.sync_timeout_seconds (from ISCG_MATRIX_SYNC_TIMEOUT_SECONDS): Input should be greater than 0",
+        f"bot.admins.1 (from {tmp_path / 'config.toml'}): Input should be a valid string",
+        "bot.max_message_length (from ISCG_BOT_MAX_MESSAGE_LENGTH): Input should be a valid integer, unable "
+        "to parse string as an integer",
+        "web.listen_port (from ISCG_WEB_LISTEN_PORT): Input should be less than or equal to 65535",
+    ]
+
+
+def test_secrets_never_show_when_the_settings_are_printed(tmp_path):
+    env = {
+        "ISCG_DATABASE_URL": "postgresql+asyncpg://bot:db-s3cret@db/iscg",
+        "ISCG_MATRIX_PASSWORD": "pw-s3cret",
+    }
+    settings = load_settings(write(tmp_path, MINIMAL), env)
+    shown = repr(settings) + str(settings.model_dump())
+    assert "s3cret" not in shown and "**********" in shown
+    assert settings.matrix.password.get_secret_value() == "pw-s3cret"
+
+
+def test_settings_cannot_be_changed_once_loaded(tmp_path):
+    settings = load_settings(write(tmp_path, MINIMAL), {})
+    with pytest.raises(AttributeError):
+        settings.bot.command_prefix = "?"
+    copy = settings.model_copy(update={"bot": settings.bot.model_copy(update={"command_prefix": "?"})})
+    assert (settings.bot.command_prefix, copy.bot.command_prefix) == ("!", "?")
+    assert type(settings).model_validate(settings.model_dump()) == settings

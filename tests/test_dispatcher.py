@@ -178,6 +178,23 @@ async def test_pending_replies_are_sent_after_a_restart(chat):
     assert [o.content["body"] for o in chat.gateway.sent] == ["pong"]
 
 
+async def test_a_process_that_lost_the_lead_sends_nothing_and_leaves_the_rows_for_the_new_leader(chat):
+    await chat.dispatcher.handle(chat.message("!ping"))
+    chat.gateway.ready.set()
+    leading = [True, False]  # may send once: the first row goes, then the lease is lost
+    sender = chat.outbox_sender()
+    sender.may_send = lambda: leading.pop(0) if len(leading) > 1 else leading[0]
+    await chat.dispatcher.handle(chat.message("!tz"))
+    await sender.start()
+    try:
+        await eventually(lambda: chat.gateway.sent, what="the first reply", timeout=2, interval=0.02)
+        await asyncio.sleep(0.1)  # time enough to send the second, were it allowed
+    finally:
+        await asyncio.wait_for(sender.stop(), 5)
+    assert [o.content["body"] for o in chat.gateway.sent] == ["pong"]
+    assert len(await chat.pending()) == 1  # the second reply waits in the outbox for the active bot
+
+
 async def test_replies_handed_to_the_running_sender_go_once_without_being_read_back(chat):
     chat.gateway.ready.set()
     sender = chat.outbox_sender()

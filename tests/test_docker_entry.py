@@ -232,3 +232,12 @@ def test_compose_runs_the_bot_with_postgresql_configured_by_real_keys():
     db_env = {name: interpolate(str(value), shell) for name, value in db["environment"].items()}
     user, password, database = db_env["POSTGRES_USER"], db_env["POSTGRES_PASSWORD"], db_env["POSTGRES_DB"]
     assert url == f"postgresql+asyncpg://{user}:{password}@db/{database}"
+
+    # The standby: the same program and database under another instance name, with its own disk and port.
+    standby = compose["services"]["standby"]
+    standby_env = {name: interpolate(str(value), shell) for name, value in standby["environment"].items()}
+    standby_settings = load_settings(None, standby_env)
+    assert standby_settings.database.url.get_secret_value() == url
+    assert standby_settings.cluster.instance != settings.cluster.instance
+    assert standby["build"] == "." and standby["restart"] == "unless-stopped"
+    assert set(standby["volumes"]).isdisjoint(bot["volumes"]) and set(standby["ports"]).isdisjoint(bot["ports"])

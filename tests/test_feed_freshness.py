@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from iscg_bot.storage.models import Meeting
 from iscg_bot.storage.repositories.feed_rows import FeedRows, MeetingRow
 from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.server import build_application
-from tests.chat import ADMIN, COORD, Chat
+from tests.chat import ADMIN, ALICE, COORD, Chat
 from tests.chat import said as said_by
 from tests.feed_checks import check_feed, expand_recurring, unfold
 
@@ -155,11 +156,23 @@ async def test_a_deleted_meeting_leaves_the_next_get(feeds):
 
 
 async def test_a_change_the_feed_does_not_show_renders_nothing_again(feeds):
-    await feeds.get()
-    rendered = feeds.cache.blocks.rendered
-    await said(feeds.chat, "!rsvp M1 yes")  # committed, so the feed is assembled again: from kept blocks
-    await feeds.get()
-    assert feeds.cache.blocks.rendered == rendered
+    body = await feeds.get()
+    renders, rendered = feeds.cache.renders, feeds.cache.blocks.rendered
+    await said(feeds.chat, "!rsvp M1 yes")  # wrote RSVPs only: no feed is made of them, none is read again
+    assert await feeds.get() == body and feeds.cache.renders == renders
+    feeds.chat.commits.committed()  # a commit whose tables are not known: read again, from kept blocks
+    assert await feeds.get() == body
+    assert feeds.cache.renders == renders + 1 and feeds.cache.blocks.rendered == rendered
+
+
+async def test_a_new_role_is_in_the_next_get_of_the_persons_feed(feeds):
+    async with UnitOfWork(feeds.chat.database.sessions) as uow:
+        token = await uow.calendar_tokens.issue(ALICE, feeds.chat.clock.now())
+        await uow.commit()
+    path = f"/calendar/personal/{token}.ics"
+    assert sorted(events(await feeds.get(path))) == ["meeting-3"]  # the group-wide one only
+    await said(feeds.chat, f"!role add {ALICE} focal-point ITU-D", by=ADMIN)
+    assert sorted(events(await feeds.get(path))) == ["meeting-1", "meeting-2", "meeting-3"]
 
 
 # --- the kept blocks themselves --------------------------------------------------------------------------
@@ -198,6 +211,18 @@ async def test_a_block_is_kept_per_pass_of_a_repeated_hour():
     second = blocks.render([row(1)], info=INFO, subjects={})
     assert first != second and blocks.rendered == 2
     assert "DTSTART:20261025T003000Z" in unfold(first) and "DTSTART:20261025T013000Z" in unfold(second)
+
+
+def test_rendering_leaves_the_garbage_collector_as_it_found_it():
+    blocks = FeedBlocks()  # it pauses collections while it renders (see feed_rows.no_collection)
+    blocks.render([NIGHT_CALL], info=INFO, subjects={})
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        blocks.render([NIGHT_CALL._replace(title="Renamed")], info=INFO, subjects={})
+        assert not gc.isenabled() and blocks.rendered == 2
+    finally:
+        gc.enable()
 
 
 STAMP = datetime(2026, 10, 1, tzinfo=UTC)

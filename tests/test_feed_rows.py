@@ -129,3 +129,11 @@ async def test_rows_compare_equal_until_something_shown_changes(database: Databa
         await uow.commit()
     again = await rows(database, [None, 1, 2])
     assert [old == new for old, new in zip(first, again, strict=True)] == [False, True, True, True]
+
+
+async def test_every_meeting_is_every_subjects_and_the_group_wide_ones(database: Database) -> None:
+    await seed(database)
+    everything = await rows(database, [None, 1, 2])
+    async with UnitOfWork(database.sessions) as uow:
+        assert await FeedRows(uow.session).every_meeting() == everything
+    assert [r.id for r in everything] == [1, 2, 3, 4]

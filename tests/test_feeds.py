@@ -15,7 +15,7 @@ import icalendar
 import pytest
 
 from iscg_bot.calendar.feeds import FeedInfo, feed_etag, last_modified, render_feed
-from iscg_bot.calendar.ical_text import escape_text, fold
+from iscg_bot.calendar.ical_text import escape_text, fold, folded_lines
 from iscg_bot.domain.recurrence import occurrences
 from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, COORD, START, Chat, said
@@ -237,6 +237,17 @@ def test_folding_counts_octets_and_keeps_characters_whole():
         assert folded.replace(b"\r\n ", b"").decode() == line
     assert fold("x" * 75) == "x" * 75
     assert escape_text("a\x00b\x1bc\td") == "abc\td"
+
+
+def test_each_line_is_folded_on_its_own_at_75_octets():
+    ascii_lines = ["x" * n for n in (0, 1, 74, 75, 76, 149, 150, 151, 300)]
+    wide = ["é" * 37, "é" * 38, "a" + "é" * 37, "😀" * 18 + "abc", "😀" * 19, "€" * 25 + "x", "é" * 200]
+    body = folded_lines([*ascii_lines, *wide])
+    assert unfold(body) == [*ascii_lines, *wide]  # each line whole again, in order
+    assert all(len(part) <= 75 for part in body.split(b"\r\n"))
+    assert folded_lines(["x" * 75, "é" * 37]) == b"x" * 75 + b"\r\n" + "é".encode() * 37 + b"\r\n"
+    assert folded_lines(["x" * 76]) == b"x" * 75 + b"\r\n x\r\n"
+    assert folded_lines([]) == b""
 
 
 def test_calendar_properties_are_written_exactly():

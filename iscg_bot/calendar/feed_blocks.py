@@ -13,21 +13,27 @@ and however (no stamp has to be raised by the change); the feed around the block
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from iscg_bot.calendar.feeds import FeedInfo, feed_bytes, meeting_block, meeting_years
+from iscg_bot.calendar.feeds import FeedInfo, SubjectNames, feed_bytes, meeting_block, meeting_years
+from iscg_bot.storage.repositories.feed_rows import no_collection
 
 if TYPE_CHECKING:
-    from iscg_bot.storage.models import Subject
     from iscg_bot.storage.repositories.feed_rows import MeetingRow
 
 __all__ = ["FeedBlocks"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Block:
-    source: tuple[MeetingRow, tuple[str, str] | None, str | None]  # row, subject (slug, title), minutes URL
+class _Names(NamedTuple):
+    """A subject's names as a value: read once per render (not once per meeting from the stored subject),
+    and compared with what a kept block was rendered from."""
+
+    slug: str
+    title: str
+
+
+class _Block(NamedTuple):
+    source: tuple[MeetingRow, _Names | None, str | None]  # row, subject's names, minutes URL
     body: bytes
     span: tuple[str, int, int]  # zone, first and last year: what the feed's VTIMEZONEs must cover
 
@@ -43,14 +49,16 @@ class FeedBlocks:
         meetings: Iterable[MeetingRow],
         *,
         info: FeedInfo,
-        subjects: Mapping[int, Subject],
+        subjects: Mapping[int, SubjectNames],
         minutes_url: Callable[[MeetingRow], str | None] = lambda m: None,
         complete: bool = False,
     ) -> bytes:
         """The feed of these meetings (in ID order), rendering only the meetings not kept as they are now.
         `complete`: these are all the meetings there are; the blocks of any other (deleted) are dropped."""
         ordered = sorted(meetings, key=lambda m: m.id)
-        blocks = [self._block(m, subjects, minutes_url) for m in ordered]
+        names = {key: _Names(s.slug, s.title) for key, s in subjects.items()}
+        with no_collection():  # the blocks live on, and make no cycle
+            blocks = [self._block(m, names, minutes_url) for m in ordered]
         if complete:
             self._blocks = {m.id: block for m, block in zip(ordered, blocks, strict=True)}
         return feed_bytes(
@@ -60,23 +68,16 @@ class FeedBlocks:
     def _block(
         self,
         meeting: MeetingRow,
-        subjects: Mapping[int, Subject],
+        subjects: dict[int, _Names],
         minutes_url: Callable[[MeetingRow], str | None],
     ) -> _Block:
-        subject = subjects.get(meeting.subject_id) if meeting.subject_id is not None else None
-        source = (
-            meeting,
-            (subject.slug, subject.title) if subject is not None else None,
-            minutes_url(meeting),
-        )
+        url = minutes_url(meeting)
+        source = (meeting, subjects.get(meeting.subject_id) if meeting.subject_id is not None else None, url)
         kept = self._blocks.get(meeting.id)
         if kept is not None and kept.source == source:
             return kept
         body = meeting_block(
-            meeting,
-            subjects=subjects,
-            prodid_domain=self.prodid_domain,
-            minutes_url=lambda m: source[2],
+            meeting, subjects=subjects, prodid_domain=self.prodid_domain, minutes_url=lambda m: url
         )
         block = _Block(source, body, (meeting.timezone, *meeting_years(meeting)))
         self._blocks[meeting.id] = block

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -111,10 +111,13 @@ class OutboxSender(LoopWorker):
         stopping: asyncio.Event | None = None,
         *,
         commits: CommitListeners | None = None,
+        may_send: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(clock, stopping)
         self.sessions = sessions
         self.gateway = gateway
+        # Asked before every send: false once this process may no longer act (another took the lead over).
+        self.may_send = may_send
         self._in_flight: set[int] = set()
         self._room_tasks: dict[str, asyncio.Task[None]] = {}
         # Rooms whose new rows were found while their sender was busy: it wakes the loop when it finishes.
@@ -176,6 +179,9 @@ class OutboxSender(LoopWorker):
         room_id, finished = rows[0].room_id, False
         try:
             for row in rows:
+                if not self.may_send():  # the rows stay in the outbox for the process that is
+                    log.warning("not sending %s: this process is no longer the active bot", row.txn_id)
+                    raise Stopping
                 content = dict(row.content)
                 try:
                     if row.attachment_id is not None:
@@ -197,7 +203,7 @@ class OutboxSender(LoopWorker):
         finally:
             self._in_flight.difference_update(r.id for r in rows)
             # Read the outbox again only when this room has more rows, or some of these are still unsent.
-            if room_id in self._rows_waiting or not finished:
+            if (room_id in self._rows_waiting or not finished) and self.may_send():
                 self._rows_waiting.discard(room_id)
                 self.wake()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -20,15 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from iscg_bot.core.sections import Problem, SecretStr, Section, ValidationError, setting
 
 USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-]+(:\d+)?$")
@@ -48,151 +41,77 @@ def iana_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# ---- the checks of single values: each raises ValueError(why) or returns the value as kept ---------------
 
 
-class MatrixSettings(_Section):
-    homeserver: str = Field(description="Base URL of the homeserver's client API")
-    user_id: str = Field(description="The bot's Matrix ID")
-    access_token: SecretStr | None = None
-    password: SecretStr | None = None
-    device_name: str = "ISCG bot"
-    encryption: bool = True
-    store_path: Path = Path("data/crypto-store")
-    sync_timeout_seconds: float = Field(30.0, gt=0, le=300)
-    request_timeout_seconds: float = Field(60.0, gt=0, le=600)
-
-    @field_validator("homeserver")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
-    @field_validator("user_id")
-    @classmethod
-    def _user_id(cls, value: str) -> str:
-        if not USER_ID.match(value):
-            raise ValueError("must be a Matrix user ID like @iscg-bot:example.org")
-        return value
-
-    @model_validator(mode="after")
-    def _credentials(self) -> MatrixSettings:
-        if self.access_token is None and self.password is None:
-            raise ValueError("set access_token or password (or access_token_file / password_file)")
-        return self
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
 
 
-class BotSettings(_Section):
-    command_prefix: str = "!"
-    admins: list[str] = Field(default_factory=list)
-    invite_allowlist: list[str] = Field(
-        default_factory=list, description="users (@u:server) or whole servers (example.org) who may invite"
-    )
-    default_timezone: str = "Europe/Zurich"
-    max_message_length: int = Field(8000, ge=100, le=65536)
-
-    @field_validator("command_prefix")
-    @classmethod
-    def _prefix(cls, value: str) -> str:
-        if not value or any(c.isspace() for c in value) or len(value) > 3:
-            raise ValueError("must be 1 to 3 characters without spaces")
-        return value
-
-    @field_validator("admins")
-    @classmethod
-    def _admins(cls, value: list[str]) -> list[str]:
-        for user in value:
-            if not USER_ID.match(user):
-                raise ValueError(f"{user!r} is not a Matrix user ID like @chair:example.org")
-        return value
-
-    @field_validator("invite_allowlist")
-    @classmethod
-    def _allowlist(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            if not (USER_ID.match(entry) or SERVER_NAME.match(entry.removeprefix(":"))):
-                raise ValueError(f"{entry!r} is neither a Matrix user ID nor a server name")
-        return [e if e.startswith("@") else e.removeprefix(":") for e in value]
-
-    @field_validator("default_timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        if value not in iana_zones():
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Zurich)")
-        return value
+def _user_id(value: str) -> str:
+    if not USER_ID.match(value):
+        raise ValueError("must be a Matrix user ID like @iscg-bot:example.org")
+    return value
 
 
-class DatabaseSettings(_Section):
-    url: SecretStr = SecretStr("sqlite+aiosqlite:///data/iscg-bot.db")
-
-    @field_validator("url")
-    @classmethod
-    def _async_driver(cls, value: SecretStr) -> SecretStr:
-        url = value.get_secret_value()
-        if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        return value
+def _prefix(value: str) -> str:
+    if not value or any(c.isspace() for c in value) or len(value) > 3:
+        raise ValueError("must be 1 to 3 characters without spaces")
+    return value
 
 
-class LoggingSettings(_Section):
-    level: str = "INFO"
-    # "text": one readable line per event; "json": one JSON object per line (time, level, logger, message)
-    # for log shippers.
-    format: Literal["text", "json"] = "text"
-
-    @field_validator("level")
-    @classmethod
-    def _level(cls, value: str) -> str:
-        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
-        return value.upper()
+def _admins(value: list[str]) -> list[str]:
+    for user in value:
+        if not USER_ID.match(user):
+            raise ValueError(f"{user!r} is not a Matrix user ID like @chair:example.org")
+    return value
 
 
-class RemindersSettings(_Section):
-    # Minutes before each meeting occurrence; 0 = at the start (with the join link).
-    offsets_minutes: list[int] = Field(default_factory=lambda: [1440, 15, 0])
-    # A reminder due while the bot was down is sent late (marked so) within this many minutes, else skipped.
-    grace_minutes: int = Field(60, ge=0, le=1440)
-
-    @field_validator("offsets_minutes")
-    @classmethod
-    def _offsets(cls, value: list[int]) -> list[int]:
-        if any(not 0 <= minutes <= 40320 for minutes in value):
-            raise ValueError("each offset must be between 0 and 40320 minutes (four weeks)")
-        return sorted(set(value), reverse=True)
+def _allowlist(value: list[str]) -> list[str]:
+    for entry in value:
+        if not (USER_ID.match(entry) or SERVER_NAME.match(entry.removeprefix(":"))):
+            raise ValueError(f"{entry!r} is neither a Matrix user ID nor a server name")
+    return [e if e.startswith("@") else e.removeprefix(":") for e in value]
 
 
-class CalendarsSettings(_Section):
-    # ICS feeds read for conflict checks (e.g. the advisory groups' meetings), fetched with ETag.
-    imported: list[str] = Field(default_factory=list)
-    refresh_minutes: int = Field(30, ge=1, le=1440)
-
-    @field_validator("imported")
-    @classmethod
-    def _urls(cls, value: list[str]) -> list[str]:
-        for url in value:
-            if not re.match(r"^(https?|webcal)://\S+$", url):
-                raise ValueError(f"{url!r} is not an http(s):// or webcal:// URL")
-        return value
+def _zone(value: str) -> str:
+    if value not in iana_zones():
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Zurich)")
+    return value
 
 
-class WebSettings(_Section):
-    """The embedded web server: calendar feeds and /healthz."""
+def _async_driver(value: SecretStr) -> SecretStr:
+    url = value.get_secret_value()
+    if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
+        raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    return value
 
-    enabled: bool = True
-    listen_host: str = "127.0.0.1"
-    listen_port: int = Field(8080, ge=0, le=65535)  # 0: any free port (tests)
-    # How people reach the server (behind a reverse proxy, usually https): links in chat are built from it.
-    public_base_url: str = "http://localhost:8080"
 
-    @field_validator("public_base_url")
-    @classmethod
-    def _base_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
-            raise ValueError("must be an http:// or https:// URL with no query or fragment")
-        return value.rstrip("/")
+def _level(value: str) -> str:
+    if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return value.upper()
+
+
+def _offsets(value: list[int]) -> list[int]:
+    if any(not 0 <= minutes <= 40320 for minutes in value):
+        raise ValueError("each offset must be between 0 and 40320 minutes (four weeks)")
+    return sorted(set(value), reverse=True)
+
+
+def _feed_urls(value: list[str]) -> list[str]:
+    for url in value:
+        if not re.match(r"^(https?|webcal)://\S+$", url):
+            raise ValueError(f"{url!r} is not an http(s):// or webcal:// URL")
+    return value
+
+
+def _base_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+        raise ValueError("must be an http:// or https:// URL with no query or fragment")
+    return value.rstrip("/")
 
 
 def mailbox(value: str) -> str:
@@ -209,67 +128,139 @@ def mailbox(value: str) -> str:
     return address.addr_spec
 
 
-class MailSettings(_Section):
+def _host(value: str) -> str:
+    if not re.match(r"^[A-Za-z0-9.\-:\[\]]+$", value):
+        raise ValueError("must be a host name or IP address")
+    return value
+
+
+def _collection(value: str) -> str:
+    if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+        raise ValueError("must be an http:// or https:// URL with no query or fragment")
+    return value
+
+
+def _instance(value: str) -> str:
+    if not re.match(r"^[A-Za-z0-9._:@-]{1,100}$", value):
+        raise ValueError(
+            "must be 1-100 letters, digits or . _ : @ - (a name for this process, e.g. its host)"
+        )
+    return value
+
+
+# ---- the sections ----------------------------------------------------------------------------------------
+
+
+class MatrixSettings(Section):
+    homeserver: str = setting(description="Base URL of the homeserver's client API", check=_http_url)
+    user_id: str = setting(description="The bot's Matrix ID", check=_user_id)
+    access_token: SecretStr | None = None
+    password: SecretStr | None = None
+    device_name: str = "ISCG bot"
+    encryption: bool = True
+    store_path: Path = Path("data/crypto-store")
+    sync_timeout_seconds: float = setting(default=30.0, gt=0, le=300)
+    request_timeout_seconds: float = setting(default=60.0, gt=0, le=600)
+
+    def check(self) -> None:
+        if self.access_token is None and self.password is None:
+            raise ValueError("set access_token or password (or access_token_file / password_file)")
+
+
+class BotSettings(Section):
+    command_prefix: str = setting(default="!", check=_prefix)
+    admins: list[str] = setting(default_factory=list, check=_admins)
+    invite_allowlist: list[str] = setting(
+        default_factory=list,
+        description="users (@u:server) or whole servers (example.org) who may invite",
+        check=_allowlist,
+    )
+    default_timezone: str = setting(default="Europe/Zurich", check=_zone)
+    max_message_length: int = setting(default=8000, ge=100, le=65536)
+
+
+class DatabaseSettings(Section):
+    url: SecretStr = setting(default=SecretStr("sqlite+aiosqlite:///data/iscg-bot.db"), check=_async_driver)
+
+
+class LoggingSettings(Section):
+    level: str = setting(default="INFO", check=_level)
+    # "text": one readable line per event; "json": one JSON object per line (time, level, logger, message)
+    # for log shippers.
+    format: Literal["text", "json"] = "text"
+
+
+class RemindersSettings(Section):
+    # Minutes before each meeting occurrence; 0 = at the start (with the join link).
+    offsets_minutes: list[int] = setting(default_factory=lambda: [1440, 15, 0], check=_offsets)
+    # A reminder due while the bot was down is sent late (marked so) within this many minutes, else skipped.
+    grace_minutes: int = setting(default=60, ge=0, le=1440)
+
+
+class CalendarsSettings(Section):
+    # ICS feeds read for conflict checks (e.g. the advisory groups' meetings), fetched with ETag.
+    imported: list[str] = setting(default_factory=list, check=_feed_urls)
+    refresh_minutes: int = setting(default=30, ge=1, le=1440)
+
+
+class WebSettings(Section):
+    """The embedded web server: calendar feeds and /healthz."""
+
+    enabled: bool = True
+    listen_host: str = "127.0.0.1"
+    listen_port: int = setting(default=8080, ge=0, le=65535)  # 0: any free port (tests)
+    # How people reach the server (behind a reverse proxy, usually https): links in chat are built from it.
+    public_base_url: str = setting(default="http://localhost:8080", check=_base_url)
+
+
+class MailSettings(Section):
     """iMIP e-mail invitations to the group's mailing list (RFC 6047), sent through an SMTP server."""
 
     enabled: bool = False
-    smtp_host: str = "localhost"
-    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_host: str = setting(default="localhost", check=_host)
+    smtp_port: int = setting(default=587, ge=1, le=65535)
     starttls: bool = True
     username: str | None = None
     password: SecretStr | None = None
-    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    timeout_seconds: float = setting(default=30.0, gt=0, le=600)
     # The organiser of every invitation and the envelope sender.
-    from_address: str = "iscg-bot@itu.int"
+    from_address: str = setting(default="iscg-bot@itu.int", check=mailbox)
     # The group's mailing list (terms of reference): the one attendee, a CUTYPE=GROUP.
-    list_address: str = "int-sect-group@lists.itu.int"
+    list_address: str = setting(default="int-sect-group@lists.itu.int", check=mailbox)
 
-    @field_validator("from_address", "list_address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        return mailbox(value)
-
-    @field_validator("smtp_host")
-    @classmethod
-    def _host(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z0-9.\-:\[\]]+$", value):
-            raise ValueError("must be a host name or IP address")
-        return value
-
-    @model_validator(mode="after")
-    def _login(self) -> MailSettings:
+    def check(self) -> None:
         if (self.username is None) != (self.password is None):
             raise ValueError("set both username and password (or password_file), or neither")
-        return self
 
 
-class CalDavSettings(_Section):
+class CalDavSettings(Section):
     """Publishing every meeting to the organisation's CalDAV calendar (one resource per meeting)."""
 
     enabled: bool = False
     # The calendar collection, e.g. https://cal.example.org/iscg/meetings/
-    collection_url: str = ""
+    collection_url: str = setting(default="", check=_collection)
     username: str | None = None
     password: SecretStr | None = None
     # A cancelled meeting: "update" PUTs it with STATUS:CANCELLED, "delete" removes the resource.
     on_cancel: Literal["update", "delete"] = "update"
-    retry_max_seconds: int = Field(300, ge=1, le=86400)
+    retry_max_seconds: int = setting(default=300, ge=1, le=86400)
 
-    @field_validator("collection_url")
-    @classmethod
-    def _collection(cls, value: str) -> str:
-        if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
-            raise ValueError("must be an http:// or https:// URL with no query or fragment")
-        return value
-
-    @model_validator(mode="after")
-    def _usable(self) -> CalDavSettings:
+    def check(self) -> None:
         if self.enabled and not self.collection_url:
             raise ValueError("set collection_url when CalDAV publishing is enabled")
-        return self
 
 
-class Settings(_Section):
+class ClusterSettings(Section):
+    """Several `iscg-bot run` processes on one database (PostgreSQL): one is active, the others wait."""
+
+    # This process's name among them (the lease's holder); a process restarted under the same name takes its
+    # lease back at once. Two processes must not share one.
+    instance: str = setting(default_factory=socket.gethostname, check=_instance)
+    # A standby takes over once the active one has not renewed for this long (it renews four times as often).
+    lease_seconds: float = setting(default=8.0, ge=1, le=300)
+
+
+class Settings(Section):
     matrix: MatrixSettings
     bot: BotSettings = BotSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -279,6 +270,7 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     mail: MailSettings = MailSettings()
     caldav: CalDavSettings = CalDavSettings()
+    cluster: ClusterSettings = ClusterSettings()
 
     def may_invite(self, user_id: str) -> bool:
         """Admins and allow-listed users or servers may bring the bot into a room."""
@@ -288,7 +280,7 @@ class Settings(_Section):
         return server in self.bot.invite_allowlist
 
 
-SECTIONS: dict[str, type[_Section]] = {
+SECTIONS: dict[str, type[Section]] = {
     "matrix": MatrixSettings,
     "bot": BotSettings,
     "database": DatabaseSettings,
@@ -298,6 +290,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "web": WebSettings,
     "mail": MailSettings,
     "caldav": CalDavSettings,
+    "cluster": ClusterSettings,
 }
 SECRETS = {
     ("matrix", "access_token"),
@@ -344,7 +337,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     try:
         return Settings.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError([_describe(e, origin) for e in error.errors()]) from None
+        raise ConfigError([_describe(problem, origin) for problem in error.problems]) from None
 
 
 def _read_secret_file(
@@ -380,14 +373,14 @@ def _from_env(value: str, annotation: object) -> object:
     return value
 
 
-def _describe(error: Mapping[str, Any], origin: dict[tuple[str, str], str]) -> str:
-    loc = [str(part) for part in error["loc"]]
+def _describe(problem: Problem, origin: dict[tuple[str, str], str]) -> str:
+    loc = [str(part) for part in problem.loc]
     key = ".".join(loc) or "config"
     source = origin.get((loc[0], loc[1])) if len(loc) >= 2 else None
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    message = problem.msg
+    if problem.type == "extra_forbidden":
         message = "unknown key (a typo?)"
-    elif error["type"] == "missing":
+    elif problem.type == "missing":
         env = env_name(loc[0], loc[1]) if len(loc) >= 2 else ENV_PREFIX + key.upper()
         message = f"missing: set it in the config file or as {env}"
     return f"{key}{f' (from {source})' if source else ''}: {message}"

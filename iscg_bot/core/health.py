@@ -38,6 +38,12 @@ def sync_lag(gateway: SyncLoop, clock: Clock) -> timedelta | None:
     return None if last is None else clock.now() - last
 
 
+class LeaseHolder(Protocol):
+    def health(self) -> dict[str, object]:
+        """This process's instance name, role (active, standby…) and the lease's epoch."""
+        ...
+
+
 class SyncHealth:
     """Healthy while the last handled sync is no older than two long-polls plus a margin.
 
@@ -56,8 +62,10 @@ class SyncHealth:
         *,
         margin_seconds: float = 30.0,
         workers: Sequence[Worker] = (),
+        lease: LeaseHolder | None = None,
     ) -> None:
         self.gateway, self.clock = gateway, clock
+        self.lease = lease  # shown under "cluster": this process's instance name and role (active…)
         self.workers = workers  # shown under "workers" (running, last success, last error); not in `ok`
         self.allowed_lag = timedelta(seconds=2 * sync_timeout_seconds + margin_seconds)
 
@@ -86,4 +94,6 @@ class SyncHealth:
             report["last_error"] = error
         if self.workers:
             report["workers"] = {worker.name: worker.health().as_json() for worker in self.workers}
+        if self.lease is not None:
+            report["cluster"] = self.lease.health()
         return report["ok"], report

@@ -45,6 +45,7 @@ from iscg_bot.core.workers import Backoff, Stopping
 from iscg_bot.matrix.crypto_store import QuietStore
 from iscg_bot.matrix.events import invites, is_own_join, split_at_own_join, translate
 from iscg_bot.matrix.retries import TRANSIENT_ERRORS, Retrier, is_transient
+from iscg_bot.matrix.rooms import RoomStates
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +80,26 @@ class SyncBatch:
 
 class MatrixGateway:
     def __init__(
-        self, settings: MatrixSettings, sessions: SessionStore, stopping: asyncio.Event, clock: Clock
+        self,
+        settings: MatrixSettings,
+        sessions: SessionStore,
+        stopping: asyncio.Event,
+        clock: Clock,
+        *,
+        crypto_store: type[QuietStore] = QuietStore,
     ) -> None:
         self.settings = settings
+        # nio's encryption store: its file in store_path, or on PostgreSQL the bot's database (so that a
+        # standby taking over has the device's keys; see crypto_store_pg).
+        self.crypto_store = crypto_store
         self.clock = clock
         self.sessions = sessions
         self.stopping = stopping
         self.user_id = settings.user_id
-        self.ready = asyncio.Event()  # set once the first sync has been handled: rooms are known
+        self.ready = asyncio.Event()  # set once the first sync has been handled
         self.last_sync_at: datetime | None = None
         self.client: AsyncClient | None = None
+        self.rooms: RoomStates | None = None  # with the client: the rooms whose state nio holds
         # nio's key bookkeeping (query, claim, share) is not safe to run from two tasks at once: the sync
         # loop's housekeeping and a send into an encrypted room take turns.
         self._crypto_lock = asyncio.Lock()
@@ -120,7 +131,7 @@ class MatrixGateway:
         self.settings.store_path.mkdir(parents=True, exist_ok=True)
         config = AsyncClientConfig(
             encryption_enabled=self.settings.encryption,
-            store=QuietStore,  # nio's default store, without its write on every sync
+            store=self.crypto_store,  # nio's default store, without its write on every sync
             store_sync_tokens=False,  # our database holds the sync token, stored after handling
             max_limit_exceeded=0,  # we wait out 429s ourselves (see send), so nio must hand them back
             max_timeouts=0,
@@ -129,6 +140,7 @@ class MatrixGateway:
         self.client = AsyncClient(
             self.settings.homeserver, self.user_id, store_path=str(self.settings.store_path), config=config
         )
+        self.rooms = RoomStates(self.client, self.retrier.run)
         if self.settings.access_token is not None:
             token = self.settings.access_token.get_secret_value()
             whoami = await self.retrier.run(lambda: self._whoami(token), "whoami")
@@ -177,19 +189,32 @@ class MatrixGateway:
     async def close(self) -> None:
         if self.client is not None:
             await self.client.close()
+            if self.client.store is not None:
+                self.client.store.database.close()  # nio never closes it (on PostgreSQL: a connection)
 
     # ---- sync -----------------------------------------------------------------------------------
 
     async def batches(self, since: str | None) -> AsyncIterator[SyncBatch]:
-        """Yield one batch per sync until `stopping` is set. The caller stores `next_batch` after handling."""
-        assert self.client is not None
+        """Yield one batch per sync until `stopping` is set. The caller stores `next_batch` after handling.
+
+        A restart resumes with an incremental sync, not a full-state one: what changed in a room while the
+        bot was down comes in that sync's state and timeline, and nio learns a room's full state when the
+        bot first sends there (`RoomStates`)."""
+        assert self.client is not None and self.rooms is not None
         initial = since is None
-        full_state = True  # first sync of this process: learn every room (encryption state, members)
+        first = True  # the first sync of this process does not wait: what is waiting is answered at once
         try:
             while not self.stopping.is_set():
-                response = await self._sync(since, full_state, timeout=0 if full_state else None)
+                response = await self._sync(since, timeout=0 if first else None)
                 if response is None:
                     raise LoginError("the homeserver refused the bot's session (was its device logged out?)")
+                if first:
+                    log.info(
+                        "first sync: %d rooms with news, %d invitations",
+                        len(response.rooms.join) + len(response.rooms.leave),
+                        len(response.rooms.invite),
+                    )
+                self.rooms.synced_in_full(self._rooms_in_full(response, since))
                 batch = SyncBatch(next_batch=response.next_batch, initial=initial)
                 batch.invites = invites(response, self.user_id)
                 batch.events = await self._room_events(response, since, history=not initial)
@@ -198,16 +223,28 @@ class MatrixGateway:
                 self.syncs, self.last_sync_error = self.syncs + 1, None
                 self.ready.set()
                 await self._crypto_housekeeping()
-                since, initial, full_state = response.next_batch, False, False
+                since, initial, first = response.next_batch, False, False
         except Stopping:
             return
 
-    async def _sync(self, since: str | None, full_state: bool, timeout: float | None) -> SyncResponse | None:
+    def _rooms_in_full(self, response: SyncResponse, since: str | None) -> list[str]:
+        """The rooms this sync brought the full state of: all of them on a first sync ever; else those
+        the bot has joined since `since` (the homeserver sends a newly joined room's state in full)."""
+        joined = response.rooms.join
+        if since is None:
+            return list(joined)
+        return [
+            room_id
+            for room_id, info in joined.items()
+            if any(is_own_join(event, self.user_id) for event in info.timeline.events)
+        ]
+
+    async def _sync(self, since: str | None, timeout: float | None) -> SyncResponse | None:
         client = self.client
         assert client is not None
         wait_ms = int((self.settings.sync_timeout_seconds if timeout is None else timeout) * 1000)
         response = await self.retrier.run(
-            lambda: client.sync(timeout=wait_ms, since=since, full_state=full_state or None),
+            lambda: client.sync(timeout=wait_ms, since=since),
             "sync",
             on_failure=self._sync_failed,
         )
@@ -335,6 +372,8 @@ class MatrixGateway:
         """One attempt, not retried. In an encrypted room it takes its turn with the key bookkeeping."""
         client = self.client
         assert client is not None
+        if client.olm is not None:  # nio encrypts only for a room it knows (encrypted? who is in it?)
+            await self._known(outgoing.room_id)
         async with self._crypto_lock if client.olm is not None else contextlib.nullcontext():
             # Someone who just joined must get the room key too: learn their devices first.
             await self._query_keys_if_needed()
@@ -351,6 +390,8 @@ class MatrixGateway:
         encrypted room `file` (the upload is encrypted and its keys travel inside the encrypted event)."""
         assert self.client is not None
         client = self.client
+        if client.olm is not None:
+            await self._known(room_id)
         room = client.rooms.get(room_id)
         encrypt = bool(room is not None and room.encrypted and client.olm is not None)
         keys: dict[str, Any] = {}
@@ -376,6 +417,11 @@ class MatrixGateway:
             return {"file": {**keys, "url": response.content_uri}}
         return {"url": response.content_uri}
 
+    async def _known(self, room_id: str) -> None:
+        """nio holds `room_id`'s state (fetched the first time it is needed)."""
+        assert self.rooms is not None
+        await self.rooms.ensure(room_id)
+
     async def _query_keys_if_needed(self) -> None:
         if self.client is not None and self.client.olm is not None and self.client.should_query_keys:
             with contextlib.suppress(LocalProtocolError):  # another task's query got there first
@@ -392,6 +438,7 @@ class MatrixGateway:
         assert client is not None
         room_id = await self.sessions.direct_room(user_id)
         if room_id is not None:
+            await self._known(room_id)
             room = client.rooms.get(room_id)
             if room is not None and (user_id in room.users or user_id in room.invited_users):
                 return room_id

@@ -4,9 +4,10 @@
     GET /calendar/<slug>.ics              one subject's meetings
     GET /calendar/personal/<token>.ics    the meetings of the subjects the token's owner belongs to
 
-Feeds are rendered once per feed and kept until the data changes (`FeedCache.invalidate`, registered to
-hear every committed change); requests answer from the cache, with a strong ETag and Last-Modified, and 304
-when the client already has the current version. `iscg_bot.web.server` mounts `feed_routes` with the rest.
+Feeds are rendered once per feed and kept until the data they are made of changes (`FeedCache.invalidate`,
+registered to hear every commit that wrote one of `FEED_TABLES`); requests answer from the cache, with a
+strong ETag and Last-Modified, and 304 when the client already has the current version.
+`iscg_bot.web.server` mounts `feed_routes` with the rest.
 
 After a change a feed is read again (plain rows, `FeedRows`) and assembled from each meeting's VEVENTs,
 kept per meeting while what they were rendered from compares equal (`FeedBlocks`): a change to one meeting
@@ -30,12 +31,20 @@ from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.kept import Kept
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.storage import UnitOfWork
+from iscg_bot.storage.models import (
+    AgendaItem,
+    Meeting,
+    MeetingOverride,
+    MeetingSession,
+    RoleAssignment,
+    RoomMember,
+    Subject,
+)
 from iscg_bot.storage.repositories.feed_rows import FeedRows
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from iscg_bot.storage.models import Subject
     from iscg_bot.storage.repositories.feed_rows import MeetingRow
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
@@ -44,6 +53,13 @@ FEED_REFRESH = timedelta(hours=1)
 GROUP_FEED = "iscg"
 PERSONAL_ROLES = frozenset({"coordinator", "focal_point"})
 EMPTY_FEED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # Last-Modified of a feed with no meetings
+# What every feed is read from: the meetings with their agenda, overrides and minutes (sessions), the
+# subjects' names, and who belongs to which subject (personal feeds). A commit that wrote none of these
+# (minute lines, RSVPs, reminders sent, action items…) leaves every feed as it was: it is not re-read for it.
+FEED_TABLES = frozenset(
+    model.__tablename__
+    for model in (Meeting, AgendaItem, MeetingOverride, MeetingSession, Subject, RoleAssignment, RoomMember)
+)
 
 
 def subject_feed_path(slug: str) -> str:
@@ -102,7 +118,7 @@ class FeedCache:
         self.blocks = FeedBlocks(prodid_domain=prodid_domain)  # each meeting's VEVENTs, for every feed
         self.renders = 0  # for tests and /metrics: how many times a feed was actually rendered
         if commits is not None:
-            commits.on_commit(self.invalidate)
+            commits.on_commit(self.invalidate, tables=FEED_TABLES)
 
     def invalidate(self) -> None:
         self.kept.invalidate()
@@ -139,7 +155,7 @@ class FeedCache:
 
     async def _group_feed(self, uow: UnitOfWork) -> RenderedFeed:
         subjects = await uow.subjects.list(include_archived=True)
-        meetings = await FeedRows(uow.session).meetings([None, *(s.id for s in subjects)])
+        meetings = await FeedRows(uow.session).every_meeting()  # those of `subjects` and group-wide ones
         info = ical.FeedInfo(
             name="ISCG meetings",
             description="Electronic meetings of the ITU Inter-Sector Coordination Group, all subjects",

@@ -33,14 +33,14 @@ from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.health import SyncHealth
 from iscg_bot.core.kept import Kept
 from iscg_bot.core.metrics import Metrics, metrics_route
-from iscg_bot.domain import reports
 from iscg_bot.domain.roles import AdvisoryGroup
-from iscg_bot.render import minutes_files, report_render
 from iscg_bot.storage import UnitOfWork
 from iscg_bot.web.feed_cache import FeedCache, feed_routes
 from iscg_bot.web.site import BadRequest, SitePages
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,8 @@ class MinutesPages:
 
     async def page(self, reference: str) -> str | None:
         """The HTML minutes named "M12" (the meeting's latest session) or "S7"; None when there are none."""
+        from iscg_bot.render import minutes_files  # loaded with the first minutes shown (issue 14: memory)
+
         async with UnitOfWork(self.sessions) as uow:
             number = int(reference[1:])
             if reference.startswith("M"):
@@ -126,6 +128,9 @@ class ReportPages:
     async def page(self, year: int, scope: str | None) -> str | None:
         """The HTML report on `year` for every subject (`scope` None), a subject's slug or an advisory group
         (TSAG, RAG, TDAG); None when the scope names nothing."""
+        from iscg_bot.domain import reports  # loaded with the first report asked for (issue 14: memory)
+        from iscg_bot.render import report_render
+
         group = scope if scope in AdvisoryGroup.__members__ else None
 
         async def compiled_page() -> str:
@@ -188,11 +193,17 @@ def _service_routes(health: SyncHealth, metrics: Metrics | None) -> list[web.Rou
 async def _static_file(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     kind = STATIC_TYPES.get(name[name.rfind(".") :]) if "." in name else None
-    resource = report_render.STYLESHEET_FILE if name == "report.css" else STATIC / name
+    resource = _report_stylesheet() if name == "report.css" else STATIC / name
     if kind is None or "/" in name or not resource.is_file():
         return _not_found()
     headers = {"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"}
     return web.Response(body=resource.read_bytes(), content_type=kind, charset="utf-8", headers=headers)
+
+
+def _report_stylesheet() -> Traversable:
+    from iscg_bot.render.report_render import STYLESHEET_FILE  # the renderer loads with its first use
+
+    return STYLESHEET_FILE
 
 
 async def _favicon(request: web.Request) -> web.Response:

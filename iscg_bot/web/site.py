@@ -36,7 +36,6 @@ from iscg_bot.core.markup import web_url
 from iscg_bot.domain import minutes_document
 from iscg_bot.domain.meetings import expand, meeting_label, next_occurrence
 from iscg_bot.domain.roles import Sector
-from iscg_bot.render import chart, minutes_files
 from iscg_bot.storage import UnitOfWork
 
 if TYPE_CHECKING:
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
     from iscg_bot.calendar.imported import ImportedCalendars
     from iscg_bot.core.clock import Clock
     from iscg_bot.domain.recurrence import Occurrence
+    from iscg_bot.render.chart import ChartData
     from iscg_bot.storage.models import Meeting
 
 GROUP_NAME = "Inter-Sector Coordination Group (ISCG)"
@@ -195,7 +195,9 @@ class SitePages:
         async def drawn() -> str:
             async with UnitOfWork(self.sessions) as uow:
                 data = await self._chart_data(uow)
-            return await asyncio.to_thread(chart.svg, data)  # matplotlib: off the event loop
+            from iscg_bot.render.chart import svg  # the chart's module loads with the first chart drawn
+
+            return await asyncio.to_thread(svg, data)  # matplotlib: off the event loop
 
         return await self.charts.get("meetings", drawn)
 
@@ -203,9 +205,11 @@ class SitePages:
         """Called after every committed change (registered in `commits`), as for the feeds."""
         self.charts.invalidate()
 
-    async def _chart_data(self, uow: UnitOfWork) -> chart.ChartData:
+    async def _chart_data(self, uow: UnitOfWork) -> ChartData:
         """Sessions held over the last twelve months, by subject (the rule of the reports) and by month in
         the group's zone: a row for every current subject, one for group-wide meetings if there were any."""
+        from iscg_bot.render.chart import ChartData
+
         zone = ZoneInfo(self.default_zone)
         this_month = self.clock.now().astimezone(zone).date().replace(day=1)
         months = [_add_months(this_month, n) for n in range(-11, 1)]
@@ -223,7 +227,7 @@ class SitePages:
         column = {month: n for n, month in enumerate(months)}
         for subject_id, started in held:
             counts[subject_id][column[started.astimezone(zone).date().replace(day=1)]] += 1
-        return chart.ChartData(
+        return ChartData(
             period=f"{_month_title(months[0])} – {_month_title(months[-1])}",
             months=tuple(months),
             subjects=tuple(title for _, title in rows),
@@ -278,6 +282,8 @@ class SitePages:
             names = await _names(uow, {r.matrix_id for r in rsvps})
             minutes = None
             if sessions:
+                from iscg_bot.render import minutes_files  # loaded with the first minutes shown
+
                 latest = sessions[0]
                 page = await minutes_files.page(
                     uow, latest, zone=zone, base_url=self.base_url, prefix=self.prefix

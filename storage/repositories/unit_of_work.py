@@ -15,6 +15,7 @@ from iscg_bot.storage.repositories.actions import Actions
 from iscg_bot.storage.repositories.bot import BotStateRepository, Outbox, ProcessedEvents
 from iscg_bot.storage.repositories.calendar import CalendarTokens
 from iscg_bot.storage.repositories.groups import Roles, Subjects
+from iscg_bot.storage.repositories.leases import Leases
 from iscg_bot.storage.repositories.mail import MailOutbox
 from iscg_bot.storage.repositories.meetings import Meetings, Reminders, Rsvps
 from iscg_bot.storage.repositories.minutes import Minutes
@@ -70,6 +71,7 @@ class UnitOfWork:
     minutes: Minutes
     actions: Actions
     reports: Reports
+    leases: Leases
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -101,6 +103,7 @@ class UnitOfWork:
         self.minutes = Minutes(self.session)
         self.actions = Actions(self.session)
         self.reports = Reports(self.session)
+        self.leases = Leases(self.session)
         return self
 
     async def __aexit__(

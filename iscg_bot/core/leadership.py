@@ -1,0 +1,189 @@
+"""One active bot among processes sharing a database: a lease row, renewed by the active one, taken over
+by a standby when it stops being renewed.
+
+Why a lease row and not a PostgreSQL advisory lock: an advisory lock lives as long as its connection, and a
+frozen process (SIGSTOP, a VM paused, a long GC) keeps its connection and so its lock forever: no standby
+would ever take over. A lease expires whatever the holder's state, works the same on SQLite, and carries an
+epoch that fences the old holder out.
+
+Timing, by each process's own monotonic clock (no two machines' wall clocks are compared):
+- the active process renews every `lease / 4` seconds and acts only until `renewal start + lease − lease / 4`
+  (its `deadline`); a renewal that fails because the epoch moved on means another process took over;
+- a standby polls the row every `lease / 8` seconds and takes over once it has seen the same epoch and beat
+  for a whole `lease`; a lease given back on a clean stop is taken at once.
+So the active process has stopped acting (by `deadline`) before any standby can take over, and a frozen one
+that wakes up finds its deadline passed before it does anything (`holds()` is checked before every send).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from iscg_bot.core.clock import Clock
+from iscg_bot.storage import UnitOfWork
+from iscg_bot.storage.repositories.leases import RELEASED, Lease
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "bot"  # one row: the bot that syncs, answers and sends
+DEFAULT_LEASE_SECONDS = 8.0
+
+
+class Role(StrEnum):
+    STARTING = "starting"
+    STANDBY = "standby"
+    ACTIVE = "active"
+    LOST = "lost"  # was active, no longer is: the process stops
+    STOPPED = "stopped"
+
+
+class Leadership:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        instance: str,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not instance:
+            raise ValueError("the instance name must not be empty")
+        self._sessions, self._clock, self._monotonic = sessions, clock, monotonic
+        self.instance = instance
+        self.lease_seconds = lease_seconds
+        self.renew_every = lease_seconds / 4
+        self.poll_every = lease_seconds / 8
+        self.role = Role.STARTING
+        self.epoch: int | None = None
+        self.since: float | None = None  # monotonic time the lease was taken
+        self.lost = asyncio.Event()
+        self._deadline = float("-inf")
+
+    def holds(self) -> bool:
+        """Whether this process may act now: it holds the lease and its deadline has not passed."""
+        return self.role is Role.ACTIVE and self._monotonic() < self._deadline
+
+    def confirm(self, stopping: asyncio.Event) -> bool:
+        """`holds()`, and if the deadline passed unnoticed (the process was frozen), lose the lease now
+        rather than at the next renewal: nothing more is done meanwhile."""
+        if self.holds():
+            return True
+        if self.role is Role.ACTIVE:
+            self._lose("woke up past the lease's deadline", stopping)
+        return False
+
+    # ---- standby -----------------------------------------------------------------------------------------
+
+    async def acquire(self, stopping: asyncio.Event) -> bool:
+        """Wait as a standby until the lease is ours; False if `stopping` came first."""
+        watched: tuple[int, int] | None = None  # the (epoch, beat) seen standing still…
+        watched_since = 0.0  # …since then
+        announced = False
+        while not stopping.is_set():
+            started = self._monotonic()
+            try:
+                lease = await self._observe()
+                if self._may_take(lease, watched, started - watched_since) and await self._claim(
+                    lease, started
+                ):
+                    return True
+            except Exception as error:  # the database is away: nothing to decide, keep watching
+                log.warning("standby: cannot read the lease: %s", error)
+                lease = None
+            if lease is not None and (lease.epoch, lease.beat) != watched:
+                watched, watched_since = (lease.epoch, lease.beat), started
+            if not announced and lease is not None:
+                self.role, announced = Role.STANDBY, True
+                log.info("standby: %s is active; taking over if it stops renewing", lease.holder)
+            await _wait(stopping, self.poll_every)
+        return False
+
+    def _may_take(self, lease: Lease | None, watched: tuple[int, int] | None, still_for: float) -> bool:
+        if lease is None or lease.holder in (RELEASED, self.instance):
+            return True  # never held, given back, or held by this instance before a restart
+        return watched == (lease.epoch, lease.beat) and still_for >= self.lease_seconds
+
+    async def _observe(self) -> Lease | None:
+        async with UnitOfWork(self._sessions) as uow:
+            return await uow.leases.observe(LEASE_NAME)
+
+    async def _claim(self, seen: Lease | None, started: float) -> bool:
+        async with UnitOfWork(self._sessions) as uow:
+            epoch = await uow.leases.claim(LEASE_NAME, self.instance, self._clock.now(), seen=seen)
+            await uow.commit()
+        if epoch is None:
+            return False
+        self.epoch, self.since, self.role = epoch, started, Role.ACTIVE
+        self._deadline = started + self.lease_seconds - self.renew_every
+        previous = f"from {seen.holder}" if seen is not None and seen.holder not in (RELEASED, "") else "free"
+        log.info("active: took the lease (epoch %d, %s)", epoch, previous)
+        return True
+
+    # ---- active ------------------------------------------------------------------------------------------
+
+    async def keep(self, stopping: asyncio.Event) -> None:
+        """Renew the lease until `stopping`; on losing it, set `lost` and `stopping` and return."""
+        while not stopping.is_set():
+            await _wait(stopping, self.renew_every)
+            if stopping.is_set():
+                return
+            started = self._monotonic()
+            try:
+                # Never past the deadline: after it, this process may no longer act, renewed or not.
+                renewed = await asyncio.wait_for(self._renew(), timeout=max(0.0, self._deadline - started))
+            except Exception as error:
+                if self._monotonic() < self._deadline:
+                    log.warning("could not renew the lease (%s); acting until its deadline", error)
+                    continue
+                self._lose(f"could not renew the lease before its deadline ({error!r})", stopping)
+                return
+            if not renewed:
+                self._lose("another process took the lease over", stopping)
+                return
+            if self._monotonic() > self._deadline:  # woke up late (frozen?): the lease may be taken already
+                self._lose("woke up past the lease's deadline", stopping)
+                return
+            self._deadline = started + self.lease_seconds - self.renew_every
+
+    async def _renew(self) -> bool:
+        assert self.epoch is not None
+        async with UnitOfWork(self._sessions) as uow:
+            renewed = await uow.leases.renew(LEASE_NAME, self.instance, self.epoch, self._clock.now())
+            await uow.commit()
+        return renewed
+
+    def _lose(self, why: str, stopping: asyncio.Event) -> None:
+        log.error("no longer the active bot: %s; stopping", why)
+        self.role, self._deadline = Role.LOST, float("-inf")
+        self.lost.set()
+        stopping.set()
+
+    async def release(self) -> None:
+        """On a clean stop: give the lease back so a standby takes over at once (best effort)."""
+        if self.role is not Role.ACTIVE or self.epoch is None:
+            return
+        self.role, self._deadline = Role.STOPPED, float("-inf")
+        try:
+            async with UnitOfWork(self._sessions) as uow:
+                await uow.leases.release(LEASE_NAME, self.instance, self.epoch, self._clock.now())
+                await uow.commit()
+        except Exception as error:
+            log.warning("could not give the lease back (%s); a standby takes over when it expires", error)
+
+    def health(self) -> dict[str, object]:
+        """What /healthz and /metrics show: this process's role and instance name."""
+        return {"instance": self.instance, "role": self.role.value, "epoch": self.epoch}
+
+
+async def _wait(stopping: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stopping.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
