@@ -42,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support.production import production_defaults
+from bench.support.production import as_installed_by_default, production_defaults
 from bench.support.sizes import Size, read_sizes
 from iscg_bot.demo.homeserver import LocalSynapse
 from tests.fixtures_bot import BotProcess, _toml, migrate, register_bot
@@ -283,6 +283,7 @@ async def main(rounds: int, warm_up: int, rooms: int, per_room: int, bursts: int
 
 
 if __name__ == "__main__":
+    packages = as_installed_by_default()
     quick, sizes = read_sizes(
         __doc__,
         rounds=Size(60, 5, "pings measured per bot"),
@@ -290,6 +291,7 @@ if __name__ == "__main__":
         per_room=Size(10, 2, "commands per room in a burst"),
         bursts=Size(4, 2, "bursts per bot (alternating which bot goes first)"),
     )
+    print(f"packages: {packages}")
     asyncio.run(
         main(
             sizes["rounds"],

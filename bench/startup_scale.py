@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from sqlalchemy import insert
 
-from bench.support.production import production_defaults
+from bench.support.production import as_installed_by_default, production_defaults
 from bench.support.sizes import Size, read_sizes
 from iscg_bot.chat.reminders import reminders_of
 from iscg_bot.core.config import RemindersSettings
@@ -418,6 +418,7 @@ async def main(sizes: dict[str, int]) -> None:
 
 
 if __name__ == "__main__":
+    print(f"packages: {as_installed_by_default()}")
     _, sizes = read_sizes(
         __doc__,
         rooms=Size(1000, 5, "rooms: subjects bound to rooms the bot is joined to"),

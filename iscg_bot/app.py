@@ -111,6 +111,7 @@ class BotApp:
             commits=self.commits,
             may_send=self.leadership.holds,  # a leader that froze past its lease sends nothing more
         )
+        self.leadership.on_regained = self.outbox.wake  # what waited while the lease was in doubt
         self.imported = self._imported_calendars()
         self.reminders = self._reminders(reminder_tick_seconds)
         # Started in this order, stopped in reverse; the reminders catch up after the first sync, not before.
@@ -288,8 +289,8 @@ class BotApp:
         since = await self.sync_position.load()
         log.info("syncing %s", "from the stored token" if since else "for the first time: skipping history")
         async for batch in self.gateway.batches(since):
-            if not self.leadership.confirm(self.stopping):
-                return  # woke up past the lease (frozen?): another process may be handling these events
+            if not await self.leadership.confirm(self.stopping):
+                return  # the lease is lost (another process handles these events), or stopping
             await self._handle(batch)
 
     async def _handle(self, batch: SyncBatch) -> None:

@@ -240,4 +240,5 @@ def test_compose_runs_the_bot_with_postgresql_configured_by_real_keys():
     assert standby_settings.database.url.get_secret_value() == url
     assert standby_settings.cluster.instance != settings.cluster.instance
     assert standby["build"] == "." and standby["restart"] == "unless-stopped"
-    assert set(standby["volumes"]).isdisjoint(bot["volumes"]) and set(standby["ports"]).isdisjoint(bot["ports"])
+    assert set(standby["volumes"]).isdisjoint(bot["volumes"])
+    assert set(standby["ports"]).isdisjoint(bot["ports"])

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import pytest
-
 from iscg_bot.core.clock import FrozenClock
 from iscg_bot.core.leadership import Leadership, Role
 from iscg_bot.storage import Database, UnitOfWork
@@ -157,26 +155,60 @@ async def test_two_standbys_racing_for_an_expired_lease_only_one_wins(database: 
     assert (won_first, won_second) == (2, None)
 
 
-async def test_a_leader_that_cannot_reach_the_database_stops_acting_at_its_deadline(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+async def test_a_leader_that_cannot_renew_stops_acting_at_its_deadline_and_goes_on_once_renewed(
+    database: Database,
 ) -> None:
+    """The database away (or the loop held up by long work): past the deadline the leader does nothing;
+    a renewal that then succeeds proves nobody took over, and it acts again (the outbox is woken)."""
     clock = Monotonic()
     leader = process(database, "bot-a", clock)
     stopping = asyncio.Event()
     assert await leader.acquire(stopping)
+    regained: list[bool] = []
+    leader.on_regained = lambda: regained.append(True)
+    renew = leader._renew
+    reachable = False
 
-    async def unreachable() -> bool:
-        raise OSError("connection refused")
+    async def flaky() -> bool:
+        if not reachable:
+            raise OSError("connection refused")
+        return await renew()
 
-    monkeypatch.setattr(leader, "_renew", unreachable)
-    leader.renew_every = 0.01
+    leader._renew = flaky  # type: ignore[method-assign]
+    leader.renew_every = leader.poll_every = 0.01
     keeping = asyncio.create_task(leader.keep(stopping))
     await asyncio.sleep(0.05)
     assert leader.holds() and not keeping.done(), "a failed renewal before the deadline is retried"
     clock.now += LEASE  # past the deadline (lease − lease/4 after the claim)
     assert not leader.holds()
+    await asyncio.sleep(0.05)
+    assert not leader.holds() and not keeping.done() and not stopping.is_set() and not regained
+
+    reachable = True
+    await eventually(leader.holds, what="the lease renewed", interval=0.01)
+    assert regained == [True] and leader.role is Role.ACTIVE and not stopping.is_set()
+    stopping.set()
     await asyncio.wait_for(keeping, timeout=5)
-    assert leader.role is Role.LOST and stopping.is_set()
+
+
+async def test_a_leader_past_its_deadline_confirms_by_renewing_before_it_handles_anything(
+    database: Database,
+) -> None:
+    clock = Monotonic()
+    leader = process(database, "bot-a", clock)
+    stopping = asyncio.Event()
+    assert await leader.acquire(stopping)
+    clock.now += LEASE  # held up past its deadline; nobody took over: confirmed by a renewal
+    assert await asyncio.wait_for(leader.confirm(stopping), timeout=5)
+    assert leader.holds()
+
+    clock.now += LEASE  # again, but this time a standby took over meanwhile
+    async with UnitOfWork(database.sessions) as uow:
+        seen = await uow.leases.observe("bot")
+        assert await uow.leases.claim("bot", "bot-b", datetime(2026, 12, 6, tzinfo=UTC), seen=seen) == 2
+        await uow.commit()
+    assert not await asyncio.wait_for(leader.confirm(stopping), timeout=5)
+    assert leader.role is Role.LOST and stopping.is_set() and leader.lost.is_set()
 
 
 async def _observe(database: Database):  # type: ignore[no-untyped-def]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 
@@ -17,3 +20,19 @@ def production_defaults(settings: dict[str, Any]) -> dict[str, Any]:
         if key not in ("sync_timeout_seconds", "request_timeout_seconds")
     }
     return {key: value for key, value in settings.items() if key != "logging"} | {"matrix": matrix}
+
+
+def as_installed_by_default() -> str:
+    """Make the bots this process starts see the packages of a default install (`pip install iscg-bot`), and
+    say so: the test environment also has the `postgresql` extra (psycopg2), which peewee (under nio)
+    imports whenever it can, 6–8 MB in every nio process, the floor's too, that a SQLite deployment does not
+    have. A `psycopg2` package that refuses to import, first on PYTHONPATH, is what "not installed" looks
+    like to peewee. ISCG_BENCH_WITH_PSYCOPG2=1 measures with it."""
+    if os.environ.get("ISCG_BENCH_WITH_PSYCOPG2"):
+        return "as the test environment installs them (with the postgresql extra: psycopg2)"
+    hidden = Path(tempfile.mkdtemp(prefix="iscg-bench-default-install-")) / "psycopg2"
+    hidden.mkdir()
+    (hidden / "__init__.py").write_text('raise ImportError("not part of a default install")\n', "utf-8")
+    paths = [str(hidden.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+    return "as a default install has them (no postgresql extra: psycopg2 hidden from both)"

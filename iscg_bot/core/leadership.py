@@ -65,19 +65,13 @@ class Leadership:
         self.since: float | None = None  # monotonic time the lease was taken
         self.lost = asyncio.Event()
         self._deadline = float("-inf")
+        self._warned = False  # about a failed renewal, until one succeeds
+        # Called when a renewal succeeds after the deadline had passed: what waited may go on (the outbox).
+        self.on_regained: Callable[[], None] = lambda: None
 
     def holds(self) -> bool:
         """Whether this process may act now: it holds the lease and its deadline has not passed."""
         return self.role is Role.ACTIVE and self._monotonic() < self._deadline
-
-    def confirm(self, stopping: asyncio.Event) -> bool:
-        """`holds()`, and if the deadline passed unnoticed (the process was frozen), lose the lease now
-        rather than at the next renewal: nothing more is done meanwhile."""
-        if self.holds():
-            return True
-        if self.role is Role.ACTIVE:
-            self._lose("woke up past the lease's deadline", stopping)
-        return False
 
     # ---- standby -----------------------------------------------------------------------------------------
 
@@ -129,28 +123,47 @@ class Leadership:
     # ---- active ------------------------------------------------------------------------------------------
 
     async def keep(self, stopping: asyncio.Event) -> None:
-        """Renew the lease until `stopping`; on losing it, set `lost` and `stopping` and return."""
+        """Renew the lease until `stopping`; on losing it, set `lost` and `stopping` and return.
+
+        A renewal that fails (the database away) or comes too late (the process frozen, or its loop held up
+        by long work) is retried: past the deadline this process does nothing, and it acts again only once a
+        renewal succeeds, which proves no standby took over meanwhile (a takeover moves the epoch on)."""
         while not stopping.is_set():
-            await _wait(stopping, self.renew_every)
+            await _wait(stopping, self.renew_every if self.holds() else self.poll_every)
             if stopping.is_set():
                 return
-            started = self._monotonic()
-            try:
-                # Never past the deadline: after it, this process may no longer act, renewed or not.
-                renewed = await asyncio.wait_for(self._renew(), timeout=max(0.0, self._deadline - started))
-            except Exception as error:
-                if self._monotonic() < self._deadline:
-                    log.warning("could not renew the lease (%s); acting until its deadline", error)
-                    continue
-                self._lose(f"could not renew the lease before its deadline ({error!r})", stopping)
+            if not await self._renewed(stopping):
                 return
-            if not renewed:
-                self._lose("another process took the lease over", stopping)
-                return
-            if self._monotonic() > self._deadline:  # woke up late (frozen?): the lease may be taken already
-                self._lose("woke up past the lease's deadline", stopping)
-                return
-            self._deadline = started + self.lease_seconds - self.renew_every
+
+    async def confirm(self, stopping: asyncio.Event) -> bool:
+        """Whether this process still leads: at once within its deadline; past it, only once a renewal
+        succeeds (waiting for it, and losing the lease if another process took it). False once stopping."""
+        while not self.holds():
+            if self.role is not Role.ACTIVE or stopping.is_set() or not await self._renewed(stopping):
+                return False
+            if not self.holds():
+                await _wait(stopping, self.poll_every)
+        return True
+
+    async def _renewed(self, stopping: asyncio.Event) -> bool:
+        """One renewal attempt; False only when the lease is lost (then `lost` and `stopping` are set)."""
+        started, lapsed = self._monotonic(), not self.holds()
+        try:
+            renewed = await asyncio.wait_for(self._renew(), timeout=self.lease_seconds)
+        except Exception as error:
+            if not self._warned:
+                acting = "acting until its deadline" if self.holds() else "doing nothing until it is renewed"
+                log.warning("could not renew the lease (%s); %s", error or type(error).__name__, acting)
+                self._warned = True
+            return True
+        if not renewed:
+            self._lose("another process took the lease over", stopping)
+            return False
+        self._deadline, self._warned = started + self.lease_seconds - self.renew_every, False
+        if lapsed:
+            log.warning("renewed the lease after its deadline had passed: acting again")
+            self.on_regained()
+        return True
 
     async def _renew(self) -> bool:
         assert self.epoch is not None
