@@ -164,7 +164,16 @@ class BotApp:
         settings, sessions, clock = self.settings, self.database.sessions, self.clock
         workers: list[Worker] = []
         if settings.mail.enabled:
-            workers.append(MailSender(sessions, settings.mail, clock, self.stopping, commits=self.commits))
+            workers.append(
+                MailSender(
+                    sessions,
+                    settings.mail,
+                    clock,
+                    self.stopping,
+                    commits=self.commits,
+                    may_send=self.leadership.holds,
+                )
+            )
         if settings.caldav.enabled:
             workers.append(
                 CalDavPublisher(

@@ -207,6 +207,26 @@ async def test_a_cancelled_occurrence_carries_its_recurrence_id(tmp_path, smtp):
     assert subject == "Cancelled: M1 · Series — Thu 17 Dec 2026 14:00 Europe/Zurich"
 
 
+async def test_a_process_that_lost_the_lead_sends_no_mail_and_leaves_it_for_the_active_one(tmp_path):
+    port = free_port()
+    mail = mail_settings(port)
+    chat = await open_chat(tmp_path, mail)
+    controller, collector = start_smtp(port)
+    try:
+        await said(chat, '!meeting schedule "Call" 2026-12-03 14:00 Europe/Zurich')
+        leading = False
+        worker = MailSender(chat.database.sessions, mail, chat.clock, may_send=lambda: leading)
+        assert await worker.send_pending() == (0, 0)
+        [row] = await rows(chat)
+        assert row.sent_at is None and collector.messages == []
+        leading = True  # the process that leads sends it
+        assert await worker.send_pending() == (1, 0)
+        assert len(collector.messages) == 1
+    finally:
+        controller.stop()
+        await chat.close()
+
+
 async def test_smtp_down_keeps_the_row_pending_then_delivers_once(tmp_path):
     port = free_port()  # nothing listens there yet
     mail = mail_settings(port)

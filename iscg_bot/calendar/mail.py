@@ -26,6 +26,7 @@ import hashlib
 import html
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -284,10 +285,14 @@ class MailSender(LoopWorker):
         first_delay: float = 5.0,
         max_delay: float = 900.0,
         idle_seconds: float = 60.0,
+        may_send: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(clock, stopping)
         self.sessions = sessions
         self.settings = settings
+        # Asked before every message: false once this process may no longer act (another took the lead over);
+        # SMTP has no transaction ID that would keep a second copy out.
+        self.may_send = may_send
         self.first_delay, self.max_delay, self.idle_seconds = first_delay, max_delay, idle_seconds
         self._failures = 0
         if commits is not None:
@@ -299,7 +304,7 @@ class MailSender(LoopWorker):
             rows = await uow.mail.pending(limit=100)
         sent = 0
         for row in rows:
-            if self.stopping.is_set():
+            if self.stopping.is_set() or not self.may_send():
                 break
             try:
                 await self._send(row)
