@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import URL, make_url
+from sqlalchemy import make_url
 
-from iscg_bot.storage.db import SQLITE_BUSY_TIMEOUT_MS, VERSION_TABLE
+from iscg_bot.storage.db import SQLITE_BUSY_TIMEOUT_MS, VERSION_TABLE, libpq_url
 
 
 class BackupError(RuntimeError):
@@ -93,11 +93,7 @@ def _revision_and_ledger(copy: sqlite3.Connection) -> tuple[str | None, int | No
 def _backup_postgresql(url: str, destination: Path) -> Backup:
     parsed = make_url(url)
     # libpq's form of the URL; the password goes in the environment, not on a command line others can see.
-    query = dict(parsed.query)
-    if "ssl" in query and "sslmode" not in query:  # asyncpg's name for it
-        query["sslmode"] = query.pop("ssl")
-    libpq = URL.create("postgresql", parsed.username, None, parsed.host, parsed.port, parsed.database, query)
-    dsn = libpq.render_as_string(hide_password=False)
+    dsn = libpq_url(url, password=False).render_as_string(hide_password=False)
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise BackupError(

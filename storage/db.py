@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, event, inspect, make_url
+from sqlalchemy import URL, Connection, event, inspect, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -33,6 +33,18 @@ _REVISION_LINE = re.compile(
     re.MULTILINE,
 )
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def libpq_url(url: str, *, password: bool = True) -> URL:
+    """The bot's `postgresql+asyncpg://` URL as libpq's tools read it (pg_dump, psycopg2): asyncpg's `ssl`
+    becomes libpq's `sslmode` (`true` → `require`); a key given twice keeps its last value."""
+    parsed = make_url(url)
+    query = {key: value if isinstance(value, str) else value[-1] for key, value in parsed.query.items()}
+    if "ssl" in query:
+        ssl = query.pop("ssl")
+        query.setdefault("sslmode", "require" if ssl.lower() == "true" else ssl)
+    secret = parsed.password if password else None
+    return URL.create("postgresql", parsed.username, secret, parsed.host, parsed.port, parsed.database, query)
 
 
 class NotMigratedError(RuntimeError):

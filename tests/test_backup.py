@@ -17,6 +17,7 @@ from sqlalchemy import make_url
 from iscg_bot.commands import build_router
 from iscg_bot.storage import Database, UnitOfWork
 from iscg_bot.storage.backup import BackupError, backup
+from iscg_bot.storage.db import libpq_url
 from tests.chat import COORD, COP, Chat, run_cli, settings
 from tests.support.private_postgres import private_databases
 
@@ -164,3 +165,13 @@ def test_without_pg_dump_the_error_says_what_to_run(tmp_path, monkeypatch):
         f"`pg_dump --format=custom --file={tmp_path / 'iscg.dump'} 'postgresql://iscg@db:5432/iscg'` where "
         "it is installed"
     )
+
+
+def test_pg_dump_and_the_key_store_read_the_bots_url_as_libpq_does():
+    """asyncpg's `ssl=true` is libpq's `sslmode=require` (libpq refuses `sslmode=true`); the password stays
+    out of a command line."""
+    url = "postgresql+asyncpg://bot:s%40cret@db.internal:6432/iscg?ssl=true"
+    assert libpq_url(url, password=False).render_as_string(hide_password=False) == (
+        "postgresql://bot@db.internal:6432/iscg?sslmode=require"
+    )
+    assert libpq_url(url).password == "s@cret"

@@ -26,6 +26,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from iscg_bot.core.clock import Clock
+from iscg_bot.core.workers import first_set
 from iscg_bot.storage import UnitOfWork
 from iscg_bot.storage.repositories.leases import RELEASED, Lease
 
@@ -62,7 +63,6 @@ class Leadership:
         self.poll_every = lease_seconds / 8
         self.role = Role.STARTING
         self.epoch: int | None = None
-        self.since: float | None = None  # monotonic time the lease was taken
         self.lost = asyncio.Event()
         self._deadline = float("-inf")
         self._warned = False  # about a failed renewal, until one succeeds
@@ -79,7 +79,7 @@ class Leadership:
         """Wait as a standby until the lease is ours; False if `stopping` came first."""
         watched: tuple[int, int] | None = None  # the (epoch, beat) seen standing still…
         watched_since = 0.0  # …since then
-        announced = False
+        announced = unreachable = False
         while not stopping.is_set():
             started = self._monotonic()
             try:
@@ -88,15 +88,21 @@ class Leadership:
                     lease, started
                 ):
                     return True
+                unreachable = False
             except Exception as error:  # the database is away: nothing to decide, keep watching
-                log.warning("standby: cannot read the lease: %s", error)
-                lease = None
+                if not unreachable:  # once per outage, not at every poll
+                    log.warning(
+                        "standby: cannot read the lease (%s); asking again every %.1f s",
+                        error,
+                        self.poll_every,
+                    )
+                unreachable, lease = True, None
             if lease is not None and (lease.epoch, lease.beat) != watched:
                 watched, watched_since = (lease.epoch, lease.beat), started
             if not announced and lease is not None:
                 self.role, announced = Role.STANDBY, True
                 log.info("standby: %s is active; taking over if it stops renewing", lease.holder)
-            await _wait(stopping, self.poll_every)
+            await first_set(stopping, timeout=self.poll_every)
         return False
 
     def _may_take(self, lease: Lease | None, watched: tuple[int, int] | None, still_for: float) -> bool:
@@ -114,9 +120,9 @@ class Leadership:
             await uow.commit()
         if epoch is None:
             return False
-        self.epoch, self.since, self.role = epoch, started, Role.ACTIVE
+        self.epoch, self.role = epoch, Role.ACTIVE
         self._deadline = started + self.lease_seconds - self.renew_every
-        previous = f"from {seen.holder}" if seen is not None and seen.holder not in (RELEASED, "") else "free"
+        previous = f"from {seen.holder}" if seen is not None and seen.holder != RELEASED else "free"
         log.info("active: took the lease (epoch %d, %s)", epoch, previous)
         return True
 
@@ -129,7 +135,7 @@ class Leadership:
         by long work) is retried: past the deadline this process does nothing, and it acts again only once a
         renewal succeeds, which proves no standby took over meanwhile (a takeover moves the epoch on)."""
         while not stopping.is_set():
-            await _wait(stopping, self.renew_every if self.holds() else self.poll_every)
+            await first_set(stopping, timeout=self.renew_every if self.holds() else self.poll_every)
             if stopping.is_set():
                 return
             if not await self._renewed(stopping):
@@ -142,7 +148,7 @@ class Leadership:
             if self.role is not Role.ACTIVE or stopping.is_set() or not await self._renewed(stopping):
                 return False
             if not self.holds():
-                await _wait(stopping, self.poll_every)
+                await first_set(stopping, timeout=self.poll_every)
         return True
 
     async def _renewed(self, stopping: asyncio.Event) -> bool:
@@ -193,10 +199,3 @@ class Leadership:
     def health(self) -> dict[str, object]:
         """What /healthz and /metrics show: this process's role and instance name."""
         return {"instance": self.instance, "role": self.role.value, "epoch": self.epoch}
-
-
-async def _wait(stopping: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stopping.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

@@ -40,9 +40,9 @@ from peewee import (  # type: ignore[import-untyped]
 )
 from playhouse.shortcuts import ReconnectMixin  # type: ignore[import-untyped]
 from sqlalchemy import make_url
-from sqlalchemy.engine import URL
 
 from iscg_bot.matrix.crypto_store import QuietStore
+from iscg_bot.storage.db import libpq_url
 
 SCHEMA = "matrix_crypto"
 # pg_advisory_lock's key while the schema and its tables are created: two processes starting at once
@@ -76,15 +76,11 @@ def libpq_params(database_url: str, schema: str = SCHEMA) -> dict[str, Any]:
     parsed = make_url(database_url)
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"not a PostgreSQL URL: {parsed.render_as_string(hide_password=True)}")
-    query: dict[str, Any] = {k: v if isinstance(v, str) else v[-1] for k, v in parsed.query.items()}
-    if "ssl" in query:  # asyncpg's name for libpq's sslmode
-        ssl = query.pop("ssl")
-        query.setdefault("sslmode", "require" if ssl.lower() == "true" else ssl)
-    libpq = URL.create(
-        "postgresql", parsed.username, parsed.password, parsed.host, parsed.port, parsed.database
-    )
+    libpq = libpq_url(database_url)
+    query: dict[str, Any] = dict(libpq.query)
     options = f"{query.pop('options', '')} -c search_path={schema}".strip()
-    return {**_LIVENESS, "dsn": libpq.render_as_string(hide_password=False), **query, "options": options}
+    dsn = libpq.set(query={}).render_as_string(hide_password=False)
+    return {**_LIVENESS, "dsn": dsn, **query, "options": options}
 
 
 @cache

@@ -7,18 +7,12 @@ own commits; a standby's would not, and a stale feed with a fresh ETag is worse 
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from aiohttp import web
 
-
-class LeaseView(Protocol):
-    def health(self) -> dict[str, object]:
-        """This process's instance name, role and epoch."""
-        ...
+from iscg_bot.core.health import LeaseHolder
 
 
-def standby_application(leadership: LeaseView) -> web.Application:
+def standby_application(leadership: LeaseHolder) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         report = {"ok": True, **leadership.health()}
         return web.json_response(report, status=200)

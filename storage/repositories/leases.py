@@ -55,19 +55,13 @@ class Leases:
 
     async def renew(self, name: str, holder: str, epoch: int, at: datetime) -> bool:
         """One more beat of a lease still held; False if another process took it over."""
-        statement = (
-            update(LeaderLease)
-            .where(LeaderLease.name == name, LeaderLease.holder == holder, LeaderLease.epoch == epoch)
-            .values(beat=LeaderLease.beat + 1, renewed_at=at)
-        )
+        statement = _held(name, holder, epoch).values(beat=LeaderLease.beat + 1, renewed_at=at)
         return await self._changed(statement)
 
     async def release(self, name: str, holder: str, epoch: int, at: datetime) -> bool:
         """Give the lease back (a clean stop): a waiting standby may take it at once."""
-        statement = (
-            update(LeaderLease)
-            .where(LeaderLease.name == name, LeaderLease.holder == holder, LeaderLease.epoch == epoch)
-            .values(holder=RELEASED, beat=LeaderLease.beat + 1, renewed_at=at)
+        statement = _held(name, holder, epoch).values(
+            holder=RELEASED, beat=LeaderLease.beat + 1, renewed_at=at
         )
         return await self._changed(statement)
 
@@ -75,3 +69,10 @@ class Leases:
         # An UPDATE's result is a CursorResult (it has rowcount); AsyncSession.execute is typed for SELECTs.
         result = cast(CursorResult[Any], await self._session.execute(statement))
         return result.rowcount == 1
+
+
+def _held(name: str, holder: str, epoch: int) -> Update:
+    """An UPDATE of the lease as `holder` holds it in `epoch`: it changes nothing once another took over."""
+    return update(LeaderLease).where(
+        LeaderLease.name == name, LeaderLease.holder == holder, LeaderLease.epoch == epoch
+    )
