@@ -127,7 +127,8 @@ class OutboxSender(LoopWorker):
             commits.on_commit(self.wake, tables={"outbox"})
 
     async def loop(self) -> None:
-        # nio must know the rooms (and which are encrypted) before it can send: wait for the first sync.
+        # Send once the bot is logged in, its keys published and its first sync handled (a room's state
+        # is learnt at its first send, see matrix/rooms.py).
         await first_set(self.gateway.ready, self.stopping)
         backoff = Backoff()
         while not self.stopping.is_set():

@@ -131,7 +131,7 @@ class MatrixGateway:
         self.settings.store_path.mkdir(parents=True, exist_ok=True)
         config = AsyncClientConfig(
             encryption_enabled=self.settings.encryption,
-            store=self.crypto_store,  # nio's default store, without its write on every sync
+            store=self.crypto_store,  # nio's store, without its write on every sync (a file or PostgreSQL)
             store_sync_tokens=False,  # our database holds the sync token, stored after handling
             max_limit_exceeded=0,  # we wait out 429s ourselves (see send), so nio must hand them back
             max_timeouts=0,
