@@ -22,11 +22,12 @@ from iscg_bot.core.config import Settings
 from iscg_bot.core.health import SyncHealth
 from iscg_bot.core.leadership import Leadership
 from iscg_bot.core.metrics import Metrics
-from iscg_bot.core.workers import Backoff, Stopping, Worker, running
+from iscg_bot.core.workers import Backoff, Stopping, Worker, first_set, running
 from iscg_bot.matrix.crypto_store import QuietStore
 from iscg_bot.matrix.gateway import MatrixGateway, SyncBatch
 from iscg_bot.storage import Database, UnitOfWork
 from iscg_bot.web.feed_cache import FeedCache
+from iscg_bot.web.freshness import DataFreshness
 from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
 from iscg_bot.web.site import SitePages
 from iscg_bot.web.standby import standby_application
@@ -101,6 +102,7 @@ class BotApp:
         self.leadership = Leadership(
             self.database.sessions, self.clock, instance=cluster.instance, lease_seconds=cluster.lease_seconds
         )
+        self.metrics.watch_leadership(self.leadership)  # /metrics says which process is active
         self.sync_position = SyncPosition(self.database.sessions, self.clock)
         self.gateway = self._gateway()
         self.outbox = OutboxSender(
@@ -112,6 +114,9 @@ class BotApp:
             may_send=self.leadership.holds,  # a leader that froze past its lease sends nothing more
         )
         self.leadership.on_regained = self.outbox.wake  # what waited while the lease was in doubt
+        # A batch that failed for want of the database is retried as soon as the lease finds it again.
+        self.database_back = asyncio.Event()
+        self.leadership.on_database_back = self.database_back.set
         self.imported = self._imported_calendars()
         self.reminders = self._reminders(reminder_tick_seconds)
         # Started in this order, stopped in reverse; the reminders catch up after the first sync, not before.
@@ -231,6 +236,9 @@ class BotApp:
             settings.bot.command_prefix,
         )
         self.feeds = FeedCache(sessions, clock, base_url, commits=commits)  # the tests look into it
+        # Its own commits are heard at once; the data versions catch those of other processes (a
+        # `minutes regenerate` run beside it, the commits of a leader before this process took over).
+        freshness = DataFreshness(sessions, commits, clock)
         application = build_application(
             self.feeds,
             self.health,
@@ -238,6 +246,7 @@ class BotApp:
             ReportPages(sessions, clock, base_url, zone, commits=commits),
             SitePages(sessions, clock, base_url, zone, prefix, imported=self.imported, commits=commits),
             metrics=self.metrics,
+            freshness=freshness,
         )
         return WebServer(application, settings.web.listen_host, settings.web.listen_port)
 
@@ -287,7 +296,9 @@ class BotApp:
         if done or not self.settings.web.enabled:
             return await acquiring
         web = self.settings.web
-        standby = WebServer(standby_application(self.leadership), web.listen_host, web.listen_port)
+        metrics = Metrics()  # the lease alone: a standby runs no sync loop whose lag could alert
+        metrics.watch_leadership(self.leadership)
+        standby = WebServer(standby_application(self.leadership, metrics), web.listen_host, web.listen_port)
         await standby.start()
         try:
             return await acquiring
@@ -306,6 +317,7 @@ class BotApp:
         """Handle everything in the batch, then (and only then) store the token after it."""
         backoff = Backoff()
         while True:
+            self.database_back.clear()
             try:
                 for invite in batch.invites:
                     await self.dispatcher.handle_invite(invite, self.gateway)
@@ -315,10 +327,12 @@ class BotApp:
             except Stopping:
                 return  # the batch is not done: its token stays unstored, and the next start handles it again
             except Exception:
-                # The database may be away: keep the batch and try again; the ledger makes reruns harmless.
+                # The database may be away: keep the batch and try again (at once when the lease finds the
+                # database back, not a long backoff later); the ledger makes reruns harmless.
                 delay = backoff.next_delay()
                 log.exception("handling a sync batch failed; retrying in %.1f s", delay)
-                if await self.gateway.wait_stopping(delay):
+                await first_set(self.stopping, self.database_back, timeout=delay)
+                if self.stopping.is_set():
                     return
 
     async def _store_sync_position(self) -> None:

@@ -1,4 +1,4 @@
-"""`iscg-bot`: run, demo, migrate, migrate-data, backup, check-config, minutes regenerate, report."""
+"""`iscg-bot`: run, web, demo, migrate, migrate-data, backup, check-config, minutes regenerate, report."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ EXIT_NOT_MIGRATED = 3
 EXIT_LOGIN = 4
 EXIT_LOST_LEAD = 5  # another process took the lead over: a supervisor restarts this one as a standby
 
+WITHOUT_MATRIX = {"web"}  # a web replica logs in nowhere: its machine need not hold the bot's password
+
 CONFIG_HELP = "TOML file (default: $ISCG_CONFIG or ./config.toml)"
 _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # what add_subparsers returns
 
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if path is not None and not path.is_file():
             raise ConfigError([f"config file {path} not found (from {named_by}); copy config.example.toml"])
-        settings = load_settings(path)
+        settings = load_settings(path, matrix_needed=args.command not in WITHOUT_MATRIX)
     except ConfigError as error:
         for problem in _explained(error.problems, path):
             print(f"config error: {problem}", file=sys.stderr)
@@ -65,6 +67,7 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "run": lambda settings, args: asyncio.run(
         _run(settings, migrate_first=args.migrate, test_clock_file=args.test_clock_file)
     ),
+    "web": lambda settings, args: asyncio.run(_web(settings)),
 }
 
 
@@ -76,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="iscg-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run(sub)
+    web = sub.add_parser(
+        "web",
+        help="serve the pages, feeds, minutes and reports from the database alone (a web replica: "
+        "no Matrix login; run as many as wanted beside the bot)",
+    )
+    web.add_argument("--config", type=Path, help=CONFIG_HELP)
     for name, help_text in (
         ("migrate", "bring the database schema up to date"),
         ("check-config", "validate the configuration and print it, secrets masked"),
@@ -449,6 +458,22 @@ async def _run(settings: Settings, *, migrate_first: bool, test_clock_file: Path
     if app.leadership.lost.is_set():
         print("error: another process took over as the active bot; stopped", file=sys.stderr)
         return EXIT_LOST_LEAD
+    return 0
+
+
+async def _web(settings: Settings) -> int:
+    from iscg_bot.replica import WebReplica
+    from iscg_bot.storage import NotMigratedError
+
+    replica = WebReplica(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, replica.stop)
+    try:
+        await replica.run()
+    except NotMigratedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_NOT_MIGRATED
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -84,6 +85,19 @@ class LeaderLease(Base):
     epoch: Mapped[int]
     beat: Mapped[int]
     renewed_at: Mapped[datetime]  # for the operator's eye only: no decision reads it
+
+
+class DataVersion(Base):
+    """How far each table's committed changes have gone: raised by one in every transaction that wrote the
+    table (`UnitOfWork.commit`, `storage.repositories.data_versions`). A process that serves pages from the
+    database alone (a web replica, see iscg_bot/web/freshness.py) reads these rows before answering and
+    drops whatever it kept of a table whose version moved: what another process committed is served at once.
+    "*" stands for a commit whose tables are not known."""
+
+    __tablename__ = "data_versions"
+
+    table_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class OutboxMessage(Base):

@@ -242,3 +242,16 @@ def test_compose_runs_the_bot_with_postgresql_configured_by_real_keys():
     assert standby["build"] == "." and standby["restart"] == "unless-stopped"
     assert set(standby["volumes"]).isdisjoint(bot["volumes"])
     assert set(standby["ports"]).isdisjoint(bot["ports"])
+
+    # The web replicas: the same image serving the same database, with no Matrix account at all.
+    used_ports = {*bot["ports"], *standby["ports"]}
+    for name in ("web-1", "web-2"):
+        web = compose["services"][name]
+        assert web["command"] == ["iscg-bot", "web"] and web["restart"] == "unless-stopped"
+        web_env = {key: interpolate(str(value), shell) for key, value in web["environment"].items()}
+        assert not any(key.startswith("ISCG_MATRIX_") for key in web_env)
+        web_settings = load_settings(None, web_env, matrix_needed=False)
+        assert web_settings.database.url.get_secret_value() == url
+        assert web_settings.web.public_base_url == settings.web.public_base_url
+        assert used_ports.isdisjoint(web["ports"])
+        used_ports |= set(web["ports"])

@@ -214,3 +214,119 @@ async def test_a_leader_past_its_deadline_confirms_by_renewing_before_it_handles
 async def _observe(database: Database):  # type: ignore[no-untyped-def]
     async with UnitOfWork(database.sessions) as uow:
         return await uow.leases.observe("bot")
+
+
+class Outage:
+    """The database away for the processes named in `away`: their lease round trips (renewal, observation)
+    fail as against a stopped server, while the rows stay as they were."""
+
+    def __init__(self, *processes: Leadership) -> None:
+        self.away: set[str] = set()
+        for leadership in processes:
+            self._cut(leadership)
+
+    def _cut(self, leadership: Leadership) -> None:
+        renew, observe = leadership._renew, leadership._observe
+
+        async def renewing() -> bool:
+            self._check(leadership)
+            return await renew()
+
+        async def observing():  # type: ignore[no-untyped-def]
+            self._check(leadership)
+            return await observe()
+
+        leadership._renew = renewing  # type: ignore[method-assign]
+        leadership._observe = observing  # type: ignore[method-assign]
+
+    def _check(self, leadership: Leadership) -> None:
+        if leadership.instance in self.away:
+            raise ConnectionRefusedError("Connect call failed ('127.0.0.1', 5432)")
+
+
+async def test_after_a_database_restart_the_leader_resumes_and_the_standby_does_not_take_over(
+    database: Database,
+) -> None:
+    """Neither process reaches the database for three leases. The standby then reads the beat it saw
+    before, unchanged: no evidence that the leader died (it could not renew), so it starts counting again;
+    the leader renews within an eighth of a lease and resumes. Worst case shown: the standby reads first."""
+    clock_a, clock_b = Monotonic(), Monotonic()
+    active, standby = process(database, "bot-a", clock_a), process(database, "bot-b", clock_b)
+    active.renew_every = active.poll_every = standby.poll_every = 0.01
+    outage = Outage(active, standby)
+    back: list[str] = []  # what the bot's retries hear (a failed sync batch is retried at once)
+    active.on_database_back = lambda: back.append("bot-a")
+    standby.on_database_back = lambda: back.append("bot-b")
+    stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    assert await active.acquire(stop_a)
+    keeping = asyncio.create_task(active.keep(stop_a))
+    waiting = asyncio.create_task(standby.acquire(stop_b))
+    await eventually(lambda: standby.role is Role.STANDBY, what="bot-b on standby", interval=0.01)
+    assert active.problem() is None and standby.problem() is None
+    assert standby.health() == {"instance": "bot-b", "role": "standby", "active": "bot-a", "epoch": 1}
+
+    outage.away = {"bot-a", "bot-b"}  # PostgreSQL stops
+    await eventually(lambda: active.database_error and standby.database_error, what="both see the outage")
+    clock_a.now += 3 * LEASE
+    clock_b.now += 3 * LEASE
+    await asyncio.sleep(0.05)  # polls fail meanwhile
+    assert not active.holds(), "past its deadline the leader does nothing"
+    for leadership in (active, standby):
+        assert (leadership.problem() or "").startswith("the database does not answer (for "), leadership
+        assert "ConnectionRefusedError" in (leadership.problem() or "")
+
+    outage.away = {"bot-a"}  # back, and the standby reads the lease first: the same beat as before
+    await eventually(lambda: standby.database_error is None, what="bot-b reading again", interval=0.01)
+    clock_b.now += LEASE / 2
+    await asyncio.sleep(0.05)
+    assert not waiting.done(), "a beat unseen during the outage is no evidence that the leader died"
+
+    outage.away = set()  # the leader renews: nobody took over, it acts again
+    before = standby._seen
+    await eventually(active.holds, what="the leader renewing", interval=0.01)
+    await eventually(lambda: standby._seen != before, what="bot-b seeing a new beat", interval=0.01)
+    clock_b.now += LEASE / 2 + 0.1  # a whole lease since the standby read again, but the beat moved
+    await asyncio.sleep(0.05)
+    assert not waiting.done() and active.holds() and active.role is Role.ACTIVE
+    assert active.problem() is None and standby.problem() is None
+    assert back == ["bot-b", "bot-a"], "once each, as the database answered again"
+    stop_a.set()
+    stop_b.set()
+    await asyncio.wait_for(asyncio.gather(keeping, waiting), timeout=5)
+    assert not waiting.result()
+
+
+async def test_a_leader_that_died_during_the_outage_is_replaced_a_lease_after_the_database_returns(
+    database: Database,
+) -> None:
+    clock_a, clock_b = Monotonic(), Monotonic()
+    dead, standby = process(database, "bot-a", clock_a), process(database, "bot-b", clock_b)
+    standby.poll_every = 0.01
+    outage = Outage(standby)
+    assert await dead.acquire(asyncio.Event())  # it renews no more: killed as the database went away
+    seen = await lease_row(database)
+    waiting = asyncio.create_task(standby.acquire(asyncio.Event()))
+    await eventually(lambda: standby.role is Role.STANDBY, what="bot-b on standby", interval=0.01)
+
+    outage.away = {"bot-b"}
+    await eventually(lambda: standby.database_error, what="bot-b seeing the outage", interval=0.01)
+    clock_b.now += 3 * LEASE
+    await asyncio.sleep(0.05)
+    outage.away = set()
+    await eventually(lambda: standby.database_error is None, what="bot-b reading again", interval=0.01)
+    await asyncio.sleep(0.05)
+    assert not waiting.done(), "not at once: the beat is watched for a whole lease from now"
+    clock_b.now += LEASE + 0.1
+    assert await asyncio.wait_for(waiting, timeout=5)
+    assert seen is not None and await lease_row(database) == ("bot-b", seen[1] + 1, 0)
+    assert standby.health() == {"instance": "bot-b", "role": "active", "active": "bot-b", "epoch": 2}
+
+
+async def test_a_hanging_renewal_shows_as_a_problem_once_the_deadline_passes(database: Database) -> None:
+    """A database that accepts and never answers fails no round trip for a while: the deadline says it."""
+    clock = Monotonic()
+    leader = process(database, "bot-a", clock)
+    assert await leader.acquire(asyncio.Event())
+    assert leader.problem() is None
+    clock.now += LEASE
+    assert leader.problem() == "the lease was not renewed in time: doing nothing until a renewal succeeds"

@@ -1,9 +1,13 @@
 """/metrics through the chat driver: commands, reminders and feeds counted, the exposition read back with
-Prometheus's own text parser; and the sync loop's health (`SyncHealth`) on a frozen clock."""
+Prometheus's own text parser; the sync loop's health (`SyncHealth`) on a frozen clock; and which process is
+active, in /healthz and /metrics of the active bot and of a standby, with the database up and down."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -12,10 +16,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from iscg_bot.chat.reminders import ReminderService
 from iscg_bot.chat.router import Context, Router
+from iscg_bot.core.clock import FrozenClock
 from iscg_bot.core.health import SyncHealth
+from iscg_bot.core.leadership import Leadership, Role
 from iscg_bot.core.metrics import Metrics, metrics_route
+from iscg_bot.storage import Database
+from iscg_bot.web.standby import standby_application
 from tests.chat import ADMIN, ALICE, COORD, START, Chat, said
 from tests.support.metrics import counting, value
+from tests.support.pg_cluster import private_cluster
+from tests.support.polling import eventually
 from tests.support.reminders import CALL, utc
 
 MEMBER = "@member:example.org"
@@ -214,3 +224,116 @@ async def test_healthy_while_the_last_sync_is_younger_than_two_long_polls_and_th
         "the last attempt failed: ClientConnectorError"
     )
     assert report["last_error"] == "ClientConnectorError"
+
+
+# ---- which process is active: the lease in /healthz and /metrics ----------------------------------------
+
+
+class Cluster:
+    """An active process (`bot-a`: its SyncHealth and Metrics, as the bot builds them) and a standby
+    (`bot-b`: the standby application, with its own Metrics), sharing `database`, renewing and polling
+    every 0.05 s (the 8 s lease itself is not reached)."""
+
+    def __init__(self, database: Database) -> None:
+        clock = FrozenClock(START)
+        self.active = Leadership(database.sessions, clock, instance="bot-a")
+        self.standby = Leadership(database.sessions, clock, instance="bot-b")
+        self.active.renew_every = self.active.poll_every = self.standby.poll_every = 0.05
+        gateway = SimpleNamespace(last_sync_at=clock.now(), last_sync_error=None)  # a sync just handled
+        self.health = SyncHealth(gateway, clock, sync_timeout_seconds=30, lease=self.active)
+        self.metrics, self.standby_metrics = Metrics(), Metrics()
+        self.metrics.watch_leadership(self.active)
+        self.standby_metrics.watch_leadership(self.standby)
+        self.stopping = asyncio.Event()
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    async def __aenter__(self) -> Cluster:
+        assert await self.active.acquire(self.stopping)
+        self.tasks = [
+            asyncio.create_task(self.active.keep(self.stopping)),
+            asyncio.create_task(self.standby.acquire(self.stopping)),
+        ]
+        await eventually(lambda: self.standby.role is Role.STANDBY, what="bot-b on standby")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stopping.set()
+        await asyncio.wait_for(asyncio.gather(*self.tasks), timeout=10)
+
+    def gauges(self, name: str) -> dict[str, float]:
+        """`name`'s value on each process's /metrics, by its bot_instance label."""
+        return {
+            instance: value(metrics, name, bot_instance=instance)
+            for instance, metrics in (("bot-a", self.metrics), ("bot-b", self.standby_metrics))
+        }
+
+
+def standby_web(cluster: Cluster) -> TestClient:
+    """The standby's web port: /healthz and /metrics (`iscg_bot.web.standby`)."""
+    return TestClient(TestServer(standby_application(cluster.standby, cluster.standby_metrics)))
+
+
+async def standby_healthz(client: TestClient) -> tuple[int, dict[str, Any]]:
+    response = await client.get("/healthz")
+    return response.status, await response.json()
+
+
+async def test_healthz_and_metrics_of_each_process_say_which_one_is_active(database):
+    async with Cluster(database) as cluster, standby_web(cluster) as client:
+        ok, report = cluster.health.report()
+        assert ok and report["cluster"] == {
+            "instance": "bot-a",
+            "role": "active",
+            "active": "bot-a",
+            "epoch": 1,
+        }
+        assert await standby_healthz(client) == (
+            200,
+            {"ok": True, "instance": "bot-b", "role": "standby", "active": "bot-a", "epoch": 1},
+        )
+        assert cluster.gauges("iscg_leader") == {"bot-a": 1, "bot-b": 0}
+        assert cluster.gauges("iscg_lease_epoch") == {"bot-a": 1, "bot-b": 1}
+        assert cluster.gauges("iscg_database_reachable") == {"bot-a": 1, "bot-b": 1}
+        response = await client.get("/metrics")  # on the standby's port, as Prometheus scrapes it
+        assert response.status == 200
+        families = {f.name: f for f in text_string_to_metric_families(await response.text())}
+        assert families["iscg_leader"].type == "gauge"
+        assert [(s.labels, s.value) for s in families["iscg_leader"].samples] == [
+            ({"bot_instance": "bot-b"}, 0)
+        ]
+        assert "iscg_sync_lag_seconds" not in families, "a standby runs no sync loop"
+        assert (await client.get("/feeds/group.ics")).status == 503  # pages and feeds: the active one's
+
+
+@pytest.mark.postgres
+async def test_while_postgresql_is_stopped_both_processes_say_unhealthy_and_recover_on_their_own():
+    """A real server stopped and started: /healthz of the active bot and of the standby answer 503 naming
+    the database, from their last lease round trip (no query of their own), and 200 again after."""
+    async with private_cluster() as server:
+        database = Database(server.url)
+        await database.migrate()
+        try:
+            async with Cluster(database) as cluster, standby_web(cluster) as client:
+                assert cluster.health.report()[0]
+                await server.stop("fast")
+                _, report = await eventually(
+                    cluster.health.report, until=lambda answer: not answer[0], what="the active one 503"
+                )
+                assert report["reason"].startswith("the database does not answer (for "), report
+                assert report["cluster"]["role"] == "active"  # nobody else could take over
+                _, standby_report = await eventually(
+                    lambda: standby_healthz(client), until=lambda a: a[0] == 503, what="the standby 503"
+                )
+                assert standby_report["reason"].startswith("the database does not answer"), standby_report
+                assert cluster.gauges("iscg_database_reachable") == {"bot-a": 0, "bot-b": 0}
+                assert cluster.gauges("iscg_leader") == {"bot-a": 1, "bot-b": 0}
+
+                await server.start()
+                await eventually(lambda: cluster.health.report()[0], what="the active one healthy again")
+                await eventually(
+                    lambda: standby_healthz(client), until=lambda a: a[0] == 200, what="the standby 200"
+                )
+                assert cluster.gauges("iscg_database_reachable") == {"bot-a": 1, "bot-b": 1}
+                assert cluster.active.holds() and cluster.standby.role is Role.STANDBY
+        finally:
+            await database.dispose()

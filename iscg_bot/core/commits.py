@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 
-log = logging.getLogger(__name__)
+from iscg_bot.storage.repositories.data_versions import BOOKKEEPING
 
-BOOKKEEPING = frozenset({"processed_events", "outbox", "outbox_files", "bot_state"})
+log = logging.getLogger(__name__)
 
 
 class CommitListeners:

@@ -292,6 +292,12 @@ SECTIONS: dict[str, type[Section]] = {
     "caldav": CalDavSettings,
     "cluster": ClusterSettings,
 }
+# The [matrix] of a process that never logs in: nothing reads it (`load_settings(matrix_needed=False)`).
+NO_MATRIX = {
+    "homeserver": "https://matrix.invalid",
+    "user_id": "@no-login:matrix.invalid",
+    "access_token": SecretStr("this process does not log in"),
+}
 SECRETS = {
     ("matrix", "access_token"),
     ("matrix", "password"),
@@ -305,8 +311,13 @@ def env_name(section: str, key: str) -> str:
     return f"{ENV_PREFIX}{section}_{key}".upper()
 
 
-def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read the TOML file (optional when the environment supplies everything), apply overrides, validate."""
+def load_settings(
+    path: Path | None, environ: Mapping[str, str] | None = None, *, matrix_needed: bool = True
+) -> Settings:
+    """Read the TOML file (optional when the environment supplies everything), apply overrides, validate.
+
+    `matrix_needed=False`: for a process that never logs in (a web replica), whose machine need not hold
+    the bot's password; a missing [matrix] value gets a stand-in."""
     environ = os.environ if environ is None else environ
     raw: dict[str, dict[str, Any]] = {}
     origin: dict[tuple[str, str], str] = {}
@@ -334,6 +345,8 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
                 _read_secret_file(section, key, table, environ, origin, problems)
     if problems:
         raise ConfigError(problems)
+    if not matrix_needed:
+        raw["matrix"] = {**NO_MATRIX, **raw["matrix"]}
     try:
         return Settings.model_validate(raw)
     except ValidationError as error:

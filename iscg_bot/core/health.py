@@ -7,6 +7,11 @@
 The gateway sets `last_sync_at` only after a sync succeeded *and* its batch was handled; failed attempts
 (homeserver stopped, unreachable, answering 5xx) never move it. So when the homeserver goes away the lag
 grows from the last good sync, and once it passes the allowed lag the loop is reported dead.
+
+The database is watched through the leader lease (`iscg_bot.core.leadership`): the active process renews it
+every lease / 4 seconds, so the last renewal's outcome says whether the database answers, without a query
+per /healthz. While it does not, /healthz answers 503 with a reason naming the database, and 200 again after
+the first renewal that succeeds.
 """
 
 from __future__ import annotations
@@ -39,8 +44,19 @@ def sync_lag(gateway: SyncLoop, clock: Clock) -> timedelta | None:
 
 
 class LeaseHolder(Protocol):
+    """What health and metrics read of `iscg_bot.core.leadership.Leadership`."""
+
+    @property
+    def database_error(self) -> str | None:
+        """The last lease round trip's failure (the database away), None once one succeeds."""
+        ...
+
     def health(self) -> dict[str, object]:
-        """This process's instance name, role (active, standby…) and the lease's epoch."""
+        """This process's instance name, role (active, standby…), the active one's name and the epoch."""
+        ...
+
+    def problem(self) -> str | None:
+        """Why this process cannot do its job now (the database does not answer…), or None."""
         ...
 
 
@@ -71,7 +87,8 @@ class SyncHealth:
 
     def report(self) -> tuple[bool, dict[str, Any]]:
         """(ok, the JSON body): `ok`, `last_sync_at`, `lag_seconds`, `allowed_lag_seconds`, and when not ok
-        a `reason`; `last_error` while the latest sync attempt failed."""
+        a `reason` (the lease's problem first: the database); `last_error` while the latest sync attempt
+        failed."""
         last: datetime | None = getattr(self.gateway, "last_sync_at", None)
         lag = sync_lag(self.gateway, self.clock)
         allowed = self.allowed_lag.total_seconds()
@@ -96,4 +113,8 @@ class SyncHealth:
             report["workers"] = {worker.name: worker.health().as_json() for worker in self.workers}
         if self.lease is not None:
             report["cluster"] = self.lease.health()
+            problem = self.lease.problem()
+            if problem is not None:
+                reasons = [problem, *([report["reason"]] if "reason" in report else [])]
+                report |= {"ok": False, "reason": "; ".join(reasons)}
         return report["ok"], report

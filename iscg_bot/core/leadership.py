@@ -13,6 +13,20 @@ Timing, by each process's own monotonic clock (no two machines' wall clocks are 
   for a whole `lease`; a lease given back on a clean stop is taken at once.
 So the active process has stopped acting (by `deadline`) before any standby can take over, and a frozen one
 that wakes up finds its deadline passed before it does anything (`holds()` is checked before every send).
+
+The database away (restarted, unreachable) is no evidence that the active process died: during the outage
+the active one cannot renew and the standbys cannot observe. A standby counts its "unchanged for a whole
+lease" only over observations that succeeded one after the other: a failed one starts the count again. So
+once the database is back, the active process (which retries every `lease / 8` past its deadline) renews
+well before any standby has watched a whole lease go by, and resumes: a successful renewal proves nobody
+took over, however long the outage lasted. A takeover after an outage needs the standby to see the beat
+stand still for a whole lease *with the database answering*: the active process is gone, or cannot reach
+the database while the standby can (a network cut on its side); that one then finds the epoch moved at its
+next renewal, and stops. The price: a leader that died during the outage is replaced a lease after the
+database returns, not at once.
+
+The last round trip's outcome (a renewal, an observation) is also this process's view of the database:
+`problem()` says why it cannot work now, for /healthz, without a query of its own.
 """
 
 from __future__ import annotations
@@ -65,13 +79,46 @@ class Leadership:
         self.epoch: int | None = None
         self.lost = asyncio.Event()
         self._deadline = float("-inf")
-        self._warned = False  # about a failed renewal, until one succeeds
+        self._seen: Lease | None = None  # the lease as last read by a standby
+        # The database as the last lease round trip found it: its error, and since when it fails (monotonic).
+        self.database_error: str | None = None
+        self._failing_since = 0.0
         # Called when a renewal succeeds after the deadline had passed: what waited may go on (the outbox).
         self.on_regained: Callable[[], None] = lambda: None
+        # Called when a lease round trip succeeds after some failed: what retries may retry now.
+        self.on_database_back: Callable[[], None] = lambda: None
 
     def holds(self) -> bool:
         """Whether this process may act now: it holds the lease and its deadline has not passed."""
         return self.role is Role.ACTIVE and self._monotonic() < self._deadline
+
+    def problem(self) -> str | None:
+        """Why this process cannot do its job now (for /healthz), or None: the database did not answer its
+        last lease round trip, or the active process is past its deadline (a renewal hangs or came late)."""
+        if self.database_error is not None:
+            failing_for = self._monotonic() - self._failing_since
+            return f"the database does not answer (for {failing_for:.0f} s): {self.database_error}"
+        if self.role is Role.ACTIVE and not self.holds():
+            return "the lease was not renewed in time: doing nothing until a renewal succeeds"
+        if self.role is Role.LOST:
+            return "another process took the lease over"
+        return None
+
+    def _reached(self) -> None:
+        if self.database_error is not None:
+            log.info("the database answers again")
+            self.database_error = None
+            self.on_database_back()
+
+    def _missed(self, error: BaseException) -> bool:
+        """Note a failed round trip; whether it is the first of an outage (to warn once, not at every try)."""
+        first = self.database_error is None
+        if first:
+            self._failing_since = self._monotonic()
+        # SQLAlchemy's message runs over several lines and ends with a link: its first line says it.
+        described = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        self.database_error = f"{type(error).__name__}: {described}" if described else type(error).__name__
+        return first
 
     # ---- standby -----------------------------------------------------------------------------------------
 
@@ -79,24 +126,26 @@ class Leadership:
         """Wait as a standby until the lease is ours; False if `stopping` came first."""
         watched: tuple[int, int] | None = None  # the (epoch, beat) seen standing still…
         watched_since = 0.0  # …since then
-        announced = unreachable = False
+        announced = False
         while not stopping.is_set():
             started = self._monotonic()
             try:
-                lease = await self._observe()
+                lease = self._seen = await self._observe()
                 if self._may_take(lease, watched, started - watched_since) and await self._claim(
                     lease, started
                 ):
                     return True
-                unreachable = False
+                self._reached()
             except Exception as error:  # the database is away: nothing to decide, keep watching
-                if not unreachable:  # once per outage, not at every poll
+                if self._missed(error):
                     log.warning(
                         "standby: cannot read the lease (%s); asking again every %.1f s",
-                        error,
+                        self.database_error,
                         self.poll_every,
                     )
-                unreachable, lease = True, None
+                # No evidence either way meanwhile: the beat must be seen standing still for a whole lease
+                # again, from the next observation that succeeds (see the module's docstring).
+                lease, watched = None, None
             if lease is not None and (lease.epoch, lease.beat) != watched:
                 watched, watched_since = (lease.epoch, lease.beat), started
             if not announced and lease is not None:
@@ -122,6 +171,7 @@ class Leadership:
             return False
         self.epoch, self.role = epoch, Role.ACTIVE
         self._deadline = started + self.lease_seconds - self.renew_every
+        self._reached()
         previous = f"from {seen.holder}" if seen is not None and seen.holder != RELEASED else "free"
         log.info("active: took the lease (epoch %d, %s)", epoch, previous)
         return True
@@ -157,15 +207,15 @@ class Leadership:
         try:
             renewed = await asyncio.wait_for(self._renew(), timeout=self.lease_seconds)
         except Exception as error:
-            if not self._warned:
+            if self._missed(error):
                 acting = "acting until its deadline" if self.holds() else "doing nothing until it is renewed"
-                log.warning("could not renew the lease (%s); %s", error or type(error).__name__, acting)
-                self._warned = True
+                log.warning("could not renew the lease (%s); %s", self.database_error, acting)
             return True
+        self._reached()
         if not renewed:
             self._lose("another process took the lease over", stopping)
             return False
-        self._deadline, self._warned = started + self.lease_seconds - self.renew_every, False
+        self._deadline = started + self.lease_seconds - self.renew_every
         if lapsed:
             log.warning("renewed the lease after its deadline had passed: acting again")
             self.on_regained()
@@ -197,5 +247,11 @@ class Leadership:
             log.warning("could not give the lease back (%s); a standby takes over when it expires", error)
 
     def health(self) -> dict[str, object]:
-        """What /healthz and /metrics show: this process's role and instance name."""
-        return {"instance": self.instance, "role": self.role.value, "epoch": self.epoch}
+        """What /healthz and /metrics show: this process's instance name and role, the active process's
+        name (as a standby last read it) and the lease's epoch (held, or as last read)."""
+        active, epoch = None, self.epoch  # lost or stopped: nobody known
+        if self.role is Role.ACTIVE:
+            active = self.instance
+        elif self.role in (Role.STARTING, Role.STANDBY) and self._seen is not None:
+            active, epoch = self._seen.holder or None, self._seen.epoch  # None: given back
+        return {"instance": self.instance, "role": self.role.value, "active": active, "epoch": epoch}

@@ -2,6 +2,7 @@
 
     metrics = Metrics()                        # its own registry: never prometheus_client's global one
     metrics.watch_sync(gateway, clock)         # sync lag and counters, read from the gateway at scrape time
+    metrics.watch_leadership(leadership)       # which process is active, read from the lease at scrape time
     dispatcher = Dispatcher(..., metrics=metrics)
     app.router.add_get("/metrics", metrics_route(metrics))
 
@@ -22,7 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from iscg_bot.core.clock import Clock
-from iscg_bot.core.health import SyncLoop, sync_lag
+from iscg_bot.core.health import LeaseHolder, SyncLoop, sync_lag
 
 FEEDS = ("group", "subject", "personal")
 FEED_STATUSES = (200, 304)
@@ -126,6 +127,10 @@ class Metrics:
         """Expose the sync loop's state, read from `gateway` at each scrape (see `SyncCollector`)."""
         self.registry.register(SyncCollector(gateway, clock))
 
+    def watch_leadership(self, lease: LeaseHolder) -> None:
+        """Expose which process is active, read from `lease` at each scrape (see `LeadershipCollector`)."""
+        self.registry.register(LeadershipCollector(lease))
+
     # ---- what Prometheus reads -------------------------------------------------------------------------
 
     def exposition(self) -> tuple[bytes, str]:
@@ -164,6 +169,43 @@ class SyncCollector(Collector):
         )
         for attribute, name, documentation in self.COUNTERS:
             yield CounterMetricFamily(name, documentation, value=getattr(self.gateway, attribute, 0))
+
+
+class LeadershipCollector(Collector):
+    """Which process is active, read from the lease holder when scraped. Every process (active or standby)
+    shows its own series, labelled with its `cluster.instance` name: `sum(iscg_leader) == 1` is a healthy
+    cluster. The label is `bot_instance`, not `instance`: Prometheus sets `instance` to the scraped address
+    and would rename ours to `exported_instance`."""
+
+    def __init__(self, lease: LeaseHolder) -> None:
+        self.lease = lease
+
+    def collect(self) -> Iterator[Metric]:
+        health = self.lease.health()
+        labels = [str(health["instance"])]
+        leader = GaugeMetricFamily(
+            "iscg_leader",
+            "1 while this process is the active bot (holds the leader lease), 0 for a standby",
+            labels=["bot_instance"],
+        )
+        leader.add_metric(labels, 1.0 if health["role"] == "active" else 0.0)
+        yield leader
+        epoch = GaugeMetricFamily(
+            "iscg_lease_epoch",
+            "The leader lease's epoch as this process knows it (held, or last read by a standby); it moves "
+            "on at every takeover. NaN before the lease was first read",
+            labels=["bot_instance"],
+        )
+        known = health.get("epoch")
+        epoch.add_metric(labels, float(known) if isinstance(known, int) else math.nan)
+        yield epoch
+        reachable = GaugeMetricFamily(
+            "iscg_database_reachable",
+            "1 while the database answered this process's last lease round trip (renewal or read), else 0",
+            labels=["bot_instance"],
+        )
+        reachable.add_metric(labels, 0.0 if self.lease.database_error is not None else 1.0)
+        yield reachable
 
 
 def metrics_route(metrics: Metrics) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -23,19 +23,19 @@ import asyncio
 import importlib.resources
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
-from iscg_bot.core.health import SyncHealth
 from iscg_bot.core.kept import Kept
 from iscg_bot.core.metrics import Metrics, metrics_route
 from iscg_bot.domain.roles import AdvisoryGroup
 from iscg_bot.storage import UnitOfWork
 from iscg_bot.web.feed_cache import FeedCache, feed_routes
+from iscg_bot.web.freshness import DataFreshness, fresh_data_middleware
 from iscg_bot.web.site import BadRequest, SitePages
 
 if TYPE_CHECKING:
@@ -70,6 +70,13 @@ STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg
 NOT_FOUND = "Not found.\n"
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+class Health(Protocol):
+    """What /healthz answers: the bot's sync loop (`core.health.SyncHealth`), or a web replica's database
+    (`web.freshness.ReplicaHealth`)."""
+
+    def report(self) -> tuple[bool, dict[str, Any]]: ...
 
 
 class MinutesPages:
@@ -177,7 +184,7 @@ def _html(page: str | None, headers: dict[str, str] = SITE_HEADERS) -> web.Respo
 # ---- routes, by what they serve -----------------------------------------------------------------------
 
 
-def _service_routes(health: SyncHealth, metrics: Metrics | None) -> list[web.RouteDef]:
+def _service_routes(health: Health, metrics: Metrics | None) -> list[web.RouteDef]:
     """/healthz from `health`, /metrics from `metrics` (none without), the static files and the favicon."""
 
     async def healthz(request: web.Request) -> web.Response:
@@ -275,16 +282,19 @@ def _document_routes(minutes_page: Handler, reports_pages: ReportPages | None) -
 
 def build_application(
     feeds: FeedCache,
-    health: SyncHealth,
+    health: Health,
     minutes: MinutesPages | None = None,
     reports_pages: ReportPages | None = None,
     site: SitePages | None = None,
     metrics: Metrics | None = None,
+    freshness: DataFreshness | None = None,
 ) -> web.Application:
     """The aiohttp application: feeds from `feeds`, /healthz from `health`, the minutes and the reports'
-    pages from `minutes` and `reports_pages`, the group's pages from `site`, /metrics from `metrics`."""
+    pages from `minutes` and `reports_pages`, the group's pages from `site`, /metrics from `metrics`; with
+    `freshness`, every page and feed first catches up with what other processes committed."""
     minutes_page = _minutes_page(minutes)
-    app = web.Application(middlewares=[_plain_404])
+    middlewares = [_plain_404] if freshness is None else [_plain_404, fresh_data_middleware(freshness)]
+    app = web.Application(middlewares=middlewares)
     app.add_routes(_service_routes(health, metrics))
     app.add_routes(feed_routes(feeds, metrics))
     app.add_routes(_site_routes(site, minutes_page))

@@ -14,6 +14,7 @@ from iscg_bot.storage.db import SQLITE_BUSY_TIMEOUT_MS
 from iscg_bot.storage.repositories.actions import Actions
 from iscg_bot.storage.repositories.bot import BotStateRepository, Outbox, ProcessedEvents
 from iscg_bot.storage.repositories.calendar import CalendarTokens
+from iscg_bot.storage.repositories.data_versions import DataVersions
 from iscg_bot.storage.repositories.groups import Roles, Subjects
 from iscg_bot.storage.repositories.leases import Leases
 from iscg_bot.storage.repositories.mail import MailOutbox
@@ -72,6 +73,7 @@ class UnitOfWork:
     actions: Actions
     reports: Reports
     leases: Leases
+    data_versions: DataVersions
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -104,6 +106,7 @@ class UnitOfWork:
         self.actions = Actions(self.session)
         self.reports = Reports(self.session)
         self.leases = Leases(self.session)
+        self.data_versions = DataVersions(self.session)
         return self
 
     async def __aexit__(
@@ -119,6 +122,8 @@ class UnitOfWork:
                 self._turn.give_back()
 
     async def commit(self) -> None:
+        """Commit, raising the version of every data table written (for the processes that cache them)."""
+        await self.data_versions.raise_for(self.written_tables)
         await self.session.commit()
 
     @property
