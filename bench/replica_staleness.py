@@ -241,15 +241,20 @@ async def check_cost(database: Database, requests: int) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    admin = None
+    admin, url = None, ""
     if args.backend == "postgresql":
         base = make_url(POSTGRES_URL)
         name = f"iscg_bench_{secrets.token_hex(4)}"
-        admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
-    else:
+        admin = create_async_engine(base, isolation_level="AUTOCOMMIT", connect_args={"timeout": 3})
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            url = base.set(database=name).render_as_string(hide_password=False)
+        except Exception as error:
+            await admin.dispose()
+            admin, args.backend = None, "sqlite"
+            print(f"no PostgreSQL ({type(error).__name__}): on SQLite instead")
+    if not url:
         tmp = tempfile.mkdtemp(prefix="iscg-replica-bench-db-")
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
     database = Database(url)

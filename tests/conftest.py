@@ -1,1 +1,7 @@
-pytest_plugins = ["tests.fixtures_storage", "tests.fixtures_synapse", "tests.fixtures_bot", "tests.chat"]
+pytest_plugins = [
+    "tests.fixtures_storage",
+    "tests.fixtures_synapse",
+    "tests.fixtures_bot",
+    "tests.chat",
+    "tests.support.pg_cluster",  # the `pg_cluster` fixture: a private PostgreSQL to stop and restart
+]

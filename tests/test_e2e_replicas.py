@@ -27,7 +27,6 @@ from tests.fixtures_bot import BotProcess, _toml, migrate, register_bot
 from tests.support.conversation import barrier, room_with_bot
 from tests.support.deployment import free_port
 from tests.support.matrix_user import body_of, is_reply_to, matches
-from tests.support.pg_cluster import pg_cluster  # noqa: F401 — the fixture
 from tests.support.polling import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -104,7 +103,7 @@ async def test_two_replicas_serve_what_the_bot_commits_and_ride_out_a_database_r
     matrix_user_factory,
     synapse,
     tmp_path,
-    pg_cluster,  # noqa: F811 — the fixture imported above
+    pg_cluster,
 ):
     admin = await matrix_user_factory("alice")
     account = await register_bot(synapse, tmp_path / "bot")

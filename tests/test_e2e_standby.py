@@ -1,207 +1,150 @@
-"""One active bot and a standby on one PostgreSQL (issue 15): the active one is SIGKILLed, or frozen with
-SIGSTOP past its lease and woken with SIGCONT, while a member keeps sending commands to several rooms; the
-standby takes over and every command is answered exactly once.
+"""One active bot and a standby on one PostgreSQL (issue 15): a member streams 300 `!ping`s over 20 rooms;
+at a random point the active bot is SIGKILLed, or frozen with SIGSTOP and woken with SIGCONT once the
+standby has taken over; the standby takes over and every command is answered exactly once.
 
 The two processes stand for two machines: each has its own working directory (its own crypto store), and
-they share only the database. The takeover time (the kill to the first reply the standby sends) is printed;
-see it with `pytest -s` or `-rP`.
+they share only the database. The disruption's point is drawn from a seeded generator: the seed is fixed
+per test, ISCG_STANDBY_SEED=<n> replays another. The seed, the point and the takeover time (the disruption
+to the standby's first reply) are printed: see them with `pytest -s` or `-rP`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
+import os
+import random
 import signal
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 import pytest_asyncio
-from sqlalchemy import make_url
 
-from iscg_bot.demo.homeserver import LocalSynapse
-from tests.fixtures_bot import BotAccount, BotProcess, _toml, migrate, register_bot
-from tests.fixtures_storage import POSTGRES_URL
-from tests.support.conversation import barrier, room_with_bot
-from tests.support.matrix_user import body_of, is_reply_to, matches
-from tests.support.polling import eventually
+from tests.support.private_postgres import private_databases
+from tests.support.standby_pair import (
+    TOOK_THE_LEASE,
+    Pair,
+    PingStream,
+    Tally,
+    answered,
+    logged,
+    start_pair,
+    takeover_seconds,
+)
 
 pytestmark = pytest.mark.e2e
 
-ROOMS = 4
-COMMANDS = 48  # in all, round-robin over the rooms
-PACE_SECONDS = 0.25  # between two commands: the stream spans the whole takeover
+ROOMS = 20
+COMMANDS = 300  # in all, round-robin over the rooms
+# Start to start: the stream lasts 15 s, and a disruption in its first half leaves at least 7.5 s of
+# commands after it, so commands keep coming through the takeover (4-5 s measured).
+PACE_SECONDS = 0.05
 LEASE_SECONDS = 4.0  # shorter than the default 8 s, so the test is quick; the timing rules are the same
+SEEDS = {"kill-plain": 1501, "kill-encrypted": 1502, "freeze-plain": 1503, "freeze-encrypted": 1504}
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def postgres_database() -> AsyncIterator[str]:
     """A fresh database on the machine's PostgreSQL (its own, so two processes can share it by URL alone)."""
-    url = make_url(POSTGRES_URL)
-    name = f"iscg_standby_{secrets.token_hex(4)}"
-    try:
-        admin = await asyncpg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, database=url.database, timeout=2
-        )
-    except Exception as error:
-        pytest.skip(f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)}: {error!r}")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with private_databases(1) as [url]:
+        yield url
 
 
-class Pair:
-    """Two `iscg-bot run` processes for one bot account, sharing one database, each with its own disk."""
-
-    def __init__(self, synapse: LocalSynapse, account: BotAccount, database_url: str, admins: list[str]):
-        self.processes: dict[str, BotProcess] = {}
-        for name in ("bot-a", "bot-b"):
-            workdir = account.workdir / name
-            workdir.mkdir(parents=True, exist_ok=True)
-            settings: dict[str, Any] = account.settings(synapse, admins=admins)
-            settings["matrix"]["store_path"] = str(workdir / "crypto-store")
-            settings["database"]["url"] = database_url
-            settings["cluster"] = {"instance": name, "lease_seconds": LEASE_SECONDS}
-            config = workdir / "config.toml"
-            config.write_text(_toml(settings), encoding="utf-8")
-            self.processes[name] = BotProcess(config, workdir / "bot")
-
-    def __getitem__(self, name: str) -> BotProcess:
-        return self.processes[name]
-
-    def kill_all(self) -> None:
-        for process in self.processes.values():
-            if process.process is not None and process.process.poll() is None:
-                process.process.send_signal(signal.SIGCONT)  # a stopped process ignores SIGKILL until then
-            process.kill()
-
-    def output(self) -> str:
-        return "\n".join(f"--- {name}\n{p.output()[-3000:]}" for name, p in self.processes.items())
+def disruption_point(case: str) -> int:
+    """The command before which the active bot is disrupted, drawn from the case's seed (or the replay's)."""
+    seed = int(os.environ.get("ISCG_STANDBY_SEED") or SEEDS[case])
+    point = random.Random(seed).randrange(COMMANDS // 10, COMMANDS // 2)
+    print(f"\n{case}: seed {seed} (replay with ISCG_STANDBY_SEED={seed}), disruption before command {point}")
+    return point
 
 
-async def logged(process: BotProcess, text: str, timeout: float = 60) -> None:
-    await eventually(
-        process.output, until=lambda out: text in out, what=f"{text!r} in the log", timeout=timeout
+def assert_each_answered_once(result: Tally, pair: Pair) -> None:
+    assert not result.unanswered, f"{result}; unanswered: {result.unanswered[:5]}…\n{pair.output()}"
+    assert not result.doubled, f"answered more than once: {result.doubled}\n{pair.output()}"
+    assert not result.unreadable, f"not a readable pong: {result.unreadable}\n{pair.output()}"
+
+
+def report_takeover(what: str, disrupted_at: float, stream: PingStream, bot_id: str, pair: Pair) -> None:
+    takeover = takeover_seconds(stream.member, stream.rooms, bot_id, disrupted_at, LEASE_SECONDS)
+    meanwhile = stream.sent_between(disrupted_at, disrupted_at + takeover)
+    after = stream.sent_between(disrupted_at + takeover, float("inf"))
+    print(
+        f"standby takeover after {what}: {takeover:.1f} s (lease {LEASE_SECONDS:.0f} s);"
+        f" {meanwhile} commands sent meanwhile, {after} after it"
     )
-
-
-async def stream_commands(admin: Any, rooms: list[str], disrupt: Callable[[], None]) -> dict[str, str]:
-    """Send COMMANDS numbered `!ping`s over the rooms, `disrupt()` a third of the way in; the commands'
-    event IDs, each with its room."""
-    sent: dict[str, str] = {}
-    for n in range(COMMANDS):
-        if n == COMMANDS // 3:
-            disrupt()
-        room_id = rooms[n % len(rooms)]
-        sent[await admin.send_text(room_id, "!ping")] = room_id
-        await asyncio.sleep(PACE_SECONDS)
-    return sent
-
-
-async def answered_once(admin: Any, sent: dict[str, str], bot_id: str, pair: Pair) -> None:
-    """Wait until every command has its reply, "pong" (read, so decrypted in an encrypted room: not "I could
-    not decrypt that"); assert none has two."""
-    rooms = set(sent.values())
-    for room_id in rooms:  # after the barrier, anything doubled would be in the room already
-        await barrier(admin, room_id, bot_id)
-
-    def replies() -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for room_id in rooms:
-            for event in admin.events(room_id):
-                for command in sent:
-                    if matches(is_reply_to(command, sender=bot_id), event):
-                        assert body_of(event) == "pong", f"{body_of(event)!r} to {command}\n{pair.output()}"
-                        counts[command] += 1
-        return counts
-
-    counts = await eventually(
-        replies, until=lambda c: len(c) == len(sent), what="a reply to every command", timeout=60
-    )
-    doubled = {command: n for command, n in counts.items() if n != 1}
-    assert not doubled, f"answered more than once: {doubled}\n{pair.output()}"
-
-
-def first_reply_after(admin: Any, rooms: list[str], bot_id: str, after_wall: float) -> float | None:
-    """The earliest server timestamp (s) of a bot reply sent after `after_wall` (s since the epoch)."""
-    times = [
-        event["origin_server_ts"] / 1000
-        for room_id in rooms
-        for event in admin.events(room_id)
-        if event.get("sender") == bot_id and event["origin_server_ts"] / 1000 > after_wall
-    ]
-    return min(times) if times else None
-
-
-async def start_pair(
-    synapse: LocalSynapse, tmp_path: Path, database_url: str, admin: Any, *, encrypted: bool = False
-) -> tuple[Pair, str, list[str]]:
-    account = await register_bot(synapse, tmp_path / "bot")
-    await migrate(database_url)
-    pair = Pair(synapse, account, database_url, [admin.user_id])
-    pair["bot-a"].start()
-    await logged(pair["bot-a"], "active: took the lease")
-    rooms = [await room_with_bot(admin, account.user_id, encrypted=encrypted) for _ in range(ROOMS)]
-    pair["bot-b"].start()
-    await logged(pair["bot-b"], "standby: bot-a is active")
-    return pair, account.user_id, rooms
+    assert takeover < 15, f"the standby took {takeover:.1f} s to answer (NaN: never)\n{pair.output()}"
 
 
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 async def test_a_sigkilled_active_bot_is_replaced_by_the_standby_and_every_command_is_answered_once(
-    matrix_user_factory, synapse, tmp_path, postgres_database, encrypted
-):
+    matrix_user_factory: Any, synapse: Any, tmp_path: Any, postgres_database: str, encrypted: bool
+) -> None:
     """Encrypted: the standby, on its own disk, reads the commands and its replies are read (decrypted) by
     the member: the device's keys came to it through PostgreSQL."""
-    admin = await matrix_user_factory("alice", encryption=encrypted)
-    pair, bot_id, rooms = await start_pair(synapse, tmp_path, postgres_database, admin, encrypted=encrypted)
+    kind = "encrypted" if encrypted else "plain"
+    point = disruption_point(f"kill-{kind}")
+    member = await matrix_user_factory("alice", encryption=encrypted)
+    pair, bot_id, rooms = await start_pair(
+        synapse, tmp_path / "bot", postgres_database, member, rooms=ROOMS,
+        lease_seconds=LEASE_SECONDS, encrypted=encrypted,
+    )  # fmt: skip
     try:
         killed_at = 0.0
 
-        def kill() -> None:
+        def kill_at_the_point(n: int) -> None:
             nonlocal killed_at
-            killed_at = time.time()
-            pair["bot-a"].kill()
+            if n == point:
+                killed_at = time.time()
+                pair["bot-a"].kill()
 
-        sent = await stream_commands(admin, rooms, kill)
-        await answered_once(admin, sent, bot_id, pair)
-        assert "active: took the lease (epoch 2, from bot-a)" in pair["bot-b"].output()
-        first = first_reply_after(admin, rooms, bot_id, killed_at)
-        assert first is not None
-        takeover = first - killed_at
-        kind = "an encrypted" if encrypted else "a plain"
-        print(
-            f"\nstandby takeover after SIGKILL, {kind} room: {takeover:.1f} s (lease {LEASE_SECONDS:.0f} s)"
-        )
-        assert takeover < 15, f"the standby took {takeover:.1f} s to answer\n{pair.output()}"
+        stream = PingStream(member, rooms, PACE_SECONDS)
+        await stream.send(COMMANDS, before=kill_at_the_point)
+        assert_each_answered_once(await answered(member, stream.sent, bot_id), pair)
+        assert f"{TOOK_THE_LEASE} (epoch 2, from bot-a)" in pair["bot-b"].output()
+        report_takeover(f"SIGKILL, {kind} rooms", killed_at, stream, bot_id, pair)
     finally:
         pair.kill_all()
 
 
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 async def test_a_frozen_leader_woken_after_the_takeover_stops_without_doing_anything_twice(
-    matrix_user_factory, synapse, tmp_path, postgres_database
-):
-    admin = await matrix_user_factory("alice")
-    pair, bot_id, rooms = await start_pair(synapse, tmp_path, postgres_database, admin)
+    matrix_user_factory: Any, synapse: Any, tmp_path: Any, postgres_database: str, encrypted: bool
+) -> None:
+    kind = "encrypted" if encrypted else "plain"
+    point = disruption_point(f"freeze-{kind}")
+    member = await matrix_user_factory("alice", encryption=encrypted)
+    pair, bot_id, rooms = await start_pair(
+        synapse, tmp_path / "bot", postgres_database, member, rooms=ROOMS,
+        lease_seconds=LEASE_SECONDS, encrypted=encrypted,
+    )  # fmt: skip
     frozen = pair["bot-a"].process
     assert frozen is not None
+    frozen_at = 0.0
+    woken: list[asyncio.Task[None]] = []
+
+    async def wake_after_the_takeover() -> None:
+        await logged(pair["bot-b"], TOOK_THE_LEASE, timeout=30)
+        frozen.send_signal(signal.SIGCONT)  # it wakes up believing it leads, while commands keep coming
+
+    def freeze_at_the_point(n: int) -> None:
+        nonlocal frozen_at
+        if n == point:
+            frozen_at = time.time()
+            frozen.send_signal(signal.SIGSTOP)
+            woken.append(asyncio.create_task(wake_after_the_takeover()))
+
     try:
-        sent = await stream_commands(admin, rooms, lambda: frozen.send_signal(signal.SIGSTOP))
-        await logged(pair["bot-b"], "active: took the lease", timeout=30)
-        frozen.send_signal(signal.SIGCONT)  # it wakes up believing it leads…
-        more: dict[str, str] = {}
-        for room_id in rooms:  # …while commands keep coming
-            more[await admin.send_text(room_id, "!ping")] = room_id
+        stream = PingStream(member, rooms, PACE_SECONDS)
+        await stream.send(COMMANDS, before=freeze_at_the_point)
+        await woken[0]
+        await stream.send(len(rooms))  # one more in each room, surely after the wake-up
         returned = await asyncio.to_thread(frozen.wait, 30)
-        assert returned != 0, "a leader that lost its lease exits with a failure, for its supervisor to see"
+        assert returned == 5, "a leader that lost its lease exits 5, for its supervisor to see"
         assert "no longer the active bot" in pair["bot-a"].output()
-        await answered_once(admin, sent | more, bot_id, pair)
+        assert_each_answered_once(await answered(member, stream.sent, bot_id), pair)
+        report_takeover(f"SIGSTOP, {kind} rooms", frozen_at, stream, bot_id, pair)
     finally:
+        for task in woken:
+            task.cancel()
         pair.kill_all()
