@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test check lint bench venv clean browser permissions
+.PHONY: run test check lint bench venv clean browser permissions translations
 
 # pip says nothing unless something fails (-qq keeps its errors, drops its warnings and notices).
 PIP := $(BIN)/python -m pip -qq --disable-pip-version-check
@@ -58,6 +58,17 @@ browser:
 # The README's permission table, regenerated from the commands' declarations (a test fails while it differs).
 permissions: $(VENV)/.installed-dev
 	$(BIN)/python -m iscg_bot.commands.permission_table --write README.md
+
+# The message catalogs (README "Translations"): extract every marked message into the template, bring each
+# language's catalog up to it (new messages empty, removed ones dropped), compile them, and say how complete
+# each is. A test fails while the template or a compiled catalog is out of date, or a translation is missing.
+LOCALE := iscg_bot/locale
+KEYWORDS := -k _ -k n_:1,2 -k tr -k ntr:1,2 -k lazy
+translations: $(VENV)/.installed-dev
+	$(BIN)/pybabel -q extract -F babel.cfg $(KEYWORDS) --no-default-keywords --no-location --sort-output \
+	  --project "ISCG bot" --copyright-holder "the ISCG bot's authors" -o $(LOCALE)/iscg_bot.pot iscg_bot commands
+	$(BIN)/pybabel -q update -i $(LOCALE)/iscg_bot.pot -d $(LOCALE) -D iscg_bot --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(LOCALE) -D iscg_bot --statistics
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import re
-import secrets
 import statistics
 import subprocess
 import sys
@@ -29,36 +28,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from bench.report_compile import seed
+from bench.support.postgres import postgres_database
 from iscg_bot.storage import Database
 
-POSTGRES_URL = os.environ.get("ISCG_TEST_POSTGRES_URL", "postgresql+asyncpg://root@127.0.0.1:5432/test")
 ROWS = re.compile(r"^  \S+: ([\d,]+) rows", re.MULTILINE)
 
 
 async def one_move(source_url: str, tmp: Path) -> tuple[float, int, str]:
     """Wall time of `migrate-data` into a fresh PostgreSQL database (a fresh SQLite file where no
-    PostgreSQL answers), and the rows it reported."""
-    base = make_url(POSTGRES_URL)
-    name = f"iscg_bench_{secrets.token_hex(4)}"
-    admin = create_async_engine(base, isolation_level="AUTOCOMMIT", connect_args={"timeout": 3})
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        target = base.set(database=name).render_as_string(hide_password=False)
-    except Exception as error:
-        await admin.dispose()
-        print(f"no PostgreSQL to move to ({type(error).__name__}): into a new SQLite file instead")
-        return *await _timed_move(source_url, f"sqlite+aiosqlite:///{tmp / f'{name}.db'}"), "SQLite"
-    try:
+    PostgreSQL answers), the rows it reported, and what it moved into."""
+    async with postgres_database() as target:
+        if target is None:
+            return *await _timed_move(source_url, f"sqlite+aiosqlite:///{tmp / 'target.db'}"), "SQLite"
         return *await _timed_move(source_url, target), "PostgreSQL"
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def _timed_move(source_url: str, target: str) -> tuple[float, int]:

@@ -36,15 +36,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.support.postgres import postgres_database
 from iscg_bot.core.clock import FrozenClock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.storage import Database, UnitOfWork
@@ -53,7 +53,6 @@ from iscg_bot.web.freshness import DataFreshness, ReplicaHealth
 from iscg_bot.web.server import WebServer, build_application
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-POSTGRES_URL = os.environ.get("ISCG_TEST_POSTGRES_URL", "postgresql+asyncpg://root@127.0.0.1:5432/test")
 POLL = 0.005
 LIMIT = 2.0  # seconds: the issue's promise
 CLIENTS = 16  # calendar clients asking at once
@@ -241,36 +240,22 @@ async def check_cost(database: Database, requests: int) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    admin, url = None, ""
-    if args.backend == "postgresql":
-        base = make_url(POSTGRES_URL)
-        name = f"iscg_bench_{secrets.token_hex(4)}"
-        admin = create_async_engine(base, isolation_level="AUTOCOMMIT", connect_args={"timeout": 3})
+    async with postgres_database() if args.backend == "postgresql" else nullcontext() as url:
+        if url is None:
+            args.backend = "sqlite"
+            url = (
+                f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='iscg-replica-bench-db-')) / 'bench.db'}"
+            )
+        database = Database(url)
         try:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-            url = base.set(database=name).render_as_string(hide_password=False)
-        except Exception as error:
-            await admin.dispose()
-            admin, args.backend = None, "sqlite"
-            print(f"no PostgreSQL ({type(error).__name__}): on SQLite instead")
-    if not url:
-        tmp = tempfile.mkdtemp(prefix="iscg-replica-bench-db-")
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-    database = Database(url)
-    try:
-        await database.migrate()
-        started = time.perf_counter()
-        subject_id = await seed(database, args.meetings)
-        print(f"{args.backend}: seeded {args.meetings} meetings in {time.perf_counter() - started:.1f} s")
-        await staleness(database, url, subject_id, args.rounds, args.replicas)
-        await check_cost(database, args.requests)
-    finally:
-        await database.dispose()
-        if admin is not None:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await admin.dispose()
+            await database.migrate()
+            started = time.perf_counter()
+            subject_id = await seed(database, args.meetings)
+            print(f"{args.backend}: seeded {args.meetings} meetings in {time.perf_counter() - started:.1f} s")
+            await staleness(database, url, subject_id, args.rounds, args.replicas)
+            await check_cost(database, args.requests)
+        finally:
+            await database.dispose()
 
 
 if __name__ == "__main__":

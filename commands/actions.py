@@ -17,7 +17,8 @@ from iscg_bot.chat.policy import ACTION_CHANGERS, subject_here
 from iscg_bot.chat.router import Context, Keyword, Rest, Router, UsageError
 from iscg_bot.chat.time_arguments import DateArg, DateType
 from iscg_bot.commands import minutes as minutes_commands
-from iscg_bot.core.formatting import Rich, bullets, lines, person, text
+from iscg_bot.core.formatting import Rich, bullets, lines, person
+from iscg_bot.core.i18n import _, lazy, tr
 from iscg_bot.core.timeshow import day_label
 from iscg_bot.domain import actions
 from iscg_bot.domain.actions import ActionError, action_label, owner_shown
@@ -35,7 +36,7 @@ def _user_id(word: str, ctx: Context) -> str:
 class OwnerType(WordType):
     """Who does it: a Matrix ID (a mention pill becomes one) or, for someone not on Matrix, a name."""
 
-    name = 'a Matrix ID like @alice:example.org or a name, "Jane Doe" in quotes'
+    name = lazy('a Matrix ID like @alice:example.org or a name, "Jane Doe" in quotes')
 
     def convert(self, word: str, ctx: Context) -> str:
         if word.startswith(("@", MATRIX_TO)):
@@ -49,7 +50,7 @@ class OwnerType(WordType):
 class ActionType(AsyncWordType):
     """`A3`: an action item of this deployment."""
 
-    name = "an action item ID like A3"
+    name = lazy("an action item ID like A3")
 
     async def parse(self, words: Sequence[str], ctx: Context) -> tuple[ActionItem, int]:
         try:
@@ -58,14 +59,15 @@ class ActionType(AsyncWordType):
             raise UsageError(str(error)) from None
         item = await ctx.uow.actions.get(action_id)
         if item is None:
-            raise UsageError(f"There is no action item {action_label(action_id)}.", show_usage=False)
+            message = _("There is no action item {action}.", action=action_label(action_id))
+            raise UsageError(message, show_usage=False)
         return item, 1
 
 
 class DueType:
     """`2026-12-15`, `15 Dec 2026`, or `none` (no due date)."""
 
-    name = "a date like 2026-12-15, or none"
+    name = lazy("a date like 2026-12-15, or none")
     usage = "<date>|none"
 
     def parse(self, words: Sequence[str], ctx: Context) -> tuple[date | None, int]:
@@ -75,7 +77,7 @@ class DueType:
 
 
 class FilterType(WordType):
-    name = "mine, all, overdue or a Matrix ID"
+    name = lazy("mine, all, overdue or a Matrix ID")
     usage = "mine|all|overdue|@user"
 
     def convert(self, word: str, ctx: Context) -> str:
@@ -83,7 +85,7 @@ class FilterType(WordType):
             return word.lower()
         if word.startswith(("@", MATRIX_TO)):
             return _user_id(word, ctx)
-        raise UsageError(f'"{word[:40]}" is not {self.name}.')
+        raise UsageError(_('"{word}" is not {kind}.', word=word[:40], kind=_(self.name)))
 
 
 OwnerArg = Annotated[str, OwnerType()]
@@ -136,7 +138,7 @@ async def action_tag(
     """
     what, trailing = _trailing_due(what, ctx)
     if date_ is not None and trailing is not None:
-        raise UsageError('"due" is given twice.')
+        raise UsageError(_('"{keyword}" is given twice.', keyword="due"))
     due = date_ or trailing
     subject = await subject_here(ctx)
     session = await ctx.uow.minutes.running(ctx.room_id)
@@ -159,14 +161,29 @@ async def action_tag(
             ctx, "action", who=item.owner, text=item.text, due=due_iso, action=action_label(item.id)
         )
         return
-    when = f" (due {day_label(item.due)})" if item.due is not None else ""
     owner = owner_shown(item.owner, ping=True)
-    await ctx.reply(text(f"{action_label(item.id)} for ") + owner + text(f": {item.text}{when}"))
+    label = action_label(item.id)
+    if item.due is not None:
+        due_day = day_label(item.due)
+        reply = tr(
+            "{action} for {owner}: {text} (due {day})", action=label, owner=owner, text=item.text, day=due_day
+        )
+    else:
+        reply = tr("{action} for {owner}: {text}", action=label, owner=owner, text=item.text)
+    await ctx.reply(reply)
 
 
-async def _set_status(ctx: Context, action: ActionItem, status: str, said: str) -> None:
+# What an action has become, by its new status.
+_NOW = {
+    "done": lazy("{action} is done: {text}"),
+    "dropped": lazy("{action} is dropped: {text}"),
+    "open": lazy("{action} is open again: {text}"),
+}
+
+
+async def _set_status(ctx: Context, action: ActionItem, status: str) -> None:
     await actions.set_status(ctx.uow, action, status, by=ctx.sender, now=ctx.now)
-    await ctx.reply(f"{action_label(action.id)} is {said}: {action.text}")
+    await ctx.reply(tr(_NOW[status], action=action_label(action.id), text=action.text))
 
 
 @router.command("action done", allow=ACTION_CHANGERS)
@@ -175,7 +192,7 @@ async def action_done(ctx: Context, action: ActionArg) -> None:
 
     Example: !action done A3
     """
-    await _set_status(ctx, action, "done", "done")
+    await _set_status(ctx, action, "done")
 
 
 @router.command("action drop", allow=ACTION_CHANGERS)
@@ -184,7 +201,7 @@ async def action_drop(ctx: Context, action: ActionArg) -> None:
 
     Example: !action drop A3
     """
-    await _set_status(ctx, action, "dropped", "dropped")
+    await _set_status(ctx, action, "dropped")
 
 
 @router.command("action reopen", allow=ACTION_CHANGERS)
@@ -193,7 +210,7 @@ async def action_reopen(ctx: Context, action: ActionArg) -> None:
 
     Example: !action reopen A3
     """
-    await _set_status(ctx, action, "open", "open again")
+    await _set_status(ctx, action, "open")
 
 
 @router.command("action assign", allow=ACTION_CHANGERS)
@@ -204,7 +221,13 @@ async def action_assign(ctx: Context, action: ActionArg, who: OwnerArg) -> None:
     """
     await actions.assign(ctx.uow, action, who, now=ctx.now)
     owner = owner_shown(action.owner, ping=True)
-    await ctx.reply(text(f"{action_label(action.id)} now belongs to ") + owner + text(f": {action.text}"))
+    reply = tr(
+        "{action} now belongs to {owner}: {text}",
+        action=action_label(action.id),
+        owner=owner,
+        text=action.text,
+    )
+    await ctx.reply(reply)
 
 
 @router.command("action due", allow=ACTION_CHANGERS)
@@ -214,8 +237,12 @@ async def action_due(ctx: Context, action: ActionArg, due: DueArg) -> None:
     Example: !action due A3 2026-12-15
     """
     await actions.set_due(ctx.uow, action, due, now=ctx.now, zone=await _zone(ctx, action.subject_id))
-    when = f"is now due {day_label(due)}" if due is not None else "has no due date now"
-    await ctx.reply(f"{action_label(action.id)} {when}: {action.text}")
+    label = action_label(action.id)
+    if due is not None:
+        reply = tr("{action} is now due {day}: {text}", action=label, day=day_label(due), text=action.text)
+    else:
+        reply = tr("{action} has no due date now: {text}", action=label, text=action.text)
+    await ctx.reply(reply)
 
 
 @router.command("actions")
@@ -230,21 +257,22 @@ async def actions_list(ctx: Context, which: FilterArg | None = None) -> None:
     heading: Rich | str
     if which == "mine":
         items = await repository.of_owner(ctx.sender)
-        heading, empty = "Your open actions:", "You have no open actions."
+        heading, empty = _("Your open actions:"), _("You have no open actions.")
     elif which == "all":
         items = await repository.of_place(subject_id=subject_id, room_id=ctx.room_id, statuses=None)
-        heading, empty = "All actions here:", "No actions here yet."
+        heading, empty = _("All actions here:"), _("No actions here yet.")
     elif which == "overdue":
         today = actions.today_in(await _zone(ctx, subject_id), ctx.now)
         found = await repository.of_place(subject_id=subject_id, room_id=ctx.room_id)
         items = [action for action in found if action.due is not None and action.due < today]
-        heading, empty = "Overdue actions:", "No overdue actions here."
+        heading, empty = _("Overdue actions:"), _("No overdue actions here.")
     elif which is not None:
         items = await repository.of_owner(which)
-        heading, empty = text("Open actions of ") + person(which) + ":", f"{which} has no open actions."
+        heading = tr("Open actions of {person}:", person=person(which))
+        empty = _("{person} has no open actions.", person=which)
     else:
         items = await repository.of_place(subject_id=subject_id, room_id=ctx.room_id)
-        heading, empty = "Open actions:", "No open actions here."
+        heading, empty = _("Open actions:"), _("No open actions here.")
     if not items:
         await ctx.reply(empty)
         return

@@ -12,22 +12,24 @@ from iscg_bot.calendar.caldav import forget_published
 from iscg_bot.chat.policy import subject_here
 from iscg_bot.chat.router import ADMIN, Context, Refusal, Router
 from iscg_bot.core.formatting import Rich, as_rich, bold, bullets, code, lines, link, text
+from iscg_bot.core.i18n import _, n_, tr
 from iscg_bot.web.feed_cache import group_feed_path, personal_feed_path, subject_feed_path, webcal
 
 router = Router()
 
 
 def _feed(label: Rich | str, url: str) -> Rich:
-    return as_rich(label) + ": " + link(url) + " · " + link(webcal(url), "subscribe")
+    subscribe = link(webcal(url), _("subscribe"))
+    return tr("{feed}: {link} · {subscribe}", feed=as_rich(label), link=link(url), subscribe=subscribe)
 
 
 async def _send_personal_link(ctx: Context, *, reset: bool) -> None:
     token = await ctx.uow.calendar_tokens.issue(ctx.sender, ctx.now)
     url = ctx.services.web_base_url + personal_feed_path(token)
     intro = (
-        "Here is your new personal calendar feed; the previous link no longer works."
+        _("Here is your new personal calendar feed; the previous link no longer works.")
         if reset
-        else (
+        else _(
             "Here is your personal calendar feed: the meetings of the subjects you belong to, "
             "and the group's."
         )
@@ -37,10 +39,12 @@ async def _send_personal_link(ctx: Context, *, reset: bool) -> None:
         lines(
             [
                 text(intro),
-                _feed("Your feed", url),
-                text("Keep it to yourself: anyone with the link can see these meetings. ")
-                + code(f"{ctx.prefix}calendar reset")
-                + text(" makes a new link and turns this one off."),
+                _feed(_("Your feed"), url),
+                tr(
+                    "Keep it to yourself: anyone with the link can see these meetings. {command} makes a new "
+                    "link and turns this one off.",
+                    command=code(f"{ctx.prefix}calendar reset"),
+                ),
             ]
         ),
     )
@@ -57,19 +61,21 @@ async def calendar(ctx: Context) -> None:
     feeds = []
     if subject is not None:
         feeds.append(
-            _feed(text("This subject (") + code(subject.slug) + ")", base + subject_feed_path(subject.slug))
+            _feed(
+                tr("This subject ({slug})", slug=code(subject.slug)), base + subject_feed_path(subject.slug)
+            )
         )
-    feeds.append(_feed("All ISCG meetings", base + group_feed_path()))
+    feeds.append(_feed(_("All ISCG meetings"), base + group_feed_path()))
     if await ctx.uow.calendar_tokens.has_live(ctx.sender):
-        personal = (
-            text("Your personal feed link was sent to you in a direct message earlier; ")
-            + code(f"{ctx.prefix}calendar reset")
-            + text(" sends a new one (the old one stops working).")
+        personal = tr(
+            "Your personal feed link was sent to you in a direct message earlier; {command} sends a new one "
+            "(the old one stops working).",
+            command=code(f"{ctx.prefix}calendar reset"),
         )
     else:
         await _send_personal_link(ctx, reset=False)
-        personal = text("Your personal feed link is on its way to you in a direct message.")
-    await ctx.reply(lines([bold("Calendar feeds"), bullets(feeds), personal]))
+        personal = text(_("Your personal feed link is on its way to you in a direct message."))
+    await ctx.reply(lines([bold(_("Calendar feeds")), bullets(feeds), personal]))
 
 
 @router.command("calendar reset")
@@ -80,7 +86,7 @@ async def calendar_reset(ctx: Context) -> None:
     """
     await _send_personal_link(ctx, reset=True)
     await ctx.reply(
-        "Your previous personal feed link no longer works; the new one is on its way in a direct message."
+        _("Your previous personal feed link no longer works; the new one is on its way in a direct message.")
     )
 
 
@@ -92,10 +98,17 @@ async def calendar_resync(ctx: Context) -> None:
     """
     if not ctx.services.config.caldav.enabled:
         raise Refusal(
-            "CalDAV publishing is not enabled (caldav.enabled in the configuration): nothing to resync."
+            tr(
+                "CalDAV publishing is not enabled ({setting} in the configuration): nothing to resync.",
+                setting=code("caldav.enabled"),
+            )
         )
     queued = await forget_published(ctx.uow, ctx.now)
     # The publisher is woken once this transaction commits and does the network I/O in the background.
     await ctx.reply(
-        f"{queued} meeting{'' if queued == 1 else 's'} queued for publishing to the CalDAV calendar."
+        n_(
+            "{count} meeting queued for publishing to the CalDAV calendar.",
+            "{count} meetings queued for publishing to the CalDAV calendar.",
+            queued,
+        )
     )

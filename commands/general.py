@@ -1,4 +1,4 @@
-"""General commands: `!help`, `!ping`, `!tz`.
+"""General commands: `!help`, `!ping`, `!tz`, `!lang`.
 
 The bare `!help` is an index that fits one screen — the commands this person most likely needs in this room
 now, and the areas (one per command module) — because the full list is a wall; `!help <area>`,
@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from iscg_bot.chat.help_extract import EXAMPLE, help_lines
 from iscg_bot.chat.policy import SUBJECT_MANAGERS, subject_here
-from iscg_bot.chat.router import ANYONE, Command, Context, Router, TimeZone
+from iscg_bot.chat.router import ANYONE, Command, Context, Router, TimeZone, UsageError
 from iscg_bot.commands.place import in_group_room
-from iscg_bot.core.formatting import Rich, bullets, code, lines, text
+from iscg_bot.core.formatting import Rich, bullets, code, join, lines, quote, text
+from iscg_bot.core.i18n import LANGUAGES, UnknownLanguage, _, language_code, language_name, speaking, tr
 
 router = Router()
 AREA = "basics"  # `!help basics`
@@ -22,6 +24,7 @@ OTHER = "other"  # the area of commands included without one
 # An index that lists everything it could is the wall it replaces: beyond this many commands, the index shows
 # the few likely ones and the areas.
 WHOLE_LIST_AT_MOST = 8
+reflow = help_lines  # a docstring's lines as `!help <command>` shows them
 SHORT_USAGE = 44  # a longer usage line is shortened in the index to its required part and `…`
 
 
@@ -71,15 +74,16 @@ async def index(ctx: Context, registry: Router) -> Rich:
     prefix = registry.prefix
     parts: list[Rich | str] = []
     if likely:
-        parts += [text("Most useful here now:"), bullets(_entry(registry, c, short=True) for c in likely)]
-    parts.append(text(f"Areas: {', '.join(areas)}."))
+        parts += [tr("Most useful here now:"), bullets(_entry(registry, c, short=True) for c in likely)]
+    parts.append(tr("Areas: {areas}.", areas=", ".join(areas)))  # typed as they are: `!help meetings`
     parts.append(
-        code(f"{prefix}help <area>")
-        + " lists an area's commands, "
-        + code(f"{prefix}help <command>")
-        + " explains one, "
-        + code(f"{prefix}help all")
-        + " lists every command you can run here."
+        tr(
+            "{help_area} lists an area's commands, {help_command} explains one, "
+            "{help_all} lists every command you can run here.",
+            help_area=code(f"{prefix}help <area>"),
+            help_command=code(f"{prefix}help <command>"),
+            help_all=code(f"{prefix}help all"),
+        )
     )
     return lines(parts)
 
@@ -107,17 +111,20 @@ async def area_message(ctx: Context, registry: Router, area: str) -> Rich:
     """`!help meetings`: the area's commands the sender may run here."""
     allowed = await _allowed(ctx, registry.in_area("" if area == OTHER else area), registry)
     if not allowed:
-        return text(f"None of the {area} commands is open to you here.")
+        return tr("None of the {area} commands is open to you here.", area=area)
     return lines(
-        [text(f"The {area} commands you can run here:"), bullets(_entry(registry, c) for c in allowed)]
+        [
+            tr("The {area} commands you can run here:", area=area),
+            bullets(_entry(registry, c) for c in allowed),
+        ]
     )
 
 
 async def overview(ctx: Context, registry: Router) -> Rich:
     """Every visible command the sender may run here, by name, with its help line."""
     allowed = await _allowed(ctx, sorted(registry.commands, key=lambda c: c.name), registry)
-    hint = text("Type ") + code(f"{registry.prefix}help <command>") + " for details."
-    return lines([text("Commands you can run here:"), bullets(_entry(registry, c) for c in allowed), hint])
+    hint = tr("Type {help} for details.", help=code(f"{registry.prefix}help <command>"))
+    return lines([tr("Commands you can run here:"), bullets(_entry(registry, c) for c in allowed), hint])
 
 
 async def _allowed(ctx: Context, commands: Iterable[Command], registry: Router) -> list[Command]:
@@ -130,38 +137,27 @@ def _entry(registry: Router, command: Command, *, short: bool = False) -> Rich:
     if short and len(usage) > SHORT_USAGE:
         required = [p.usage() for p in command.parameters if p.required]
         usage = " ".join([f"{registry.prefix}{command.name}", *required, "…"])
-    return code(usage) + (f" — {registry.shown(command.summary)}" if command.summary else "")
+    return code(usage) + (f" — {registry.shown(command.shown_summary)}" if command.summary else "")
 
 
 def details(registry: Router, command: Command) -> Rich:
-    """Usage, the whole docstring (examples as code), other names, and who may run it."""
+    """Usage, the whole docstring (examples as code), other names, and who may run it.
+
+    Each line of the docstring (`reflow`) is one message, extracted by `iscg_bot.chat.help_extract`; an
+    example is command syntax, shown as it is written."""
     parts: list[Rich | str] = [code(registry.usage(command))]
-    for line in reflow(registry.shown(command.doc)):
-        if line.startswith("Example:"):
-            parts.append(text("Example: ") + code(line.removeprefix("Example:").strip()))
+    for line in reflow(command.doc):
+        if line.startswith(EXAMPLE):
+            example = code(registry.shown(line.removeprefix(EXAMPLE).strip()))
+            parts.append(tr("Example: {example}", example=example))
         else:
-            parts.append(text(line))
+            parts.append(text(registry.shown(_(line)) if line else line))
     if command.aliases:
-        parts.append(text("Also: ") + ", ".join(f"{registry.prefix}{a}" for a in command.aliases))
+        also = ", ".join(f"{registry.prefix}{a}" for a in command.aliases)
+        parts.append(tr("Also: {names}", names=also))
     if command.allow != ANYONE:
-        parts.append(text(f"Who may run it: {command.allow.name}."))
+        parts.append(tr("Who may run it: {who}.", who=command.allow.shown_name()))
     return lines(parts)
-
-
-def reflow(doc: str) -> list[str]:
-    """A docstring's lines as chat lines: wrapped lines of a paragraph joined; blank lines, examples and
-    `- items` kept on lines of their own."""
-    result: list[str] = []
-    joinable = False
-    for raw in doc.split("\n"):
-        line = raw.strip()
-        own_line = not line or line.startswith(("Example:", "- ", "• "))
-        if joinable and not own_line:
-            result[-1] += " " + line
-        else:
-            result.append(line)
-        joinable = bool(line) and not line.startswith("Example:")
-    return result
 
 
 @router.command("ping")
@@ -171,6 +167,65 @@ async def ping(ctx: Context) -> None:
     Example: !ping
     """
     await ctx.reply("pong")
+
+
+@router.command("lang", aliases=("language",))
+async def lang(ctx: Context, language: str | None = None) -> None:
+    """Show the language the bot writes to you in, or choose it: ar, zh, en, fr, ru or es (`default`: the
+    room's).
+
+    Your replies come in your language; what the bot says to the whole room (reminders, announcements,
+    minutes) comes in the room's, which its coordinator sets with !subject set language.
+
+    Example: !lang fr
+    """
+    if language is None:
+        chosen = await ctx.uow.people.get(ctx.sender)
+        choices = join((code(code_) + f" {name}" for code_, name in LANGUAGES.items()), ", ")
+        change = code(f"{ctx.prefix}lang <language>")
+        if chosen is not None and chosen.language:
+            await ctx.reply(
+                tr(
+                    "I write to you in {language}. Change it with {change}: {choices}.",
+                    language=language_name(chosen.language),
+                    change=change,
+                    choices=choices,
+                )
+            )
+        else:
+            await ctx.reply(
+                tr(
+                    "You have not chosen a language, so I write to you in this room's: {language}. "
+                    "Choose yours with {change}: {choices}.",
+                    language=language_name(ctx.language),
+                    change=change,
+                    choices=choices,
+                )
+            )
+        return
+    if language.lower() == "default":
+        await ctx.uow.people.set_language(ctx.sender, None, ctx.now)
+        with speaking(ctx.room_language):
+            await ctx.reply(
+                tr(
+                    "From now on I write to you in this room's language: {language}.",
+                    language=language_name(ctx.room_language),
+                )
+            )
+        return
+    try:
+        chosen_code = language_code(language)
+    except UnknownLanguage:
+        raise UsageError(
+            tr(
+                "{language} is not one of ITU's languages: {codes}.",
+                language=quote(language),
+                codes=join((code(code_) for code_ in LANGUAGES), ", "),  # typed as they are: `!lang fr`
+            )
+        ) from None
+    await ctx.uow.people.set_language(ctx.sender, chosen_code, ctx.now)
+    with speaking(chosen_code):
+        await ctx.reply(tr("From now on I write to you in {language}.", language=language_name(chosen_code)))
 
 
 @router.command("tz", aliases=("timezone",))
@@ -185,20 +240,34 @@ async def tz(ctx: Context, zone: TimeZone | None = None) -> None:
     """
     if zone is not None:
         await ctx.uow.people.set_timezone(ctx.sender, zone, ctx.now)
-        await ctx.reply(f"Your time zone is now {zone_and_time(zone, ctx.now)}.")
+        await ctx.reply(
+            _(
+                "Your time zone is now {zone}, it is {time} there.",
+                zone=zone_label(zone, ctx.now),
+                time=wall_clock(zone, ctx.now),
+            )
+        )
         return
     person = await ctx.uow.people.get(ctx.sender)
     if person is not None and person.timezone:
-        await ctx.reply(f"Your time zone is {zone_and_time(person.timezone, ctx.now)}.")
+        await ctx.reply(
+            _(
+                "Your time zone is {zone}, it is {time} there.",
+                zone=zone_label(person.timezone, ctx.now),
+                time=wall_clock(person.timezone, ctx.now),
+            )
+        )
         return
     default = ctx.services.config.bot.default_timezone
     await ctx.reply(
-        text(f"You have not set a time zone, so I use {zone_label(default, ctx.now)} for you; ")
-        + text(f"it is {wall_clock(default, ctx.now)} there. Set yours with ")
-        + code(f"{ctx.prefix}tz <zone>")
-        + ", e.g. "
-        + code(f"{ctx.prefix}tz Asia/Tokyo")
-        + "."
+        tr(
+            "You have not set a time zone, so I use {zone} for you; it is {time} there. "
+            "Set yours with {set}, e.g. {example}.",
+            zone=zone_label(default, ctx.now),
+            time=wall_clock(default, ctx.now),
+            set=code(f"{ctx.prefix}tz <zone>"),
+            example=code(f"{ctx.prefix}tz Asia/Tokyo"),
+        )
     )
 
 

@@ -19,10 +19,11 @@ from iscg_bot.chat.time_arguments import DateArg, DurationArg, WhenArg
 from iscg_bot.commands.place import subject_or_group
 from iscg_bot.commands.render import display_names
 from iscg_bot.core.formatting import Rich, bold, bullets, code, italic, join, lines, link, person, text
-from iscg_bot.core.timeshow import span
+from iscg_bot.core.i18n import _, lazy, speaking, tr
+from iscg_bot.core.timeshow import day_label, span
 from iscg_bot.domain import meetings
 from iscg_bot.domain.meetings import MeetingError, ScheduleRequest, meeting_label
-from iscg_bot.domain.recurrence import RecurrenceError, Repeat, describe, from_rrule, parse_repeat
+from iscg_bot.domain.recurrence import Occurrence, RecurrenceError, Repeat, from_rrule, parse_repeat, repeats
 from iscg_bot.domain.timeparse import DEFAULT_DURATION
 from iscg_bot.storage.models import Meeting
 
@@ -38,7 +39,7 @@ def announcement_purpose(meeting_id: int) -> str:
 class MeetingType(AsyncWordType):
     """`M12`: a meeting of this deployment, loaded with its agenda and overrides."""
 
-    name = "a meeting ID like M12"
+    name = lazy("a meeting ID like M12")
 
     async def parse(self, words: Sequence[str], ctx: Context) -> tuple[Meeting, int]:
         try:
@@ -47,14 +48,16 @@ class MeetingType(AsyncWordType):
             raise UsageError(str(error)) from None
         meeting = await ctx.uow.meetings.get(meeting_id)
         if meeting is None:
-            raise UsageError(f"There is no meeting {meeting_label(meeting_id)}.", show_usage=False)
+            raise UsageError(
+                _("There is no meeting {label}.", label=meeting_label(meeting_id)), show_usage=False
+            )
         return meeting, 1
 
 
 class RepeatType:
     """`every 2 weeks until 2027-06-30`: the words after `every` (or a whole form value)."""
 
-    name = "a repetition like every 2 weeks until 2027-06-30"
+    name = lazy("a repetition like every 2 weeks until 2027-06-30")
 
     def parse(self, words: Sequence[str], ctx: Context) -> tuple[Repeat, int]:
         return self.parse_text("every " + " ".join(words), ctx), len(words)
@@ -63,7 +66,7 @@ class RepeatType:
         try:
             return parse_repeat(value.strip())
         except RecurrenceError as error:
-            raise UsageError(str(error)) from None
+            raise UsageError(error.shown) from None
 
 
 MeetingArg = Annotated[Meeting, MeetingType()]
@@ -84,20 +87,17 @@ def _conflicts(conflicts: list[meetings.Conflict]) -> Rich:
 
 def _conflict(c: meetings.Conflict) -> Rich:
     if not isinstance(c.meeting, Meeting):  # no M<n>: an event of an imported calendar
-        return text(f"“{c.meeting.summary}” {span(c.start, c.end, 'UTC')} — {c.why}")
+        when = span(c.start, c.end, "UTC")
+        return tr("“{title}” {when} — {why}", title=c.meeting.summary, when=when, why=c.why)
     when = span(c.start, c.end, c.meeting.timezone)
-    return code(meeting_label(c.meeting.id)) + text(f" “{c.meeting.title}” {when} — {c.why}")
+    label = code(meeting_label(c.meeting.id))
+    return tr("{label} “{title}” {when} — {why}", label=label, title=c.meeting.title, when=when, why=c.why)
 
 
-def _refused_for_conflicts(what: str, conflicts: list[meetings.Conflict]) -> Refusal:
+def _refused_for_conflicts(heading: str, conflicts: list[meetings.Conflict]) -> Refusal:
+    """`heading`: "Scheduling not done: it overlaps", translated."""
     return Refusal(
-        lines(
-            [
-                text(f"{what} not done: it overlaps"),
-                _conflicts(conflicts),
-                text("Add ") + code("force") + text(" to do it anyway."),
-            ]
-        )
+        lines([text(heading), _conflicts(conflicts), tr("Add {force} to do it anyway.", force=code("force"))])
     )
 
 
@@ -109,17 +109,18 @@ async def _summary(ctx: Context, meeting: Meeting, *, heading: Rich) -> Rich:
     rows: list[Rich | str] = [heading]
     upcoming = meetings.next_occurrence(meeting, ctx.now)
     if meeting.status == "cancelled":
-        rows.append(italic("Cancelled" + (f": {meeting.cancel_reason}" if meeting.cancel_reason else ".")))
+        reason = meeting.cancel_reason
+        rows.append(italic(_("Cancelled: {reason}", reason=reason) if reason else _("Cancelled.")))
     if upcoming is not None:
         rows.append(text(span(upcoming.start, upcoming.end, meeting.timezone, extra_zones=zones)))
     elif meeting.status != "cancelled":
-        rows.append(italic("No meeting to come."))
+        rows.append(italic(_("No meeting to come.")))
     if meeting.rrule:
-        rows.append(text("Repeats " + describe(from_rrule(meeting.rrule, zone=meeting.timezone))))
+        rows.append(text(repeats(from_rrule(meeting.rrule, zone=meeting.timezone))))
     if meeting.link:
-        rows.append(text("Join: ") + link(meeting.link))
+        rows.append(tr("Join: {link}", link=link(meeting.link)))
     if meeting.agenda:
-        rows.append(lines([text("Agenda:"), bullets(text(item.text) for item in meeting.agenda)]))
+        rows.append(lines([text(_("Agenda:")), bullets(text(item.text) for item in meeting.agenda)]))
     return lines(rows)
 
 
@@ -142,7 +143,7 @@ async def meeting_schedule(
 
     Example: !meeting schedule "Coordination call" 2026-12-03 14:00 Europe/Zurich for 90m every 2 weeks
     """
-    subject = await subject_or_group(ctx, "Group-wide meetings are scheduled in the group room.")
+    subject = await subject_or_group(ctx, lazy("Group-wide meetings are scheduled in the group room."))
     request = ScheduleRequest(
         title=title,
         when=when,
@@ -163,19 +164,26 @@ async def meeting_schedule(
             default_zone=ctx.services.config.bot.default_timezone,
             imported=ctx.services.imported,
         )
-    except (MeetingError, RecurrenceError) as error:
+    except RecurrenceError as error:
+        raise UsageError(error.shown) from None
+    except MeetingError as error:
         raise UsageError(str(error)) from None
     if outcome.meeting is None:
-        raise _refused_for_conflicts("Scheduling", outcome.conflicts)
+        raise _refused_for_conflicts(_("Scheduling not done: it overlaps"), outcome.conflicts)
     meeting = outcome.meeting
     await mail.queue_invitation(ctx.uow, ctx.services.config.mail, meeting, method="REQUEST", at=ctx.now)
-    heading = text("Scheduled ") + code(meeting_label(meeting.id)) + ": " + bold(meeting.title)
-    message = await _summary(ctx, meeting, heading=heading)
-    rsvp = code(f"{ctx.prefix}rsvp {meeting_label(meeting.id)} yes|no|maybe")
-    message = lines([message, text("Will you come? ") + rsvp])
-    if outcome.conflicts:
-        message = lines([message, text("Scheduled despite overlapping:"), _conflicts(outcome.conflicts)])
-    await ctx.reply(message, purpose=announcement_purpose(meeting.id))
+    with speaking(ctx.room_language):  # the announcement: the whole room answers it
+        heading = tr(
+            "Scheduled {label}: {title}", label=code(meeting_label(meeting.id)), title=bold(meeting.title)
+        )
+        message = await _summary(ctx, meeting, heading=heading)
+        rsvp = code(f"{ctx.prefix}rsvp {meeting_label(meeting.id)} yes|no|maybe")
+        message = lines([message, tr("Will you come? {command}", command=rsvp)])
+        if outcome.conflicts:
+            message = lines(
+                [message, text(_("Scheduled despite overlapping:")), _conflicts(outcome.conflicts)]
+            )
+        await ctx.reply(message, purpose=announcement_purpose(meeting.id))
 
 
 @router.command("meeting list")
@@ -185,7 +193,7 @@ async def meeting_list(ctx: Context, which: Literal["past", "all"] | None = None
 
     Example: !meeting list past
     """
-    subject = await subject_or_group(ctx, "Group-wide meetings are listed in the group room.")
+    subject = await subject_or_group(ctx, lazy("Group-wide meetings are listed in the group room."))
     subject_id = subject.id if subject is not None else None
     # The group room lists every subject's meetings: each row says whose it is.
     whose = await _subject_slugs(ctx) if subject is None else None
@@ -209,13 +217,15 @@ async def meeting_list(ctx: Context, which: Literal["past", "all"] | None = None
             if held:
                 rows.append(_row(meeting, held[-1].start, held[-1].end, past=True, whose=whose))
     if not rows:
-        await ctx.reply("No meetings " + ("held in the past year." if which == "past" else "to come."))
+        await ctx.reply(
+            _("No meetings held in the past year.") if which == "past" else _("No meetings to come.")
+        )
         return
-    title = {"past": "Meetings held", "all": "Meetings"}.get(which or "", "Meetings to come")
-    await ctx.reply(lines([text(f"{title}:"), bullets(rows)]))
+    title = {"past": _("Meetings held:"), "all": _("Meetings:")}.get(which or "") or _("Meetings to come:")
+    await ctx.reply(lines([text(title), bullets(rows)]))
 
 
-GROUP_WIDE = "ISCG-wide"  # what the group room's list calls a meeting of no subject
+GROUP_WIDE = lazy("ISCG-wide")  # what the group room's list calls a meeting of no subject
 
 
 async def _subject_slugs(ctx: Context) -> dict[int, str]:
@@ -232,14 +242,22 @@ def _row(
     whose: dict[int, str] | None = None,
 ) -> Rich:
     """`M1 <when> — Call`; with `whose` (the group room's list), `M1 <when> — cop: Call`."""
-    row = code(meeting_label(meeting.id)) + " " + text(span(start, end, meeting.timezone)) + " — "
-    if whose is not None:
-        row += text(f"{whose.get(meeting.subject_id, '?') if meeting.subject_id else GROUP_WIDE}: ")
-    row += text(meeting.title)
+    label, when = code(meeting_label(meeting.id)), span(start, end, meeting.timezone)
+    if whose is None:
+        row = tr("{label} {when} — {title}", label=label, when=when, title=meeting.title)
+    else:
+        subject = whose.get(meeting.subject_id, "?") if meeting.subject_id else _(GROUP_WIDE)
+        row = tr(
+            "{label} {when} — {subject}: {title}",
+            label=label,
+            when=when,
+            subject=subject,
+            title=meeting.title,
+        )
     if meeting.rrule:
-        row += italic(" (series" + (", last held" if past else "") + ")")
+        row += italic(" " + (_("(series, last held)") if past else _("(series)")))
     if meeting.status == "cancelled":
-        row += italic(" (cancelled)")
+        row += italic(" " + _("(cancelled)"))
     return row
 
 
@@ -249,32 +267,39 @@ async def meeting_show(ctx: Context, meeting: MeetingArg) -> None:
 
     Example: !meeting show M12
     """
-    heading = code(meeting_label(meeting.id)) + ": " + bold(meeting.title)
+    heading = tr("{label}: {title}", label=code(meeting_label(meeting.id)), title=bold(meeting.title))
     message = await _summary(ctx, meeting, heading=heading)
     answers = await ctx.uow.rsvps.for_meeting(meeting.id)
     if answers:
         names = await display_names(ctx.uow, (a.matrix_id for a in answers), ctx.room_id)
         by_answer = {
             label: [person(a.matrix_id, names[a.matrix_id]) for a in answers if a.answer == answer]
-            for answer, label in (("yes", "Coming"), ("maybe", "Maybe"), ("no", "Regrets"))
+            for answer, label in (("yes", _COMING), ("maybe", _MAYBE), ("no", _REGRETS))
         }
-        rows = [text(f"{label}: ") + join(who, ", ") for label, who in by_answer.items() if who]
+        rows = [tr(label, people=join(who, ", ")) for label, who in by_answer.items() if who]
         message = lines([message, *rows])
     changed = [
         o for o in meetings.expand(meeting, ctx.now, ctx.now + timedelta(days=366)) if o.moved or o.cancelled
     ]
     if changed:
-        notes = [
-            text(o.original_local.strftime("%a %-d %b") + ": ")
-            + (
-                text("cancelled" + (f" ({o.reason})" if o.reason else ""))
-                if o.cancelled
-                else text("moved to " + span(o.start, o.end, meeting.timezone))
-            )
-            for o in changed
-        ]
-        message = lines([message, text("Changes:"), bullets(notes)])
+        notes = [_change(o, meeting.timezone) for o in changed]
+        message = lines([message, text(_("Changes:")), bullets(notes)])
     await ctx.reply(message)
+
+
+_COMING = lazy("Coming: {people}")
+_MAYBE = lazy("Maybe: {people}")
+_REGRETS = lazy("Regrets: {people}")
+
+
+def _change(o: Occurrence, zone: str) -> Rich:
+    """One changed occurrence of a series: `Thu 24 Dec: cancelled (holidays)`, `…: moved to <when>`."""
+    day = day_label(o.original_local.date(), year=False)
+    if not o.cancelled:
+        return tr("{day}: moved to {when}", day=day, when=span(o.start, o.end, zone))
+    if o.reason:
+        return tr("{day}: cancelled ({reason})", day=day, reason=o.reason)
+    return tr("{day}: cancelled", day=day)
 
 
 @router.command("meeting move", allow=MEETING_CHANGERS)
@@ -303,12 +328,17 @@ async def meeting_move(
         imported=ctx.services.imported,
     )
     if outcome.meeting is None:
-        raise _refused_for_conflicts("Moving", outcome.conflicts)
+        raise _refused_for_conflicts(_("Moving not done: it overlaps"), outcome.conflicts)
     await mail.queue_invitation(
         ctx.uow, ctx.services.config.mail, meeting, method="REQUEST", at=ctx.now, occurrence=date_
     )
-    what = f"The {date_.isoformat()} meeting of " if date_ else ""
-    heading = text(f"{what}") + code(meeting_label(meeting.id)) + text(" moved: ") + bold(meeting.title)
+    label, title = code(meeting_label(meeting.id)), bold(meeting.title)
+    if date_:
+        heading = tr(
+            "The {date} meeting of {label} moved: {title}", date=date_.isoformat(), label=label, title=title
+        )
+    else:
+        heading = tr("{label} moved: {title}", label=label, title=title)
     await ctx.reply(await _summary(ctx, meeting, heading=heading))
 
 
@@ -327,9 +357,20 @@ async def meeting_cancel(
     await mail.queue_invitation(
         ctx.uow, ctx.services.config.mail, meeting, method="CANCEL", at=ctx.now, occurrence=date_
     )
-    what = f"The {date_.isoformat()} meeting of " if date_ else ""
-    message = text(what) + code(meeting_label(meeting.id)) + text(f" “{meeting.title}” is cancelled")
-    await ctx.reply(message + (text(f": {' '.join(reason.split())}") if reason else text(".")))
+    shown: dict[str, Rich | str] = {"label": code(meeting_label(meeting.id)), "title": meeting.title}
+    if reason:
+        shown["reason"] = " ".join(reason.split())
+    if date_ and reason:
+        message = tr(
+            "The {date} meeting of {label} “{title}” is cancelled: {reason}", date=date_.isoformat(), **shown
+        )
+    elif date_:
+        message = tr("The {date} meeting of {label} “{title}” is cancelled.", date=date_.isoformat(), **shown)
+    elif reason:
+        message = tr("{label} “{title}” is cancelled: {reason}", **shown)
+    else:
+        message = tr("{label} “{title}” is cancelled.", **shown)
+    await ctx.reply(message)
 
 
 @router.command("meeting agenda", allow=MEETING_CHANGERS)
@@ -342,7 +383,7 @@ async def meeting_agenda(ctx: Context, meeting: MeetingArg, verb: Literal["add"]
     fresh = await ctx.uow.meetings.get(meeting.id)
     assert fresh is not None  # just read as `meeting`, in this transaction
     agenda = bullets(text(i.text) for i in fresh.agenda)
-    await ctx.reply(lines([text("Agenda of ") + code(meeting_label(meeting.id)) + ":", agenda]))
+    await ctx.reply(lines([tr("Agenda of {label}:", label=code(meeting_label(meeting.id))), agenda]))
 
 
 @router.command("rsvp")
@@ -352,12 +393,14 @@ async def rsvp(ctx: Context, meeting: MeetingArg, answer: Literal["yes", "no", "
     Example: !rsvp M12 yes
     """
     if meeting.status == "cancelled":
-        raise Refusal(f"{meeting_label(meeting.id)} was cancelled.")
+        raise Refusal(_("{label} was cancelled.", label=meeting_label(meeting.id)))
     await ctx.uow.rsvps.set(meeting.id, ctx.sender, answer, via="command", at=ctx.now)
-    said = {"yes": "you are coming to", "no": "your regrets are noted for", "maybe": "you may come to"}[
-        answer
-    ]
-    await ctx.reply(text(f"Noted: {said} ") + code(meeting_label(meeting.id)) + text(f" “{meeting.title}”."))
+    noted = {
+        "yes": lazy("Noted: you are coming to {label} “{title}”."),
+        "no": lazy("Noted: your regrets are noted for {label} “{title}”."),
+        "maybe": lazy("Noted: you may come to {label} “{title}”."),
+    }[answer]
+    await ctx.reply(tr(noted, label=code(meeting_label(meeting.id)), title=meeting.title))
 
 
 async def _announced_meeting(ctx: Context, event_id: str) -> Meeting | None:

@@ -14,6 +14,7 @@ from iscg_bot.chat.policy import MINUTES_APPROVERS, MINUTES_REOPENERS, UNDOERS, 
 from iscg_bot.chat.router import Context, Rest, Router, UsageError, UserId
 from iscg_bot.commands.meetings import MeetingArg
 from iscg_bot.core.formatting import Rich, bullets, code, lines, link, text
+from iscg_bot.core.i18n import _, lazy, n_, speaking, tr
 from iscg_bot.core.timeshow import span
 from iscg_bot.domain import actions, minutes, minutes_document
 from iscg_bot.domain.minutes import Heard
@@ -85,24 +86,42 @@ async def startmeeting(ctx: Context, meeting: MeetingArg | None = None) -> None:
         prefix=ctx.prefix,
     )
     await minutes.record(ctx.uow, session, _heard(ctx), room_id=ctx.room_id)  # the log began after it
-    bound = f" (M{session.meeting_id})" if session.meeting_id is not None else ""
-    started = text(
-        f"Meeting started: {session.title}{bound}. "
-        f"Everything said here is minuted until {ctx.prefix}endmeeting."
-    )
     subject = await subject_here(ctx)
     zone = await _zone(ctx)
-    still_open = await actions.open_actions_notice(
-        ctx.uow,
-        subject_id=subject.id if subject is not None else None,
-        room_id=ctx.room_id,
-        zone=zone,
-        today=actions.today_in(zone, ctx.now),
-    )
-    await ctx.reply(lines([started, still_open]) if still_open is not None else started)
+    with speaking(ctx.room_language):  # said to everyone in the room
+        if session.meeting_id is not None:
+            started = text(
+                _(
+                    "Meeting started: {title} ({meeting}). Everything said here is minuted until {command}.",
+                    title=session.title,
+                    meeting=f"M{session.meeting_id}",
+                    command=f"{ctx.prefix}endmeeting",
+                )
+            )
+        else:
+            started = text(
+                _(
+                    "Meeting started: {title}. Everything said here is minuted until {command}.",
+                    title=_title(session.title),
+                    command=f"{ctx.prefix}endmeeting",
+                )
+            )
+        still_open = await actions.open_actions_notice(
+            ctx.uow,
+            subject_id=subject.id if subject is not None else None,
+            room_id=ctx.room_id,
+            zone=zone,
+            today=actions.today_in(zone, ctx.now),
+        )
+        await ctx.reply(lines([started, still_open]) if still_open is not None else started)
 
 
-@router.command("endmeeting", allow=meeting_chairs("end the meeting"))
+def _title(title: str) -> str:
+    """A session's title as shown: the unscheduled one's stored (English) title in the reader's language."""
+    return _(minutes.UNSCHEDULED_TITLE) if title == minutes.UNSCHEDULED_TITLE else title
+
+
+@router.command("endmeeting", allow=meeting_chairs(lazy("Only the meeting's chairs may end the meeting.")))
 async def endmeeting(ctx: Context) -> None:
     """End the running meeting, post its summary and its minutes (chairs only).
 
@@ -111,7 +130,9 @@ async def endmeeting(ctx: Context) -> None:
     session = await _running(ctx)
     await minutes.end(ctx.uow, session, now=ctx.now)
     document = await _rerender(ctx, session)
-    await ctx.reply(_summary(document, heading=f"Meeting ended: {document.title}", prefix=ctx.prefix))
+    with speaking(ctx.room_language):  # said to everyone in the room
+        heading = _("Meeting ended: {title}", title=_title(document.title))
+        await ctx.reply(_summary(document, heading=heading, prefix=ctx.prefix))
     await _attach_minutes(ctx, session, document)
 
 
@@ -128,31 +149,50 @@ def _summary(document: MinutesDocument, *, heading: str, prefix: str) -> Rich:
     rows: list[Rich | str] = [
         text(heading),
         text(span(document.started_at, end, document.zone)),
-        text(f"{len(document.log)} lines minuted."),
-        text("Attendance: " + (", ".join(p.user_id for p in document.attendance) or "nobody")),
+        text(n_("{count} line minuted.", "{count} lines minuted.", len(document.log))),
+        text(
+            _(
+                "Attendance: {people}",
+                people=", ".join(p.user_id for p in document.attendance) or _("nobody"),
+            )
+        ),
     ]
     if document.regrets:
-        rows.append(text("Regrets: " + ", ".join(p.user_id for p in document.regrets)))
+        rows.append(text(_("Regrets: {people}", people=", ".join(p.user_id for p in document.regrets))))
     if document.decisions:
-        rows.append(lines([text("Decisions:"), bullets(text(d) for d in document.decisions)]))
+        rows.append(lines([text(_("Decisions:")), bullets(text(d) for d in document.decisions)]))
     if document.actions:
         rows.append(
             lines(
                 [
-                    text("Actions:"),
+                    text(_("Actions:")),
                     bullets(text(f"{a.label} {a.owner.user_id}: {a.text}") for a in document.actions),
                 ]
             )
         )
     if document.key_issues:
-        rows.append(lines([text("Key issues:"), bullets(text(k) for k in document.key_issues)]))
-    status = {"draft": "Draft minutes", "approved": "Approved minutes", "running": "Minutes so far"}
-    label = text(f"{status[document.status]} ({document.reference}): ")
+        rows.append(lines([text(_("Key issues:")), bullets(text(k) for k in document.key_issues)]))
     if document.page_url:
-        rows.append(label + link(document.page_url))
+        rows.append(
+            tr(_WHERE_ONLINE[document.status], reference=document.reference, link=link(document.page_url))
+        )
     else:
-        rows.append(label + text("the web server is off; ") + code(f"{prefix}minutes {document.reference}"))
+        command = code(f"{prefix}minutes {document.reference}")
+        rows.append(tr(_WHERE_OFFLINE[document.status], reference=document.reference, command=command))
     return lines(rows)
+
+
+# Where the minutes are, by their status: on their page, or (the web server off) through the command.
+_WHERE_ONLINE = {
+    "draft": lazy("Draft minutes ({reference}): {link}"),
+    "approved": lazy("Approved minutes ({reference}): {link}"),
+    "running": lazy("Minutes so far ({reference}): {link}"),
+}
+_WHERE_OFFLINE = {
+    "draft": lazy("Draft minutes ({reference}): the web server is off; {command}"),
+    "approved": lazy("Approved minutes ({reference}): the web server is off; {command}"),
+    "running": lazy("Minutes so far ({reference}): the web server is off; {command}"),
+}
 
 
 # ---- the minutes after the meeting --------------------------------------------------------------------
@@ -172,7 +212,8 @@ async def minutes_show(ctx: Context, reference: str | None = None) -> None:
     document = await minutes_document.build(
         ctx.uow, session, zone=await _zone(ctx), base_url=ctx.services.web_base_url, prefix=ctx.prefix
     )
-    await ctx.reply(_summary(document, heading=f"Minutes of {document.title}", prefix=ctx.prefix))
+    heading = _("Minutes of {title}", title=_title(document.title))
+    await ctx.reply(_summary(document, heading=heading, prefix=ctx.prefix))
     await _attach_minutes(ctx, session, document)
 
 
@@ -187,7 +228,11 @@ async def minutes_approve(ctx: Context, reference: str | None = None) -> None:
     await minutes.approve(ctx.uow, session, by=ctx.sender, now=_heard(ctx).server_time, prefix=ctx.prefix)
     await _rerender(ctx, session)
     await ctx.reply(
-        f"The minutes of {session.reference} are approved and locked; {ctx.prefix}minutes reopen undoes it."
+        tr(
+            "The minutes of {reference} are approved and locked; {command} undoes it.",
+            reference=session.reference,
+            command=f"{ctx.prefix}minutes reopen",
+        )
     )
 
 
@@ -200,10 +245,10 @@ async def minutes_reopen(ctx: Context, reference: str | None = None) -> None:
     session = await _find(ctx, reference)
     await minutes.reopen(ctx.uow, session)
     await _rerender(ctx, session)
-    await ctx.reply(f"The minutes of {session.reference} are a draft again.")
+    await ctx.reply(tr("The minutes of {reference} are a draft again.", reference=session.reference))
 
 
-@router.command("chair", allow=meeting_chairs("name chairs"))
+@router.command("chair", allow=meeting_chairs(lazy("Only the meeting's chairs may name chairs.")))
 async def chair(ctx: Context, user: UserId) -> None:
     """Make someone a chair of the running meeting (chairs only).
 
@@ -214,7 +259,7 @@ async def chair(ctx: Context, user: UserId) -> None:
     await ctx.react(ACK)
 
 
-@router.command("unchair", allow=meeting_chairs("remove chairs"))
+@router.command("unchair", allow=meeting_chairs(lazy("Only the meeting's chairs may remove chairs.")))
 async def unchair(ctx: Context, user: UserId) -> None:
     """Remove a chair of the running meeting (chairs only).
 
@@ -228,7 +273,7 @@ async def unchair(ctx: Context, user: UserId) -> None:
 # ---- tags ------------------------------------------------------------------------------------------------
 
 
-@router.command("topic", allow=meeting_chairs("change the topic"))
+@router.command("topic", allow=meeting_chairs(lazy("Only the meeting's chairs may change the topic.")))
 async def topic(ctx: Context, title: Rest) -> None:
     """Start a new topic in the minutes (chairs only).
 
@@ -299,7 +344,7 @@ async def present(ctx: Context, users: Rest | None = None) -> None:
     """
     named = (users or "").split()
     if any(not u.startswith("@") or ":" not in u for u in named):
-        raise UsageError("Name people by their Matrix ID, like @alice:example.org.")
+        raise UsageError(_("Name people by their Matrix ID, like {example}.", example="@alice:example.org"))
     await mark(ctx, "present", users=named or [ctx.sender])
 
 

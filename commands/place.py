@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from iscg_bot.chat.policy import OFFICERS, subject_here
 from iscg_bot.chat.router import Context, Refusal
-from iscg_bot.core.formatting import Rich, code, text
+from iscg_bot.core.formatting import Rich, as_rich, code
+from iscg_bot.core.i18n import _, tr
 from iscg_bot.domain import organisation
 
 if TYPE_CHECKING:
@@ -28,11 +29,12 @@ async def in_group_room(ctx: Context) -> bool:
     return await group_room(ctx) == ctx.room_id
 
 
-async def subject_or_group(ctx: Context, instead: str) -> Subject | None:
+async def subject_or_group(ctx: Context, instead: str | Rich) -> Subject | None:
     """This room's subject; None in the group room (the command acts group-wide there); elsewhere a refusal.
 
-    `instead` ends the refusal: what to do for the whole group, e.g. "Group-wide meetings are scheduled in
-    the group room." (a note follows it while no group room is bound).
+    `instead` ends the refusal: what to do for the whole group, e.g. `lazy("Group-wide meetings are scheduled
+    in the group room.")` (a str is translated here; Rich is taken as already written in the reader's
+    language). While no group room is bound, a note follows a sentence ending "in the group room.".
     """
     subject = await subject_here(ctx)
     if subject is not None or await in_group_room(ctx):
@@ -42,18 +44,22 @@ async def subject_or_group(ctx: Context, instead: str) -> Subject | None:
 
 def no_subject_here(ctx: Context) -> Rich:
     """`This room has no subject yet: … can bind it with !subject create <slug> <title…>.`"""
-    return (
-        text(f"This room has no subject yet: {OFFICERS.name} can bind it with ")
-        + code(f"{ctx.prefix}subject create <slug> <title…>")
-        + "."
+    return tr(
+        "This room has no subject yet: {who} can bind it with {command}.",
+        who=OFFICERS.shown_name(),
+        command=code(f"{ctx.prefix}subject create <slug> <title…>"),
     )
 
 
-async def _group_room_note(ctx: Context, instead: str) -> Rich:
+async def _group_room_note(ctx: Context, instead: str | Rich) -> Rich:
+    if isinstance(instead, Rich):
+        return instead
     if await group_room(ctx) is not None or not instead.endswith("in the group room."):
-        return text(instead)
-    return (
-        text(instead.removesuffix(".") + " (none yet: the Chair binds it with ")
-        + code(f"{ctx.prefix}group bind")
-        + ")."
+        return as_rich(_(instead))
+    # The sentence (translated whole) with the note inside its end: "… in the group room (none yet: …)."
+    sentence = _(instead).rstrip(".。")
+    return tr(
+        "{sentence} (none yet: the Chair binds it with {command}).",
+        sentence=sentence,
+        command=code(f"{ctx.prefix}group bind"),
     )

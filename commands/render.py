@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from iscg_bot.core.formatting import Rich, join, person
+from iscg_bot.core.formatting import Rich, italic, join, person
+from iscg_bot.core.i18n import _, lazy
 
 if TYPE_CHECKING:
     from iscg_bot.storage import UnitOfWork
@@ -24,8 +25,12 @@ async def display_names(uow: UnitOfWork, user_ids: Iterable[str], room_id: str) 
     return names
 
 
+NOBODY_YET = lazy("nobody yet")
+
+
 def people(
-    assignments: Iterable[RoleAssignment], names: dict[str, str | None], empty: str = "nobody yet"
+    assignments: Iterable[RoleAssignment], names: dict[str, str | None], empty: str = NOBODY_YET
 ) -> Rich:
+    """The people, named; `empty` (English, marked with `lazy()` by the caller) when there are none."""
     shown = [person(a.matrix_id, names.get(a.matrix_id)) for a in assignments]
-    return join(shown, ", ") if shown else Rich(empty, f"<em>{empty}</em>")
+    return join(shown, ", ") if shown else italic(_(empty))

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from iscg_bot.chat.policy import OFFICERS, reporters, subject_here
 from iscg_bot.chat.router import Context, Rest, Router, UsageError
 from iscg_bot.commands.place import subject_or_group
-from iscg_bot.core.formatting import Rich, bullets, counted, lines, link, text
+from iscg_bot.core.formatting import Rich, bullets, lines, link, text
+from iscg_bot.core.i18n import _, lazy, n_, tr
 from iscg_bot.core.timeshow import moment
 from iscg_bot.domain.actions import today_in
 from iscg_bot.domain.report_model import Period, Report
@@ -54,10 +55,13 @@ async def _request(ctx: Context, words: str | None) -> ReportRequest:
         elif scope is None:
             scope = word
         else:
-            raise UsageError(f'"{word[:30]}" is one word too many: give a year, a subject or all, a format.')
+            raise UsageError(
+                _('"{word}" is one word too many: give a year, a subject or all, a format.', word=word[:30])
+            )
     if scope is None:
         # The group room reports on everyone; a room with no subject names what it wants.
-        subject = await subject_or_group(ctx, f"Name a subject or all, e.g. {ctx.prefix}report {year} all.")
+        instead = tr("Name a subject or all, e.g. {command}.", command=f"{ctx.prefix}report {year} all")
+        subject = await subject_or_group(ctx, instead)
         scope = subject.slug if subject is not None else "all"
     if scope.upper() in AdvisoryGroup.__members__:
         return ReportRequest(year, None, scope.upper(), chosen_format)
@@ -107,7 +111,7 @@ async def report(ctx: Context, words: Rest | None = None) -> None:
     body = await asyncio.to_thread(report_render.render_as, compiled, request.format)
     headline = [text(report_render.headline(compiled))]
     if compiled.base_url:
-        headline.append(text("Web copy: ") + link(compiled.base_url))
+        headline.append(tr("Web copy: {link}", link=link(compiled.base_url)))
     await ctx.reply(lines(headline))
     await ctx.attach(
         report_render.filename(compiled, request.format), report_render.MIME_TYPES[request.format], body
@@ -125,7 +129,7 @@ async def summary(ctx: Context, days: int | None = None) -> None:
     """
     days = SUMMARY_DAYS if days is None else days
     if not 1 <= days <= LONGEST_SUMMARY_DAYS:
-        raise UsageError(f"Give a number of days from 1 to {LONGEST_SUMMARY_DAYS}.")
+        raise UsageError(_("Give a number of days from 1 to {most}.", most=LONGEST_SUMMARY_DAYS))
     zone = ctx.services.config.bot.default_timezone
     today = today_in(zone, ctx.now)
     compiled = await compile_for(ctx, Period(today - timedelta(days=days - 1), today))
@@ -140,25 +144,42 @@ def digest(compiled: Report, *, days: int, until: datetime, prefix: str = "!") -
         ((s, m) for s in compiled.subjects for m in s.planned if m.start <= until), key=lambda sm: sm[1].start
     )
     decisions = [d for s in compiled.subjects for d in s.decisions]
-    rows: list[Rich | str] = [
-        text(
-            f"The last {counted(days, 'day')} ({compiled.period.label}), "
-            f"{counted(totals.subjects, 'subject')}:"
+    days_shown = n_("{count} day", "{count} days", days)
+    figures = [
+        n_("{count} meeting held", "{count} meetings held", totals.meetings_held),
+        n_(
+            "{count} coming in the next {days}",
+            "{count} coming in the next {days}",
+            len(coming),
+            days=days_shown,
         ),
-        text(
-            f"{counted(totals.meetings_held, 'meeting')} held · {len(coming)} coming in the next "
-            f"{counted(days, 'day')} · {counted(totals.decisions, 'decision')} · "
-            f"{counted(totals.key_issues, 'key issue')} · actions: {totals.actions_opened} opened, "
-            f"{totals.actions_closed} closed, {totals.actions_overdue} overdue"
+        n_("{count} decision", "{count} decisions", totals.decisions),
+        n_("{count} key issue", "{count} key issues", totals.key_issues),
+        _(
+            "actions: {opened} opened, {closed} closed, {overdue} overdue",
+            opened=totals.actions_opened,
+            closed=totals.actions_closed,
+            overdue=totals.actions_overdue,
         ),
     ]
+    rows: list[Rich | str] = [
+        text(
+            _(
+                "The last {days} ({period}), {subjects}:",
+                days=days_shown,
+                period=compiled.period.label,
+                subjects=n_("{count} subject", "{count} subjects", totals.subjects),
+            )
+        ),
+        text(" · ".join(figures)),
+    ]
     sections = [
-        ("Held", [f"{s.title}: {m.reference} {m.title} ({moment(m.started_at, s.zone)})" for s, m in held]),
-        ("Coming", [f"{s.title}: {m.reference} {m.title} ({moment(m.start, m.zone)})" for s, m in coming]),
-        ("Decisions", [f"{d.subject_title}: {d.text}" for d in decisions]),
-        ("Key issues", [f"{k.subject_title}: {k.text}" for k in compiled.key_issues]),
+        (_HELD, [f"{s.title}: {m.reference} {m.title} ({moment(m.started_at, s.zone)})" for s, m in held]),
+        (_COMING, [f"{s.title}: {m.reference} {m.title} ({moment(m.start, m.zone)})" for s, m in coming]),
+        (_DECISIONS, [f"{d.subject_title}: {d.text}" for d in decisions]),
+        (_KEY_ISSUES, [f"{k.subject_title}: {k.text}" for k in compiled.key_issues]),
         (
-            "Overdue actions",
+            _OVERDUE,
             [f"{a.label} {a.owner.user_id}: {a.text}" for s in compiled.subjects for a in s.actions_overdue],
         ),
     ]
@@ -167,6 +188,16 @@ def digest(compiled: Report, *, days: int, until: datetime, prefix: str = "!") -
             more = len(items) - SUMMARY_LIST_LIMIT
             shown = [text(item) for item in items[:SUMMARY_LIST_LIMIT]]
             if more > 0:
-                shown.append(text(f"… and {more} more (see {prefix}report)"))
-            rows.append(lines([text(f"{heading}:"), bullets(shown)]))
+                shown.append(
+                    text(_("… and {more} more (see {command})", more=more, command=f"{prefix}report"))
+                )
+            rows.append(lines([text(_(heading)), bullets(shown)]))
     return lines(rows)
+
+
+# The digest's sections' headings.
+_HELD = lazy("Held:")
+_COMING = lazy("Coming:")
+_DECISIONS = lazy("Decisions:")
+_KEY_ISSUES = lazy("Key issues:")
+_OVERDUE = lazy("Overdue actions:")

@@ -9,11 +9,14 @@ from iscg_bot.chat.router import Context, Keyword, Router, UsageError, UserId
 from iscg_bot.chat.time_arguments import DateArg
 from iscg_bot.commands.render import display_names, people
 from iscg_bot.core.formatting import Rich, bold, bullets, code, lines, person, text
+from iscg_bot.core.i18n import _, lazy, tr
 from iscg_bot.domain import organisation
 from iscg_bot.domain.organisation import OrganisationError
 from iscg_bot.domain.roles import RoleKind
 
 router = Router()
+VACANT = lazy("vacant")  # what `people` shows for no one
+NONE_APPOINTED = lazy("none appointed")
 
 RoleName = Literal["chair", "management", "coordinator", "focal-point", "secretariat"]
 
@@ -46,10 +49,13 @@ async def role_add(
     wanted = await _appointment(ctx, user, role, group_or_sector, date_)
     assignment = await organisation.appoint(ctx.uow, wanted, by=ctx.sender, at=ctx.now, prefix=ctx.prefix)
     names = await display_names(ctx.uow, [user], ctx.room_id)
-    message = person(user, names[user]) + f" is now {wanted.describe()}"
+    who = person(user, names[user])
     if wanted.role is RoleKind.CHAIR:
-        message += " " + organisation.chair_term(assignment)
-    await ctx.reply(message + ".")
+        term = organisation.chair_term(assignment)
+        message = tr("{person} is now {role} {term}.", person=who, role=wanted.describe(), term=term)
+    else:
+        message = tr("{person} is now {role}.", person=who, role=wanted.describe())
+    await ctx.reply(message)
 
 
 @router.command("role remove", allow=APPOINTERS)
@@ -61,7 +67,9 @@ async def role_remove(ctx: Context, user: UserId, role: RoleName, group_or_secto
     wanted = await _appointment(ctx, user, role, group_or_sector)
     await organisation.dismiss(ctx.uow, wanted, by=ctx.sender, at=ctx.now)
     names = await display_names(ctx.uow, [user], ctx.room_id)
-    await ctx.reply(person(user, names[user]) + f" is no longer {wanted.describe()}.")
+    await ctx.reply(
+        tr("{person} is no longer {role}.", person=person(user, names[user]), role=wanted.describe())
+    )
 
 
 @router.command("roles")
@@ -78,22 +86,23 @@ async def roles(ctx: Context) -> None:
         everyone += [*roster.coordinators, *(a for held in roster.focal_points.values() for a in held)]
     names = await display_names(ctx.uow, (a.matrix_id for a in everyone), ctx.room_id)
 
-    chair = people(group.chair, names, "vacant")
+    chair = people(group.chair, names, VACANT)
     if group.chair:
-        chair += " " + text(organisation.chair_term(group.chair[0]))
-    rows: list[Rich | str] = [bold("The group"), text("Chair: ") + chair]
+        chair = tr("{people} {term}", people=chair, term=organisation.chair_term(group.chair[0]))
+    rows: list[Rich | str] = [bold(_("The group")), tr("Chair: {people}", people=chair)]
     management = [text(f"{g}: ") + people(held, names) for g, held in group.management.items()]
     rows.append(
-        lines([text("Management team:"), bullets(management)])
+        lines([text(_("Management team:")), bullets(management)])
         if management
-        else "Management team: nobody yet"
+        else _("Management team: nobody yet")
     )
-    rows.append(text("Secretariat: ") + people(group.secretariat, names))
+    rows.append(tr("Secretariat: {people}", people=people(group.secretariat, names)))
     if subject is not None and roster is not None:
         rows.append(bold(f"{subject.title} ") + "(" + code(subject.slug) + ")")
-        rows.append(text("Coordinator: ") + people(roster.coordinators, names, "none appointed"))
+        coordinators = people(roster.coordinators, names, NONE_APPOINTED)
+        rows.append(tr("Coordinator: {people}", people=coordinators))
         focal = [text(f"{s}: ") + people(held, names) for s, held in roster.focal_points.items()]
         rows.append(
-            lines([text("Focal points:"), bullets(focal)]) if focal else "Focal points: none appointed"
+            lines([text(_("Focal points:")), bullets(focal)]) if focal else _("Focal points: none appointed")
         )
     await ctx.reply(lines(rows))

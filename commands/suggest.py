@@ -12,6 +12,7 @@ from iscg_bot.chat.time_arguments import DateArg, DurationArg, reading_zone
 from iscg_bot.commands.place import subject_or_group
 from iscg_bot.commands.render import display_names
 from iscg_bot.core.formatting import Rich, code, join, lines, person, text
+from iscg_bot.core.i18n import _, lazy, n_, ntr, tr
 from iscg_bot.core.timeshow import UTC_NAMES, clock, day_label, span
 from iscg_bot.domain import meetings
 from iscg_bot.domain.roles import RoleKind
@@ -46,10 +47,10 @@ async def meeting_suggest(
     Example: !meeting suggest 90m between 2026-12-01 and 2026-12-11
     """
     if duration > MAX_DURATION:
-        raise UsageError("A suggested meeting lasts at most 12 hours.")
+        raise UsageError(_("A suggested meeting lasts at most 12 hours."))
     reader = await reading_zone(ctx)
     window_start, window_end = _window(ctx.now, first, last, reader)
-    subject = await subject_or_group(ctx, "Group-wide meetings are suggested in the group room.")
+    subject = await subject_or_group(ctx, lazy("Group-wide meetings are suggested in the group room."))
     zone = subject.timezone if subject is not None else ctx.services.config.bot.default_timezone
     attendees, unset = await _attendees(ctx, subject, zone)
     known = unset < len(attendees)  # someone set a zone of their own
@@ -67,29 +68,40 @@ async def meeting_suggest(
     minutes = int(duration.total_seconds() // 60)
     first_day = window_start.astimezone(ZoneInfo(reader)).date()
     last_day = (window_end - timedelta(microseconds=1)).astimezone(ZoneInfo(reader)).date()
-    between = (
-        f"between {day_label(first_day, year=first_day.year != last_day.year)} and {day_label(last_day)}"
-    )
     if first_day == last_day:
-        between = f"on {day_label(first_day)}"
+        period = _("on {day}", day=day_label(first_day))
+    else:
+        first_label = day_label(first_day, year=first_day.year != last_day.year)
+        period = _("between {first} and {last}", first=first_label, last=day_label(last_day))
     if not slots:
-        await ctx.reply(f"No free time for a {minutes}-minute meeting {between}: try a wider window.")
+        await ctx.reply(
+            _(
+                "No free time for a {minutes}-minute meeting {period}: try a wider window.",
+                minutes=minutes,
+                period=period,
+            )
+        )
         return
     if known:
-        who = f"{len(attendees)} {'person' if len(attendees) == 1 else 'people'}"
-        if unset:
-            whose = "the subject's" if subject is not None else "the group's"
-            who += f": {len(attendees) - unset} with a time zone, {unset} counted in {whose}, {zone}"
-        else:
-            who += " with a time zone"
-        heading = text(f"Best times for a {minutes}-minute meeting {between} ({who}):")
+        heading = text(
+            _(
+                "Best times for a {minutes}-minute meeting {period} ({who}):",
+                minutes=minutes,
+                period=period,
+                who=_who(len(attendees), unset, zone, group_wide=subject is None),
+            )
+        )
     else:
         heading = lines(
             [
-                text(f"Best times for a {minutes}-minute meeting {between}."),
-                text("Nobody here has set a time zone (")
-                + code(f"{ctx.prefix}tz")
-                + text(f"), so I used the working hours of {zone}."),
+                text(
+                    _("Best times for a {minutes}-minute meeting {period}.", minutes=minutes, period=period)
+                ),
+                tr(
+                    "Nobody here has set a time zone ({command}), so I used the working hours of {zone}.",
+                    command=code(f"{ctx.prefix}tz"),
+                    zone=zone,
+                ),
             ]
         )
     shown = {a.who for slot in slots for a in slot.out_of_hours if a.who}
@@ -105,22 +117,62 @@ async def meeting_suggest(
     await ctx.reply(lines(rows))
 
 
+def _who(count: int, unset: int, zone: str, *, group_wide: bool) -> str:
+    """`3 people: 2 with a time zone, 1 counted in the subject's, Europe/Zurich`."""
+    if not unset:
+        return n_("{count} person with a time zone", "{count} people with a time zone", count)
+    zoned = count - unset
+    if group_wide:
+        return n_(
+            "{count} person: {zoned} with a time zone, {unset} counted in the group's, {zone}",
+            "{count} people: {zoned} with a time zone, {unset} counted in the group's, {zone}",
+            count,
+            zoned=zoned,
+            unset=unset,
+            zone=zone,
+        )
+    return n_(
+        "{count} person: {zoned} with a time zone, {unset} counted in the subject's, {zone}",
+        "{count} people: {zoned} with a time zone, {unset} counted in the subject's, {zone}",
+        count,
+        zoned=zoned,
+        unset=unset,
+        zone=zone,
+    )
+
+
 def _window(now: datetime, first: date | None, last: date | None, zone: str) -> tuple[datetime, datetime]:
     """[start, end) in UTC from the dates typed (inclusive, read in `zone`), never before now."""
     if (first is None) != (last is None):
-        raise UsageError("Give both ends of the window: between <date> and <date>.")
+        raise UsageError(
+            tr("Give both ends of the window: {syntax}.", syntax=code("between <date> and <date>"))
+        )
     tz = ZoneInfo(zone)
     if first is None or last is None:
         first = now.astimezone(tz).date() + timedelta(days=1)
         last = first + timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
-        raise UsageError(f"The window ends ({last.isoformat()}) before it starts ({first.isoformat()}).")
+        raise UsageError(
+            _(
+                "The window ends ({last}) before it starts ({first}).",
+                last=last.isoformat(),
+                first=first.isoformat(),
+            )
+        )
     if (last - first).days + 1 > MAX_DAYS:
-        raise UsageError(f"A window holds at most {MAX_DAYS} days; that one has {(last - first).days + 1}.")
+        days = (last - first).days + 1
+        raise UsageError(
+            n_(
+                "A window holds at most {most} days; that one has {count}.",
+                "A window holds at most {most} days; that one has {count}.",
+                days,
+                most=MAX_DAYS,
+            )
+        )
     start = datetime.combine(first, time(0), tzinfo=tz)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
     if end <= now:
-        raise Refusal("That window is over; give dates to come.")
+        raise Refusal(_("That window is over; give dates to come."))
     return max(start, now), end
 
 
@@ -174,17 +226,24 @@ async def _busy(
 
 
 def _hours_line(slot: Slot, names: dict[str, str | None], known: bool, zone: str) -> Rich:
+    hours = _clock_range()
     if not known:
-        where = "Outside" if slot.out_of_hours else "Within"
-        return text(f"{where} working hours ({_clock_range()}) in {zone}.")
+        if slot.out_of_hours:
+            return text(_("Outside working hours ({hours}) in {zone}.", hours=hours, zone=zone))
+        return text(_("Within working hours ({hours}) in {zone}.", hours=hours, zone=zone))
     if not slot.out_of_hours:
-        return text(f"Everyone within working hours ({_clock_range()}).")
+        return text(_("Everyone within working hours ({hours}).", hours=hours))
     shown = [
         person(a.who, names.get(a.who))
         + text(f" ({clock(slot.start.astimezone(ZoneInfo(a.zone)))} {a.zone})")
         for a in slot.out_of_hours
     ]
-    return text(f"{len(shown)} out of hours: ") + join(shown, ", ")
+    return ntr(
+        "{count} out of hours: {people}",
+        "{count} out of hours: {people}",
+        len(shown),
+        people=join(shown, ", "),
+    )
 
 
 def _clock_range() -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from iscg_bot.calendar.caldav import CalDavPublisher
 from iscg_bot.calendar.mail import MailSender
 from iscg_bot.chat.dispatcher import Dispatcher
+from iscg_bot.chat.languages import Languages
 from iscg_bot.chat.outbox import OutboxSender
 from iscg_bot.chat.reminders import ReminderService
 from iscg_bot.chat.services import Services
@@ -199,6 +200,7 @@ class BotApp:
             metrics=self.metrics,
             catch_up_in_background=True,  # a big database's catch-up must not hold up the first command
             catch_up_after=self.gateway.ready,  # nor compete with it for the CPU: it follows the first sync
+            languages=Languages(self.settings.bot.default_language, commits=self.commits),  # the rooms'
         )
 
     def _dispatcher(self) -> Dispatcher:

@@ -151,6 +151,7 @@ class Person(Base):
     display_name: Mapped[str | None] = mapped_column(String(255))
     timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name, e.g. "Europe/Zurich"
     email: Mapped[str | None] = mapped_column(String(320))  # RFC 5321's longest address
+    language: Mapped[str | None] = mapped_column(String(8))  # "fr": what the bot answers them in (`!lang`)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -183,6 +184,7 @@ class Subject(Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     timezone: Mapped[str] = mapped_column(String(64))  # IANA name; the subject's meetings are shown in it
+    language: Mapped[str | None] = mapped_column(String(8))  # what the room is written in; None: the default
     archived: Mapped[bool] = mapped_column(default=False, server_default=false())
     room_id: Mapped[str] = mapped_column(String(255), unique=True)
     room_active: Mapped[bool] = mapped_column(default=True, server_default=true())  # false: bot removed

@@ -39,6 +39,8 @@ async def test_help_lists_the_commands_with_their_first_line(chat: Chat) -> None
     assert await chat("!help") == (
         "Commands you can run here:\n"
         "• !help [topic…] — Show the commands you most likely need here, and the areas to explore.\n"
+        "• !lang [language] — Show the language the bot writes to you in, or choose it: ar, zh, en, fr, ru "
+        "or es (`default`: the room's).\n"
         "• !ping — Check that the bot is alive: it answers pong.\n"
         "• !tz [zone] — Show your time zone, or set it.\n"
         "Type !help <command> for details."

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, inspect, select
 
 from iscg_bot.storage import CalendarToken, Database, Subject, UnitOfWork
+from tests.support.old_schema import insert_subject
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 ANN = "@ann:example.org"
@@ -69,15 +70,8 @@ async def test_revoke(database: Database) -> None:
 async def test_migrating_from_0003_keeps_the_data_and_can_go_back(unmigrated_database: Database) -> None:
     database = unmigrated_database
     await database.migrate("0003_meetings")
-    async with UnitOfWork(database.sessions) as uow:
-        await uow.subjects.create(
-            slug="cop",
-            title="COP",
-            room_id="!cop:example.org",
-            timezone="Europe/Zurich",
-            created_by=ANN,
-            at=T0,
-        )
+    async with UnitOfWork(database.sessions) as uow:  # subjects with 0003's columns (the model has more)
+        await insert_subject(uow.session, "cop", created_by=ANN, at=T0)
         await uow.session.commit()  # an old schema: no data_versions to raise
 
     async def tables() -> set[str]:

@@ -23,6 +23,7 @@ from iscg_bot.storage import (
     Subject,
     UnitOfWork,
 )
+from tests.support.old_schema import insert_subject, subject_slugs
 
 ZURICH = ZoneInfo("Europe/Zurich")
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # "now": when things are scheduled
@@ -566,9 +567,9 @@ NEW_TABLES = (Meeting, AgendaItem, MeetingOverride, Rsvp, ReminderSent)
 async def test_migrating_from_0002_keeps_the_data_and_can_go_back(unmigrated_database: Database) -> None:
     database = unmigrated_database
     await database.migrate("0002_subjects_roles")
-    async with UnitOfWork(database.sessions) as uow:  # the 0002 tables are as the models still declare them
-        cop = await create_subject(uow, "cop")
-        await uow.roles.add(ANN, "coordinator", subject_id=cop.id, by=ADMIN, at=T0)
+    async with UnitOfWork(database.sessions) as uow:  # subjects with 0002's columns (the model has more)
+        cop_id = await insert_subject(uow.session, "cop", created_by=ADMIN, at=T0)
+        await uow.roles.add(ANN, "coordinator", subject_id=cop_id, by=ADMIN, at=T0)
         await uow.session.commit()  # an old schema: no data_versions to raise
 
     async def tables() -> set[str]:
@@ -578,11 +579,11 @@ async def test_migrating_from_0002_keeps_the_data_and_can_go_back(unmigrated_dat
     await database.migrate("0003_meetings")
     assert await database.current_revision() == "0003_meetings"
     async with UnitOfWork(database.sessions) as uow:
-        assert [s.slug for s in await uow.subjects.list()] == ["cop"]
-        assert [a.matrix_id for a in await uow.roles.active(at=LATER, subject_id=cop.id)] == [ANN]
+        assert await subject_slugs(uow.session) == ["cop"]
+        assert [a.matrix_id for a in await uow.roles.active(at=LATER, subject_id=cop_id)] == [ANN]
     # Rows in every new table, written with SQL: the models follow the newest schema, not 0003's.
     async with database.engine.begin() as conn:
-        values = {"cop": cop.id, "room": COP_ROOM, "ann": ANN, "at": T0, "window": WINDOW}
+        values = {"cop": cop_id, "room": COP_ROOM, "ann": ANN, "at": T0, "window": WINDOW}
         for statement in (
             "INSERT INTO meetings (id, subject_id, room_id, title, timezone, start_local, start_utc, "
             "duration_minutes, created_by, created_at, updated_at) VALUES (1, :cop, :room, 'Call', "
@@ -611,6 +612,8 @@ async def test_migrating_from_0002_keeps_the_data_and_can_go_back(unmigrated_dat
     await database.migrate()
     assert {model.__tablename__ for model in NEW_TABLES} <= await tables()
     async with UnitOfWork(database.sessions) as uow:
+        cop = await uow.subjects.by_slug("cop")
+        assert cop is not None
         again = await schedule(uow, WINDOW, subject=cop)
         await uow.commit()
     assert again.id >= 1

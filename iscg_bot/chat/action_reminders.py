@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from iscg_bot.chat.outbox import notice_content, txn_id
+from iscg_bot.core.i18n import SOURCE, speaking
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.domain.actions import (
     DEFAULT_ZONE,
@@ -30,6 +31,7 @@ async def run_due_actions(
     now: datetime,
     *,
     default_zone: str = DEFAULT_ZONE,
+    default_language: str = SOURCE,
     metrics: Metrics | None = None,
 ) -> int:
     """Remind the owners of the open actions due today whose reminder has not gone out; how many were queued.
@@ -39,7 +41,8 @@ async def run_due_actions(
     REMINDER_TIME on the day itself (whoever did so knows), it is skipped: recorded as reminded, never sent.
     Each claim and its message are one transaction, the message's Matrix transaction ID derived from the
     action and day (`reminder_key`), so neither a second run nor a retried send posts it twice.
-    Each claim is counted in `metrics` when given.
+    Each claim is counted in `metrics` when given. The message is in the room's language: its subject's,
+    else `default_language` (the group's).
     """
     latest = (now.astimezone(UTC) + timedelta(days=1)).date()  # no zone is a day or more ahead of UTC
     async with UnitOfWork(sessions) as uow:
@@ -58,7 +61,16 @@ async def run_due_actions(
         if due > today or now < remind_at:
             continue
         skipped = due < today or item.updated_at > remind_at
-        if await _claim(sessions, item.id, due, now=now, skipped=skipped, metrics=metrics):
+        claimed = await _claim(
+            sessions,
+            item.id,
+            due,
+            now=now,
+            skipped=skipped,
+            default_language=default_language,
+            metrics=metrics,
+        )
+        if claimed:
             queued += 1
     return queued
 
@@ -70,6 +82,7 @@ async def _claim(
     *,
     now: datetime,
     skipped: bool,
+    default_language: str = SOURCE,
     metrics: Metrics | None = None,
 ) -> bool:
     """Claim the action's reminder for `due` and (unless skipped) queue it, in one transaction."""
@@ -80,11 +93,13 @@ async def _claim(
             item = await uow.actions.get(action_id)
             assert item is not None  # its reminder was just claimed
             subject = await uow.subjects.get(item.subject_id) if item.subject_id is not None else None
+            with speaking((subject.language if subject is not None else None) or default_language):
+                message = reminder_message(item)  # said to the room, in its language
             await uow.outbox.add(
                 txn_id=txn_id(key, 0),
                 room_id=subject.room_id if subject is not None else item.room_id,  # a moved room too
                 event_type="m.room.message",
-                content=notice_content(reminder_message(item)),
+                content=notice_content(message),
                 at=now,
                 purpose=key,
             )

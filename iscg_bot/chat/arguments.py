@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeGuard, runtime_checkable
 
 from iscg_bot.core.formatting import Rich, or_list, quote
+from iscg_bot.core.i18n import _, lazy
 
 if TYPE_CHECKING:
     from iscg_bot.chat.context import Context
@@ -54,10 +55,11 @@ class UsageError(Refusal):
 
     Handlers raise it too, at any point: `raise UsageError("M99 does not exist.")`; the caller undoes what
     the command wrote before it.
-    `show_usage=False` leaves the usage line out where it would not help.
+    `show_usage=False` leaves the usage line out where it would not help. The sentence may be rich text
+    (`tr(...)`), so words to type as they are can be shown as code.
     """
 
-    def __init__(self, sentence: str, *, show_usage: bool = True) -> None:
+    def __init__(self, sentence: Rich | str, *, show_usage: bool = True) -> None:
         super().__init__(sentence)
         self.sentence = sentence
         self.show_usage = show_usage
@@ -105,7 +107,7 @@ def tokenize(text: str) -> list[Token]:
 
 
 def unterminated_error(token: Token) -> UsageError:
-    return UsageError(f"The quote opened before {quote(token.text, 20)} is never closed.")
+    return UsageError(_("The quote opened before {text} is never closed.", text=quote(token.text, 20)))
 
 
 # ---- argument types --------------------------------------------------------------------------------------
@@ -119,6 +121,7 @@ class ArgumentType(Protocol):
     the value and how many words it used (1 or more); it may be async (e.g. to look something up through
     `ctx.uow`). It raises `UsageError` with one sentence when the words are not a value.
 
+    `name` is English, marked with `lazy()`; it is shown translated (`type_name`).
     Optional: `usage` (str) is shown in the usage line instead of `<name>`, as is: words typed as they are
     stand bare, what stands for a value in brackets (`yes|no` for choices, `<date>|none`);
     `parse_text(text, ctx)` converts a whole form value (default: the words of the value, all of them used).
@@ -129,6 +132,15 @@ class ArgumentType(Protocol):
     def parse(self, words: Sequence[str], ctx: Context) -> tuple[Any, int] | Awaitable[tuple[Any, int]]: ...
 
 
+def type_name(argument_type: object) -> str:
+    """What a value of this type is, in the language being written: the type's `shown_name()` if it has one
+    (a name built from parts), else its `name` translated."""
+    shown = getattr(argument_type, "shown_name", None)
+    if callable(shown):
+        return str(shown())
+    return _(str(getattr(argument_type, "name", "")))
+
+
 def is_argument_type(obj: object) -> TypeGuard[ArgumentType]:
     return isinstance(getattr(obj, "name", None), str) and callable(getattr(obj, "parse", None))
 
@@ -136,7 +148,7 @@ def is_argument_type(obj: object) -> TypeGuard[ArgumentType]:
 class WordType:
     """Base for types read from exactly one word: implement `convert(word, ctx)`."""
 
-    name = "a word"
+    name = lazy("a word")
 
     def convert(self, word: str, ctx: Context) -> object:
         return word
@@ -152,7 +164,7 @@ class AsyncWordType:
     """Base for types read from exactly one word through an await (e.g. a look-up in `ctx.uow`): implement
     `async convert(word, ctx)`, or an async `parse`. The router awaits what `parse` returns."""
 
-    name = "a word"
+    name = lazy("a word")
 
     async def convert(self, word: str, ctx: Context) -> object:
         return word
@@ -167,7 +179,7 @@ class AsyncWordType:
 class Word(WordType):
     """`str`: one word, or one "quoted text"; a form value is taken whole."""
 
-    name = 'a word or "quoted text"'
+    name = lazy('a word or "quoted text"')
 
     def parse_text(self, text: str, ctx: Context) -> str:
         tokens = tokenize(text)
@@ -177,17 +189,17 @@ class Word(WordType):
 
 
 class Integer(WordType):
-    name = "a whole number"
+    name = lazy("a whole number")
     _digits = re.compile(r"[+-]?[0-9]{1,15}")
 
     def convert(self, word: str, ctx: Context) -> int:
         if not self._digits.fullmatch(word):
-            raise UsageError(f"{quote(word)} is not a whole number.")
+            raise UsageError(_("{word} is not a whole number.", word=quote(word)))
         return int(word)
 
 
 class YesNo(WordType):
-    name = "yes or no"
+    name = lazy("yes or no")
     usage = "yes|no"
     _values: typing.ClassVar[dict[str, bool]] = {
         **dict.fromkeys(("yes", "y", "true", "on"), True),
@@ -198,7 +210,7 @@ class YesNo(WordType):
         try:
             return self._values[word.lower()]
         except KeyError:
-            raise UsageError(f"{quote(word)} is not yes or no.") from None
+            raise UsageError(_("{word} is not yes or no.", word=quote(word))) from None
 
 
 class Choice(WordType):
@@ -213,11 +225,23 @@ class Choice(WordType):
         self.usage = "|".join(self.choices)
         self._by_lower = {c.lower(): c for c in self.choices}
 
+    def shown_name(self) -> str:
+        """`name` in the language being written."""
+        if len(self.choices) == 1:
+            return _("the word {word}", word=self.choices[0])
+        return _("one of {choices}", choices=or_list(self.choices))
+
     def convert(self, word: str, ctx: Context) -> str:
         try:
             return self._by_lower[word.lower()]
         except KeyError:
-            raise UsageError(f"{quote(word)} is not {self.name}.") from None
+            if len(self.choices) == 1:
+                message = _("{typed} is not the word {word}.", typed=quote(word), word=self.choices[0])
+            else:
+                message = _(
+                    "{typed} is not one of {choices}.", typed=quote(word), choices=or_list(self.choices)
+                )
+            raise UsageError(message) from None
 
     def __repr__(self) -> str:
         return f"Choice({self.choices!r})"
@@ -233,12 +257,18 @@ _USER_ID = re.compile(
 class UserIdType(WordType):
     """A Matrix user ID, `@local:server`; a matrix.to link to a user is accepted too."""
 
-    name = "a Matrix user ID like @alice:example.org"
+    name = lazy("a Matrix user ID like @alice:example.org")
 
     def convert(self, word: str, ctx: Context) -> str:
         user_id = word.removeprefix(MATRIX_TO)
         if len(user_id) > 255 or not _USER_ID.fullmatch(user_id):
-            raise UsageError(f"{quote(word)} is not a Matrix user ID like @alice:example.org.")
+            raise UsageError(
+                _(
+                    "{word} is not a Matrix user ID like {example}.",
+                    word=quote(word),
+                    example="@alice:example.org",
+                )
+            )
         return user_id
 
 
@@ -347,10 +377,16 @@ class Parameter:
     def missing(self) -> UsageError:
         name = getattr(self.type, "name", None)
         if self.kind is Kind.POSITIONAL and getattr(self.type, "usage", None) and name:
-            return UsageError(f"Missing {name}.")  # `Missing one of yes, no or maybe.`
+            return UsageError(
+                _("Missing {what}.", what=type_name(self.type))
+            )  # `Missing one of yes, no or maybe.`
         what = None if getattr(self.type, "usage", None) else name
         shown = self.usage() if self.kind is Kind.KEYWORD else self.placeholder
-        return UsageError(f"Missing {shown}" + (f" ({what})." if what else "."))
+        if (
+            what
+        ):  # `Missing <title> (a word or "quoted text").`: the usage's own words, then what they stand for
+            return UsageError(_("Missing {usage} ({what}).", usage=shown, what=type_name(self.type)))
+        return UsageError(_("Missing {usage}.", usage=shown))
 
 
 def form_key(key: str) -> str:
@@ -401,7 +437,7 @@ _UnionType = type(int | None)
 
 
 def _type_for(hint: object) -> ArgumentType:
-    hint, _, metadata = _strip(hint)
+    hint, _optional, metadata = _strip(hint)
     declared = [m for m in metadata if is_argument_type(m)]
     if declared:
         return declared[-1]

@@ -32,9 +32,11 @@ from iscg_bot.chat.arguments import (
     YesNo,
     form_key,
     tokenize,
+    type_name,
     unterminated_error,
 )
-from iscg_bot.core.formatting import or_list, quote
+from iscg_bot.core.formatting import code, or_list, quote
+from iscg_bot.core.i18n import _, tr
 
 if TYPE_CHECKING:
     from iscg_bot.chat.context import Context
@@ -49,7 +51,9 @@ async def _parse(argtype: ArgumentType, tokens: Sequence[Token], ctx: Context) -
     readable = tokens[:-1] if tokens and tokens[-1].unterminated else tokens
     if not readable:
         raise (
-            unterminated_error(tokens[-1]) if tokens else UsageError(f"An empty value is not {argtype.name}.")
+            unterminated_error(tokens[-1])
+            if tokens
+            else UsageError(_("An empty value is not {what}.", what=type_name(argtype)))
         )
     words = [t.text for t in readable]
     try:
@@ -75,7 +79,7 @@ async def parse_text(argtype: ArgumentType, text: str, ctx: Context) -> object:
     tokens = tokenize(text)
     value, consumed = await _parse(argtype, tokens, ctx)
     if consumed < len(tokens):
-        raise UsageError(f"I did not expect {quote(tokens[consumed].text)}.")
+        raise UsageError(_("I did not expect {word}.", word=quote(tokens[consumed].text)))
     return value
 
 
@@ -125,7 +129,7 @@ class _LineBinder:
             if next_positional >= len(self.positionals):
                 if token.unterminated:
                     raise unterminated_error(token)
-                raise UsageError(f"I did not expect {quote(token.text)}.")
+                raise UsageError(_("I did not expect {word}.", word=quote(token.text)))
             i, next_positional = await self._positional(i, next_positional)
         return _fill_defaults(self.params, self.values)
 
@@ -133,13 +137,15 @@ class _LineBinder:
         token = self.tokens[i]
         param = self.stops[token.text.lower()]
         if param.name in self.values:
-            raise UsageError(f"{quote(token.text)} is given twice.")
+            raise UsageError(_("{word} is given twice.", word=quote(token.text)))
         if param.kind is Kind.FLAG:
             self.values[param.name] = True
             return i + 1
         end = self._segment_end(i + 1)
         if end == i + 1:
-            raise UsageError(f"{quote(token.text)} needs {param.placeholder} after it.")
+            raise UsageError(
+                tr("{word} needs {value} after it.", word=quote(token.text), value=code(param.placeholder))
+            )
         value, consumed = await _parse(param.reader, self.tokens[i + 1 : end], self.ctx)
         self.values[param.name] = value
         return i + 1 + consumed
@@ -198,7 +204,8 @@ class FormField:
 def read_form(lines: Sequence[str]) -> tuple[tuple[FormField, ...], str | None]:
     """`key: value` lines, `- item` lines under a key, other lines continue the value above.
 
-    Returns the fields and, when a line cannot be read, a sentence saying so.
+    Returns the fields and, when a line cannot be read, that line (`unreadable_form_line` says so in the
+    reader's language, once it is known: the message is read before).
     """
     fields: list[tuple[str, list[str], list[str]]] = []
     for line in lines:
@@ -217,8 +224,14 @@ def read_form(lines: Sequence[str]) -> tuple[tuple[FormField, ...], str | None]:
             else:
                 field[1].append(line.rstrip())
         else:
-            return (), f"I cannot read the form line {quote(line.strip())}; write key: value."
+            return (), line.strip()
     return tuple(FormField(k, "\n".join(v).strip(), tuple(i)) for k, v, i in fields), None
+
+
+def unreadable_form_line(line: str) -> UsageError:
+    return UsageError(
+        tr("I cannot read the form line {line}; write {syntax}.", line=quote(line), syntax=code("key: value"))
+    )
 
 
 def is_form_start(params: Sequence[Parameter], line: str) -> bool:
@@ -247,7 +260,7 @@ async def _form_value(param: Parameter, field: FormField, ctx: Context) -> objec
             return _default(param)
         return [await parse_text(param.reader, item, ctx) for item in raw]
     if field.items:
-        raise UsageError(f"The key {quote(field.key)} takes one value, not a list.")
+        raise UsageError(_("The key {key} takes one value, not a list.", key=quote(field.key)))
     if not value:
         return _default(param)
     return await parse_text(param.reader, value, ctx)
@@ -266,9 +279,14 @@ async def bind_form(params: Sequence[Parameter], fields: Sequence[FormField], ct
         param = by_key.get(form_key(field.key))
         if param is None:
             keys = [p.label for p in params]
-            known = f"; use {or_list(keys)}" if keys else ""
-            raise UsageError(f"The form has no key {quote(field.key)}{known}.")
+            if keys:
+                message = _(
+                    "The form has no key {key}; use {keys}.", key=quote(field.key), keys=or_list(keys)
+                )
+            else:
+                message = _("The form has no key {key}.", key=quote(field.key))
+            raise UsageError(message)
         if param.name in values:
-            raise UsageError(f"The key {quote(field.key)} is given twice.")
+            raise UsageError(_("The key {key} is given twice.", key=quote(field.key)))
         values[param.name] = await _form_value(param, field, ctx)
     return _fill_defaults(params, values)

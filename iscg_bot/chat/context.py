@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from iscg_bot.chat.events import IncomingEvent, RoomEvent
 from iscg_bot.chat.services import Services
 from iscg_bot.core.formatting import Rich, as_rich
+from iscg_bot.core.i18n import SOURCE
 from iscg_bot.storage import UnitOfWork
 
 
@@ -52,6 +53,8 @@ class Context:
     files: list[tuple[str, str, bytes]] = field(
         default_factory=list
     )  # (name, MIME type, bytes): to upload and post (`attach`)
+    language: str = SOURCE  # the sender's: what replies are written in (`iscg_bot.chat.languages`)
+    room_language: str = SOURCE  # the room's: what a message to everyone in it is written in
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from iscg_bot.chat.events import IncomingEvent, Invite, MembershipChange, Message, Undecryptable
+from iscg_bot.chat.languages import Languages
 from iscg_bot.chat.outbox import (
     PendingMessage,
     direct_target,
@@ -34,7 +35,8 @@ from iscg_bot.chat.services import Gateway, Services
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import Settings
-from iscg_bot.core.formatting import code, text
+from iscg_bot.core.formatting import as_rich, code
+from iscg_bot.core.i18n import _, lazy, speaking, tr
 from iscg_bot.core.metrics import Metrics, command_label
 from iscg_bot.storage import DuplicateEvent, UnitOfWork
 
@@ -58,7 +60,9 @@ class Queued:
     file: tuple[str, str, bytes] | None = None
 
 
-APOLOGY = "Sorry, something went wrong while running that command; nothing was changed. It has been logged."
+APOLOGY = lazy(
+    "Sorry, something went wrong while running that command; nothing was changed. It has been logged."
+)
 
 
 class Dispatcher:
@@ -87,6 +91,7 @@ class Dispatcher:
         # Told the outbox rows each commit wrote (the sender's `take`): they go without being read back.
         self.hand_off = hand_off
         self.metrics = metrics or Metrics()
+        self.languages = Languages(settings.bot.default_language, commits=self.commits)
 
     async def handle_batch(self, events: list[IncomingEvent]) -> None:
         received = self.metrics.timer()  # the reply latency counts the wait behind a room's earlier events
@@ -157,21 +162,20 @@ class Dispatcher:
 
     async def _greet(self, uow: UnitOfWork, event: MembershipChange) -> list[Queued]:
         prefix = self.settings.bot.command_prefix
-        hello = (
-            text(
+        with speaking(await self.languages.of_room(uow, event.room_id)):
+            hello = tr(
                 "Hello! I'm the ISCG bot: I schedule this room's electronic meetings, keep their minutes and "
-                "action items, and publish them in calendars. Type "
+                "action items, and publish them in calendars. Type {help} to see what you can do here.",
+                help=code(f"{prefix}help"),
             )
-            + code(f"{prefix}help")
-            + text(" to see what you can do here.")
-        )
         return [Queued("m.room.message", notice_content(hello)), *await self._run_passive(uow, event)]
 
     async def _undecryptable(self, uow: UnitOfWork, event: Undecryptable) -> list[Queued]:
-        sorry = text(
-            "I could not decrypt your message (my device has no key for it). "
-            "If it was a command, please send it again."
-        )
+        with speaking(await self.languages.of_reader(uow, event.sender, event.room_id)):
+            sorry = tr(
+                "I could not decrypt your message (my device has no key for it). "
+                "If it was a command, please send it again."
+            )
         # Whatever listens to the room (the minutes) hears of it too, in the same transaction.
         return [
             Queued("m.room.message", notice_content(sorry, reply_to=event)),
@@ -185,18 +189,22 @@ class Dispatcher:
         # a refused or failing command is still on the record, verbatim.
         outgoing: list[Queued] = await self._run_passive(uow, event) if self.router.has_passive(event) else []
         for invocation in invocations:
-            ctx = self._context(uow, event)
+            ctx = await self._context(uow, event)
             outcome = "refused"
             try:
-                async with uow.savepoint() as savepoint:
-                    if await self.router.execute(ctx, invocation):
-                        outcome = "ok"
-                    else:
-                        await savepoint.rollback()  # any refusal leaves nothing behind
+                # A reply is written in its reader's language (a message to the whole room in the room's:
+                # the command says so with `speaking(ctx.room_language)`).
+                with speaking(ctx.language):
+                    async with uow.savepoint() as savepoint:
+                        if await self.router.execute(ctx, invocation):
+                            outcome = "ok"
+                        else:
+                            await savepoint.rollback()  # any refusal leaves nothing behind
             except Exception:
                 outcome = "error"
                 log.exception("command failed in %s: %r", event.room_id, event.body[:200])
-                ctx.replies[:] = [text(APOLOGY)]
+                with speaking(ctx.language):
+                    ctx.replies[:] = [as_rich(_(APOLOGY))]
                 ctx.purposes.clear()
                 ctx.reactions[:] = []
                 ctx.direct[:] = []
@@ -206,20 +214,21 @@ class Dispatcher:
         return outgoing
 
     async def _run_passive(self, uow: UnitOfWork, event: IncomingEvent) -> list[Queued]:
-        ctx = self._context(uow, event)
+        ctx = await self._context(uow, event)
         try:
             # Asked before the savepoint: a message no handler has work for (no meeting running in the
             # room: nearly every one) then costs its read, not a SAVEPOINT and a RELEASE besides.
             if not await self.router.passive_applies(ctx, event):
                 return []
-            async with uow.savepoint():
-                await self.router.handle_passive(ctx, event)
+            with speaking(ctx.room_language):  # what a passive handler says, it says to the room
+                async with uow.savepoint():
+                    await self.router.handle_passive(ctx, event)
         except Exception:
             log.exception("passive handler failed on %s in %s", event.event_id, event.room_id)
             return []
         return self._outgoing(ctx, event)
 
-    def _context(self, uow: UnitOfWork, event: IncomingEvent) -> Context:
+    async def _context(self, uow: UnitOfWork, event: IncomingEvent) -> Context:
         return Context(
             room_id=event.room_id,
             sender=event.sender,
@@ -228,6 +237,8 @@ class Dispatcher:
             services=self.services,
             transaction=uow,
             event=event,
+            language=await self.languages.of_reader(uow, event.sender, event.room_id),
+            room_language=await self.languages.of_room(uow, event.room_id),
         )
 
     def _outgoing(self, ctx: Context, event: IncomingEvent) -> list[Queued]:

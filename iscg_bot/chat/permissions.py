@@ -19,6 +19,7 @@ from typing import Generic, Protocol, TypeVar
 
 from iscg_bot.chat.context import Context
 from iscg_bot.core.formatting import Rich, or_list
+from iscg_bot.core.i18n import _, lazy
 
 Predicate = Callable[["Context"], bool | Awaitable[bool]]
 T = TypeVar("T")
@@ -38,6 +39,8 @@ class Permission(Protocol):
     @property
     def who(self) -> str: ...  # what the README's permission table says (`policy.permission_table`)
 
+    def shown_name(self) -> str: ...  # `name` in the language being written (names are marked with `lazy`)
+
     async def refusal(self, ctx: Context, arguments: Mapping[str, object]) -> Rich | str | None: ...
 
     async def open_here(self, ctx: Context) -> bool: ...  # `!help`: whether to list it (standing aside)
@@ -49,6 +52,7 @@ class Requirement:
     `listed`, the words of the README's permission table (`name` unless given).
 
     With `|`: `COORDINATOR | SECRETARIAT` is met by either and reads "a coordinator or the secretariat".
+    `name` is English, marked with `lazy()` where it is written; users read `shown_name()`.
     """
 
     name: str
@@ -74,6 +78,13 @@ class Requirement:
     @property
     def who(self) -> str:
         return self.listed or self.name
+
+    def shown_name(self) -> str:
+        """`name` in the language being written: each alternative translated, joined by the language's
+        "or"."""
+        if self.alternatives:
+            return or_list([_(leaf.name) for leaf in self.alternatives])
+        return _(self.name)
 
     async def refusal(self, ctx: Context, arguments: Mapping[str, object]) -> Rich | str | None:
         return None
@@ -101,8 +112,8 @@ def any_of(*requirements: Requirement) -> Requirement:
     return Requirement(or_list([leaf.name for leaf in leaves]), either, tuple(leaves), listed)
 
 
-ANYONE = Requirement("anyone", lambda ctx: True)
-ADMIN = Requirement("a bot administrator", lambda ctx: ctx.is_admin, listed="admin")
+ANYONE = Requirement(lazy("anyone"), lambda ctx: True)
+ADMIN = Requirement(lazy("a bot administrator"), lambda ctx: ctx.is_admin, listed="admin")
 
 
 async def _always(ctx: Context) -> bool:
@@ -128,6 +139,10 @@ class Rule(Generic[T]):
     @property
     def name(self) -> str:
         return self.who
+
+    def shown_name(self) -> str:
+        """`who` in the language being written (mark it with `lazy()` where the rule is declared)."""
+        return _(self.who)
 
     async def refusal(self, ctx: Context, arguments: Mapping[str, object]) -> Rich | str | None:
         found = await self.target(ctx, arguments)

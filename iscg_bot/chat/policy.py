@@ -21,6 +21,7 @@ from iscg_bot.chat.context import Context
 from iscg_bot.chat.permissions import Requirement, Rule
 from iscg_bot.chat.router import Router
 from iscg_bot.core.formatting import Rich, code, text
+from iscg_bot.core.i18n import _, lazy, tr
 from iscg_bot.domain import minutes
 from iscg_bot.domain.actions import action_label
 from iscg_bot.domain.meetings import meeting_label
@@ -45,11 +46,11 @@ OFFICERS_SET = frozenset({Standing.ADMIN, Standing.CHAIR, Standing.MANAGEMENT, S
 
 # The policy table: each requirement, the standings that meet it, and how a refusal names them.
 POLICY: dict[str, tuple[frozenset[Standing], str]] = {
-    "chair": (frozenset({Standing.ADMIN, Standing.CHAIR}), "the Chair"),
-    "officers": (OFFICERS_SET, "the Chair, the management team or the secretariat"),
+    "chair": (frozenset({Standing.ADMIN, Standing.CHAIR}), lazy("the Chair")),
+    "officers": (OFFICERS_SET, lazy("the Chair, the management team or the secretariat")),
     "subject managers": (
         OFFICERS_SET | {Standing.COORDINATOR},
-        "this subject's coordinator, the secretariat, the Chair or the management team",
+        lazy("this subject's coordinator, the secretariat, the Chair or the management team"),
     ),
 }
 # How the README's table names each standing, in this order.
@@ -143,11 +144,15 @@ async def _changes_meeting(ctx: Context, meeting: Meeting) -> str | None:
         return None
     if await OFFICERS.allows(ctx):
         return None
-    return f"{meeting_label(meeting.id)} is not this room's meeting; change it in its own room."
+    return _(
+        "{meeting} is not this room's meeting; change it in its own room.", meeting=meeting_label(meeting.id)
+    )
 
 
+# A rule's `who` is written out (not built from OFFICERS.who) so that it is one message to translate; it reads
+# as the README's table has it: OFFICERS.who is "admin, Chair, management, secretariat".
 MEETING_CHANGERS: Rule[Meeting] = Rule(
-    f"{OFFICERS.who}; this subject's coordinator, for this subject's meetings",
+    lazy("admin, Chair, management, secretariat; this subject's coordinator, for this subject's meetings"),
     _argument("meeting", Meeting),
     _changes_meeting,
     standing=SUBJECT_MANAGERS,
@@ -156,19 +161,18 @@ MEETING_CHANGERS: Rule[Meeting] = Rule(
 
 # ---- action items: the owner, its subject's coordinator (from any room), the officers ---------------------
 
-# Completes "Only A3's owner, … may run !action done." (the action's subject need not be this room's).
-ACTION_CHANGERS_NAMED = "its subject's coordinator, the secretariat, the Chair or the management team"
-
 
 async def _changes_action(ctx: Context, action: ActionItem) -> Rich | None:
     if ctx.sender == action.owner or await OFFICERS.allows(ctx):
         return None
     if action.subject_id is not None and await _coordinates(ctx, action.subject_id):
         return None
-    return (
-        text(f"Only {action_label(action.id)}'s owner, {ACTION_CHANGERS_NAMED} may run ")
-        + code(_running_command(ctx))
-        + "."
+    # The action's subject need not be this room's.
+    return tr(
+        "Only {action}'s owner, its subject's coordinator, the secretariat, the Chair or the management team "
+        "may run {command}.",
+        action=action_label(action.id),
+        command=code(_running_command(ctx)),
     )
 
 
@@ -180,7 +184,7 @@ async def _has_actions_to_change(ctx: Context) -> bool:
 
 
 ACTION_CHANGERS: Rule[ActionItem] = Rule(
-    "the action's owner, its subject's coordinator, " + OFFICERS.who,
+    lazy("the action's owner, its subject's coordinator, admin, Chair, management, secretariat"),
     _argument("action", ActionItem),
     _changes_action,
     listed=_has_actions_to_change,
@@ -206,14 +210,15 @@ async def _chairs_if_running(ctx: Context) -> bool:
     return session is None or await _is_chair(ctx, session)
 
 
-def meeting_chairs(what: str) -> Rule[MeetingSession]:
-    """For the running meeting's chairs only; others read "Only the meeting's chairs may <what>."."""
+def meeting_chairs(refusal: str) -> Rule[MeetingSession]:
+    """For the running meeting's chairs only; others read `refusal` (marked with `lazy()`: "Only the
+    meeting's chairs may end the meeting.")."""
 
     async def judge(ctx: Context, session: MeetingSession) -> str | None:
-        return None if await _is_chair(ctx, session) else f"Only the meeting's chairs may {what}."
+        return None if await _is_chair(ctx, session) else _(refusal)
 
     return Rule(
-        "the running meeting's chairs (its starter and the subject's coordinator)",
+        lazy("the running meeting's chairs (its starter and the subject's coordinator)"),
         _running_session,
         judge,
         listed=_chairs_if_running,
@@ -241,11 +246,11 @@ async def _last_tagged_line(ctx: Context, arguments: Mapping[str, object]) -> Ta
 async def _undoes(ctx: Context, tagged: TaggedLine) -> str | None:
     if tagged.author == ctx.sender or ctx.sender in await ctx.uow.minutes.chairs(tagged.session_id):
         return None
-    return "Only the meeting's chairs may undo someone else's tagged line."
+    return _("Only the meeting's chairs may undo someone else's tagged line.")
 
 
 UNDOERS: Rule[TaggedLine] = Rule(
-    "anyone, for their own tagged line; the running meeting's chairs, for anyone's",
+    lazy("anyone, for their own tagged line; the running meeting's chairs, for anyone's"),
     _last_tagged_line,
     _undoes,
 )
@@ -263,7 +268,9 @@ async def _named_session(ctx: Context, arguments: Mapping[str, object]) -> Meeti
 async def _from_its_room(ctx: Context, session: MeetingSession) -> str | None:
     if session.room_id == ctx.room_id or await OFFICERS.allows(ctx):
         return None
-    return f"The minutes of {session.reference} are approved or reopened in their own room."
+    return _(
+        "The minutes of {reference} are approved or reopened in their own room.", reference=session.reference
+    )
 
 
 async def _reopens(ctx: Context, session: MeetingSession) -> str | None:
@@ -272,7 +279,7 @@ async def _reopens(ctx: Context, session: MeetingSession) -> str | None:
         return elsewhere
     if await _is_chair(ctx, session) or await SUBJECT_MANAGERS.allows(ctx):
         return None
-    return "Only the meeting's chairs, the coordinator or the officers may reopen its minutes."
+    return _("Only the meeting's chairs, the coordinator or the officers may reopen its minutes.")
 
 
 async def _may_reopen_here(ctx: Context) -> bool:
@@ -284,13 +291,16 @@ async def _may_reopen_here(ctx: Context) -> bool:
 
 
 MINUTES_APPROVERS: Rule[MeetingSession] = Rule(
-    f"{OFFICERS.who}; this subject's coordinator, for this room's minutes",
+    lazy("admin, Chair, management, secretariat; this subject's coordinator, for this room's minutes"),
     _named_session,
     _from_its_room,
     standing=SUBJECT_MANAGERS,
 )
 MINUTES_REOPENERS: Rule[MeetingSession] = Rule(
-    f"{OFFICERS.who}; the meeting's chairs and this subject's coordinator, for this room's minutes",
+    lazy(
+        "admin, Chair, management, secretariat; the meeting's chairs and this subject's coordinator, "
+        "for this room's minutes"
+    ),
     _named_session,
     _reopens,
     listed=_may_reopen_here,
@@ -300,15 +310,24 @@ MINUTES_REOPENERS: Rule[MeetingSession] = Rule(
 # ---- appointments: the Chair and the management team by the Chair only -----------------------------------
 
 
+_APPOINTED_BY_THE_CHAIR_ONLY = {
+    RoleKind.CHAIR: lazy("Only the Chair may appoint or remove the Chair."),
+    RoleKind.MANAGEMENT: lazy("Only the Chair may appoint or remove the management team."),
+}
+
+
 async def _appoints(ctx: Context, role: str) -> str | None:
     kind = RoleKind(role.replace("-", "_"))
     if kind in (RoleKind.CHAIR, RoleKind.MANAGEMENT) and not await CHAIR.allows(ctx):
-        return f"Only {CHAIR.name} may appoint or remove the {kind.label}."
+        return _(_APPOINTED_BY_THE_CHAIR_ONLY[kind])
     return None
 
 
 APPOINTERS: Rule[str] = Rule(
-    f"{CHAIR.who} (chair, management); {OFFICERS.who} (coordinator, focal-point, secretariat)",
+    lazy(
+        "admin, Chair (chair, management); admin, Chair, management, secretariat "
+        "(coordinator, focal-point, secretariat)"
+    ),
     _argument("role", str),
     _appoints,
     standing=OFFICERS,
@@ -333,7 +352,11 @@ async def _reports_on(ctx: Context, scope: SubjectScoped) -> Rich | None:
         if subject is not None and await _coordinates(ctx, subject.id):
             return None
     return text(
-        f"Only {OFFICERS.name} may run {_running_command(ctx)}; a coordinator, for their own subject."
+        _(
+            "Only the Chair, the management team or the secretariat may run {command}; a coordinator, "
+            "for their own subject.",
+            command=_running_command(ctx),
+        )
     )
 
 
@@ -347,7 +370,10 @@ def reporters(
     """The officers report on anything, a coordinator on their own subject; `scope` reads what is asked
     for from the arguments."""
     return Rule(
-        f"{OFFICERS.who}; a coordinator, for their own subject", scope, _reports_on, listed=_may_report
+        lazy("admin, Chair, management, secretariat; a coordinator, for their own subject"),
+        scope,
+        _reports_on,
+        listed=_may_report,
     )
 
 

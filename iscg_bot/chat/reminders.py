@@ -34,11 +34,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from iscg_bot.chat.action_reminders import run_due_actions
+from iscg_bot.chat.languages import Languages
 from iscg_bot.chat.outbox import notice_content, txn_id
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import RemindersSettings
-from iscg_bot.core.formatting import Rich, join, lines, link, mention, text
+from iscg_bot.core.formatting import Rich, join, lines, link, mention
+from iscg_bot.core.i18n import SOURCE, n_, speaking, tr
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.core.timeshow import span
 from iscg_bot.core.workers import HealthRecord, WorkerHealth, first_set
@@ -100,39 +102,44 @@ def reminder_message(
     meeting: Meeting, reminder: Reminder, *, now: datetime, late: bool, attendees: Iterable[str] = ()
 ) -> Rich:
     """`Reminder: M12 “Title” starts in 15 minutes — <when>`; at the start with the join link; the people
-    who said yes are mentioned."""
-    first = text(
-        f"Reminder: {meeting_label(meeting.id)} “{meeting.title}” {_when(reminder.occurrence_utc, now)} — "
-        + span(reminder.occurrence_utc, reminder.end_utc, meeting.timezone)
-    )
+    who said yes are mentioned. Written in the language being spoken (the caller sets the room's)."""
+    values = {
+        "label": meeting_label(meeting.id),
+        "title": meeting.title,
+        "when": span(reminder.occurrence_utc, reminder.end_utc, meeting.timezone),
+    }
+    minutes = round((reminder.occurrence_utc - now).total_seconds() / 60)
+    if minutes > 0:
+        first = tr(
+            "Reminder: {label} “{title}” starts in {amount} — {when}", amount=_amount(minutes), **values
+        )
+    elif minutes == 0:
+        first = tr("Reminder: {label} “{title}” starts now — {when}", **values)
+    else:
+        first = tr(
+            "Reminder: {label} “{title}” started {amount} ago — {when}", amount=_amount(-minutes), **values
+        )
     if late:
-        first += text(" (late: the bot was offline)")
+        first = tr("{reminder} (late: the bot was offline)", reminder=first)
     parts = [first]
     if reminder.offset_minutes == 0 and meeting.link:
-        parts.append(text("Join: ") + link(meeting.link))
+        parts.append(tr("Join: {link}", link=link(meeting.link)))
     attendees = list(attendees)
     if attendees:
-        parts.append(text("Coming: ") + join((mention(a) for a in attendees), ", "))
+        parts.append(tr("Coming: {people}", people=join((mention(a) for a in attendees), ", ")))
     return lines(parts)
 
 
-def _when(start: datetime, now: datetime) -> str:
-    minutes = round((start - now).total_seconds() / 60)
-    if minutes > 0:
-        return f"starts in {_amount(minutes)}"
-    if minutes == 0:
-        return "starts now"
-    return f"started {_amount(-minutes)} ago"
-
-
 def _amount(minutes: int) -> str:
+    """`1 hour 30 minutes`, `15 minutes`, `2 hours`."""
     hours, rest = divmod(minutes, 60)
-    words = []
-    if hours:
-        words.append(f"{hours} hour" + ("s" if hours != 1 else ""))
-    if rest or not hours:
-        words.append(f"{rest} minute" + ("s" if rest != 1 else ""))
-    return " ".join(words)
+    hour_words = n_("{count} hour", "{count} hours", hours)
+    if not rest and hours:
+        return hour_words
+    minute_words = n_("{count} minute", "{count} minutes", rest)
+    if not hours:
+        return minute_words
+    return n_("{hours} {count} minute", "{hours} {count} minutes", rest, hours=hour_words)
 
 
 class ReminderService:
@@ -158,8 +165,11 @@ class ReminderService:
         metrics: Metrics | None = None,
         catch_up_in_background: bool = False,
         catch_up_after: asyncio.Event | None = None,
+        languages: Languages | None = None,
     ) -> None:
         self.sessions = sessions
+        # Whom a reminder speaks to: the whole room, in its subject's language (else the configured default).
+        self.languages = languages
         self.catch_up_in_background = catch_up_in_background
         self.catch_up_after = catch_up_after
         self._catch_up_task: asyncio.Task[None] | None = None
@@ -388,7 +398,11 @@ class ReminderService:
             queued = await self._run_meetings(now) if meetings else 0
             try:  # the action items' due-day reminders ride on the same passes (see iscg_bot.domain.actions)
                 queued += await run_due_actions(
-                    self.sessions, now, default_zone=self.default_zone, metrics=self.metrics
+                    self.sessions,
+                    now,
+                    default_zone=self.default_zone,
+                    metrics=self.metrics,
+                    default_language=self.languages.default if self.languages else SOURCE,
                 )
             except Exception:
                 log.exception("the action items' reminders failed; the next pass tries again")
@@ -481,7 +495,9 @@ class ReminderService:
                     for answer in await uow.rsvps.for_meeting(meeting.id)
                     if answer.answer == "yes"
                 ]
-                message = reminder_message(meeting, reminder, now=now, late=late, attendees=yes)
+                language = await self.languages.of_room(uow, meeting.room_id) if self.languages else SOURCE
+                with speaking(language):
+                    message = reminder_message(meeting, reminder, now=now, late=late, attendees=yes)
                 await uow.outbox.add(
                     txn_id=txn_id(reminder.key, 0),
                     room_id=meeting.room_id,

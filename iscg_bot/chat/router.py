@@ -48,13 +48,22 @@ from iscg_bot.chat.arguments import (
     usage_of,
 )
 from iscg_bot.chat.arguments import Flag as Flag
-from iscg_bot.chat.binding import FormField, bind_form, bind_line, is_form_start, read_form
+from iscg_bot.chat.binding import (
+    FormField,
+    bind_form,
+    bind_line,
+    is_form_start,
+    read_form,
+    unreadable_form_line,
+)
 from iscg_bot.chat.context import Context
 from iscg_bot.chat.events import Message, Reaction
+from iscg_bot.chat.help_extract import summary_of
 from iscg_bot.chat.permissions import ADMIN, ANYONE, Permission, Requirement, Rule, any_of
 from iscg_bot.chat.time_arguments import TimeZone
 from iscg_bot.core.errors import DomainError
-from iscg_bot.core.formatting import Rich, bullets, code, lines, quote, text
+from iscg_bot.core.formatting import Rich, as_rich, bullets, code, lines, quote
+from iscg_bot.core.i18n import _, tr
 
 __all__ = [
     "ADMIN",
@@ -107,7 +116,12 @@ class Command:
     @property
     def summary(self) -> str:
         """The docstring's first paragraph on one line: a whole sentence, however it was wrapped."""
-        return " ".join(line.strip() for line in self.doc.split("\n\n", 1)[0].splitlines() if line.strip())
+        return summary_of(self.doc)
+
+    @property
+    def shown_summary(self) -> str:
+        """`summary` in the language being written (`iscg_bot.chat.help_extract` extracts it)."""
+        return _(self.summary) if self.summary else ""
 
     @property
     def takes_positionals(self) -> bool:
@@ -123,8 +137,11 @@ class Invocation:
     command: Command | None = None  # kind == "command"
     text: str = ""  # the argument text as typed, continuation lines included
     form: tuple[FormField, ...] | None = None  # the command was given as a form
-    problem: str | None = None  # what is wrong with the message, found while reading it
+    problem: str | None = (
+        None  # a form's line that could not be read (said once the reader's language is set)
+    )
     suggestion: str | None = None  # kind == "unknown": the closest command name, if any
+    length: int = 0  # kind == "too_long": how many characters the message has (said in the reader's language)
 
 
 @dataclass(frozen=True)
@@ -338,7 +355,7 @@ class Router:
         becomes the configured prefix; a room ID (`!abc:example.org`) is left alone."""
         if self.prefix == DOC_PREFIX:
             return written
-        return DOC_COMMAND.sub(lambda _: self.prefix, written)
+        return DOC_COMMAND.sub(lambda _match: self.prefix, written)
 
     async def permitted(self, ctx: Context, command: Command) -> bool:
         """Whether `!help` lists the command: the sender has the standing (bot administrators have every
@@ -380,12 +397,8 @@ class Router:
         if first is None or not self.is_command_line(first):
             return []
         length = sum(len(line) for line in all_lines) + len(all_lines) - 1
-        if length > self.max_length:
-            sentence = (
-                f"That message is too long for me: {length:,} characters, where I read at most "
-                f"{self.max_length:,}."
-            )
-            return [Invocation("too_long", problem=sentence)]
+        if length > self.max_length:  # said when executed: in the reader's language
+            return [Invocation("too_long", length=length)]
         chunks: list[list[str]] = []
         for line in all_lines:
             if self.is_command_line(line):
@@ -449,7 +462,13 @@ class Router:
     async def _run(self, ctx: Context, invocation: Invocation) -> None:
         """Run the invocation, or raise the `Refusal` that says why not (every refusal goes this one way)."""
         if invocation.kind == "too_long":
-            raise Refusal(invocation.problem or "That message is too long for me.")
+            length, limit = f"{invocation.length:,}", f"{self.max_length:,}"
+            sentence = _(
+                "That message is too long for me: {length} characters, where I read at most {limit}.",
+                length=length,
+                limit=limit,
+            )
+            raise Refusal(sentence)
         if invocation.kind == "unknown":
             raise Refusal(self.unknown_message(invocation.words, invocation.suggestion))
         if invocation.kind == "group":
@@ -458,9 +477,15 @@ class Router:
         assert command is not None
         standing = command.allow.standing
         if not (ctx.is_admin or await standing.allows(ctx)):
-            raise Refusal(text(f"Only {standing.name} may run ") + code(f"{self.prefix}{command.name}") + ".")
+            raise Refusal(
+                tr(
+                    "Only {who} may run {command}.",
+                    who=standing.shown_name(),
+                    command=code(f"{self.prefix}{command.name}"),
+                )
+            )
         if invocation.problem:
-            raise UsageError(invocation.problem)
+            raise unreadable_form_line(invocation.problem)
         if invocation.form is not None:
             arguments = await bind_form(command.parameters, invocation.form, ctx)
         else:
@@ -479,16 +504,21 @@ class Router:
 
     def usage_message(self, command: Command, error: UsageError) -> Rich:
         if not error.show_usage:
-            return text(error.sentence)
-        return lines([text(error.sentence), text("Usage: ") + code(self.usage(command))])
+            return as_rich(error.sentence)
+        return lines([as_rich(error.sentence), tr("Usage: {usage}", usage=code(self.usage(command)))])
 
     def unknown_message(self, words: Sequence[str], suggestion: str | None = None) -> Rich:
-        shown = quote(" ".join(words), 40)[1:-1]
-        message = text("Unknown command ") + code(f"{self.prefix}{shown}") + "."
+        shown = code(f"{self.prefix}{quote(' '.join(words), 40)[1:-1]}")
         if suggestion:
-            message += text(" Did you mean ") + code(f"{self.prefix}{suggestion}") + "?"
+            message = tr(
+                "Unknown command {command}. Did you mean {suggestion}?",
+                command=shown,
+                suggestion=code(f"{self.prefix}{suggestion}"),
+            )
+        else:
+            message = tr("Unknown command {command}.", command=shown)
         if self.find(["help"]):
-            hint = text("Type ") + code(f"{self.prefix}help") + " for the list of commands."
+            hint = tr("Type {help} for the list of commands.", help=code(f"{self.prefix}help"))
             message = lines([message, hint])
         return message
 
@@ -497,11 +527,11 @@ class Router:
         name = f"{self.prefix}{' '.join(w.lower() for w in words)}"
         allowed = [c for c in self.subcommands(words) if await self.permitted(ctx, c)]
         if not allowed:
-            return text("None of the ") + code(name) + " commands is open to you here."
+            return tr("None of the {group} commands is open to you here.", group=code(name))
         entries = [
-            code(self.usage(c)) + (f" — {self.shown(c.summary)}" if c.summary else "") for c in allowed
+            code(self.usage(c)) + (f" — {self.shown(c.shown_summary)}" if c.summary else "") for c in allowed
         ]
-        return lines([text("The ") + code(name) + " commands:", bullets(entries)])
+        return lines([tr("The {group} commands:", group=code(name)), bullets(entries)])
 
     # ---- passive handlers --------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Generic, TypeVar
 
 from iscg_bot.chat.arguments import UsageError, WordType
+from iscg_bot.core.i18n import current, lazy
 from iscg_bot.domain.timeparse import (
     TimeParseError,
     When,
@@ -53,9 +54,10 @@ def _usage_error(error: TimeParseError) -> UsageError:
 
 
 class WhenType:
-    """`<when>`: every word it is given (the router stops them at the next keyword: for, every, until…)."""
+    """`<when>`: every word it is given (the router stops them at the next keyword: for, every, until…);
+    natural forms in English or in the sender's language (`demain 14h`)."""
 
-    name = "a time such as 2026-12-03 14:00 Europe/Zurich"
+    name = lazy("a time such as 2026-12-03 14:00 Europe/Zurich")
 
     async def parse(self, words: Sequence[str], ctx: Context) -> tuple[When, int]:
         return await self.parse_text(" ".join(words), ctx), len(words)
@@ -63,7 +65,7 @@ class WhenType:
     async def parse_text(self, text: str, ctx: Context) -> When:
         zone = await reading_zone(ctx)
         try:
-            return parse_when(text, now=ctx.now, reading_zone=zone)
+            return parse_when(text, now=ctx.now, reading_zone=zone, language=current())  # the sender's
         except TimeParseError as error:
             raise _usage_error(error) from None
 
@@ -106,7 +108,7 @@ class _LongestPrefix(Generic[T]):
 
 
 class DurationType(_LongestPrefix[timedelta]):
-    name = "a duration like 90m"
+    name = lazy("a duration like 90m")
     most = 4  # 1 h 30 min
 
     def read(self, text: str) -> timedelta:
@@ -114,7 +116,7 @@ class DurationType(_LongestPrefix[timedelta]):
 
 
 class DateType(_LongestPrefix[date]):
-    name = "a date like 2026-12-03"
+    name = lazy("a date like 2026-12-03")
     most = 4  # Thu 3 Dec 2026
 
     def read(self, text: str) -> date:
@@ -124,7 +126,7 @@ class DateType(_LongestPrefix[date]):
 class TimeZoneType(WordType):
     """An IANA time zone name, case-insensitive; the value is the canonical name (`Asia/Tokyo`)."""
 
-    name = "a time zone such as Europe/Zurich"
+    name = lazy("a time zone such as Europe/Zurich")
 
     def convert(self, word: str, ctx: Context) -> str:
         try:

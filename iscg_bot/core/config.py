@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from iscg_bot.core.i18n import LANGUAGES
 from iscg_bot.core.sections import Problem, SecretStr, Section, ValidationError, setting
 
 USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
@@ -79,6 +80,12 @@ def _allowlist(value: list[str]) -> list[str]:
 def _zone(value: str) -> str:
     if value not in iana_zones():
         raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Zurich)")
+    return value
+
+
+def _language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise ValueError(f"{value!r} is not one of ITU's languages: {', '.join(LANGUAGES)}")
     return value
 
 
@@ -176,6 +183,11 @@ class BotSettings(Section):
         check=_allowlist,
     )
     default_timezone: str = setting(default="Europe/Zurich", check=_zone)
+    default_language: str = setting(
+        default="en",
+        description="what the bot writes in when neither the reader nor the room chose",
+        check=_language,
+    )
     max_message_length: int = setting(default=8000, ge=100, le=65536)
 
 

@@ -9,6 +9,8 @@ import html as _html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from iscg_bot.core.language import PSEUDO, _, accented, babel_locale, current, n_
+
 
 @dataclass(frozen=True)
 class Rich:
@@ -97,17 +99,28 @@ def bullets(parts: Iterable[Rich | str]) -> Rich:
 
 
 def single_line(value: str, *, what: str, limit: int, error: type[Exception] = ValueError) -> str:
-    """User text that must be one line: spaces and newlines collapsed, not empty, at most `limit` long."""
+    """User text that must be one line: spaces and newlines collapsed, not empty, at most `limit` long.
+
+    `what` names the text ("title"): mark it with `lazy()` where it is written; it is translated here."""
     line = " ".join(value.split())
     if not line:
-        raise error(f"The {what} cannot be empty.")
+        raise error(_("The {what} cannot be empty.", what=_(what)))
     if len(line) > limit:
-        raise error(f"A {what} holds at most {limit} characters.")
+        raise error(
+            n_(
+                "A {what} holds at most {count} character.",
+                "A {what} holds at most {count} characters.",
+                limit,
+                what=_(what),
+            )
+        )
     return line
 
 
 def counted(number: int, noun: str, plural: str | None = None) -> str:
-    """`1 meeting`, `3 meetings`, `2 key issues`: a count with its noun in the right number."""
+    """`1 meeting`, `3 meetings`, `2 key issues`: a count with its noun in the right number.
+
+    English only: a translated text says `n_("{count} meeting", "{count} meetings", number)` instead."""
     return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
 
 
@@ -120,8 +133,20 @@ def quote(value: str, limit: int = 40) -> str:
 
 
 def or_list(items: Sequence[str]) -> str:
-    """`a`, `a or b`, `a, b or c`."""
+    """`a`, `a or b`, `a, b or c` — in the language being written (CLDR's "or" list beyond English)."""
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} or {items[-1]}"
+    locale = babel_locale(current())
+    if locale is None:  # English, as it always read (CLDR's English puts a comma before "or")
+        return f"{', '.join(items[:-1])} or {items[-1]}"
+    from babel.lists import format_list  # Babel is loaded only when another language is written
+
+    if current() != PSEUDO:
+        return format_list(items, style="or", locale=locale)
+    # The pseudo-language: CLDR's English list with its words accented, the items as they are.
+    marks = [f"\x00{n}\x01" for n in range(len(items))]
+    written = accented(format_list(marks, style="or", locale=locale))
+    for mark, item in zip(marks, items, strict=True):
+        written = written.replace(mark, item)
+    return written

@@ -3,8 +3,11 @@
     span(start, end, "Europe/Zurich", extra_zones=["Asia/Tokyo"])
     → "Thu 3 Dec 2026 14:00–15:30 Europe/Zurich (UTC+01:00) · 13:00–14:30 UTC · 22:00–23:30 Asia/Tokyo"
 
-Names of days and months are English and fixed (never the machine's locale). Every datetime given here must be
-timezone-aware: a naive one is refused with ValueError, as it would be shown in a zone nobody chose.
+Names of days and months are in the language being written (`iscg_bot.core.i18n.speaking`), never the
+machine's locale: English with a fixed pattern (CLDR's English names, tested), any other language in CLDR's
+own order and names through Babel (loaded only then). Times are on the 24-hour clock in every language.
+Every datetime given here must be timezone-aware: a naive one is refused with ValueError, as it would be
+shown in a zone nobody chose.
 A fixed-offset zone (`UTC`, `Etc/GMT-3`) is shown as its offset (`UTC`, `UTC+03:00`): the POSIX sign of
 `Etc/GMT-3` reads backwards to people.
 """
@@ -15,6 +18,8 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from iscg_bot.core.language import PSEUDO, accented, babel_locale, current
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -56,10 +61,34 @@ def zone_label(zone: str) -> str:
     return zone
 
 
+ENGLISH_DAY = "EEE d MMM y"  # what `day_label` writes in English, as a CLDR pattern (the tests compare them)
+SKELETON_DAY = (
+    "MMMEd",
+    "yMMMEd",
+)  # the other languages: CLDR's own pattern for a short day, without/with year
+
+
 def day_label(day: date, *, year: bool = True) -> str:
-    """`Thu 3 Dec 2026`, or `Thu 3 Dec` without the year."""
-    text = f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
-    return f"{text} {day.year}" if year else text
+    """`Thu 3 Dec 2026`, or `Thu 3 Dec` without the year; `jeu. 3 déc. 2026` in French."""
+    locale = babel_locale(current())
+    if locale is None:
+        text = f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
+        return f"{text} {day.year}" if year else text
+    from babel.dates import format_skeleton  # Babel is loaded only when another language is written
+
+    shown = format_skeleton(SKELETON_DAY[year], day, locale=locale)
+    return accented(shown) if current() == PSEUDO else shown
+
+
+def date_label(day: date) -> str:
+    """`3 Dec 2026`: the date without its weekday (`3 déc. 2026` in French)."""
+    locale = babel_locale(current())
+    if locale is None:
+        return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    from babel.dates import format_skeleton  # Babel is loaded only when another language is written
+
+    shown = format_skeleton("yMMMd", day, locale=locale)
+    return accented(shown) if current() == PSEUDO else shown
 
 
 def clock(wall: datetime) -> str:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import Rich, bullets, join, lines, mention, person, single_line, text
+from iscg_bot.core.i18n import PSEUDO, _, accented, babel_locale, current, lazy, tr
 from iscg_bot.core.timeshow import MONTHS, day_label, zone_label
 
 if TYPE_CHECKING:
@@ -39,6 +40,16 @@ DEFAULT_ZONE = "Europe/Zurich"  # as `bot.default_timezone`: Geneva has no IANA 
 SEPARATOR = " · "
 
 
+# An action's status as a listing shows it, and the refusal to set the status it already has.
+_STATUS_SHOWN = {"open": lazy("open"), "done": lazy("done"), "dropped": lazy("dropped")}
+_OVERDUE = lazy("open, overdue")
+_ALREADY = {
+    "open": lazy("{action} is already open."),
+    "done": lazy("{action} is already done."),
+    "dropped": lazy("{action} is already dropped."),
+}
+
+
 class ActionError(DomainError):
     """A request about action items that cannot be done; the message is one sentence."""
 
@@ -50,7 +61,7 @@ def action_label(action_id: int) -> str:
 def parse_action_ref(word: str) -> int:
     match = ACTION_REF.fullmatch(word.strip())
     if match is None:
-        raise ActionError(f'"{word[:20]}" is not an action item ID like A3.')
+        raise ActionError(_('"{word}" is not an action item ID like A3.', word=word[:20]))
     return int(match.group(1))
 
 
@@ -60,11 +71,11 @@ def is_matrix_id(owner: str) -> bool:
 
 def owner_name(value: str) -> str:
     """A free-text owner as kept: one line, not empty, at most MAX_NAME characters."""
-    return single_line(value, what="owner's name", limit=MAX_NAME, error=ActionError)
+    return single_line(value, what=lazy("owner's name"), limit=MAX_NAME, error=ActionError)
 
 
 def action_text(value: str) -> str:
-    return single_line(value, what="action", limit=MAX_TEXT, error=ActionError)
+    return single_line(value, what=lazy("action"), limit=MAX_TEXT, error=ActionError)
 
 
 def today_in(zone: str, now: datetime) -> date:
@@ -81,7 +92,12 @@ async def zone_of(uow: UnitOfWork, subject_id: int | None, default_zone: str) ->
 def _refuse_past(due: date | None, today: date, zone: str) -> None:
     if due is not None and due < today:
         raise ActionError(
-            f"{day_label(due)} is in the past: today is {day_label(today)} in {zone_label(zone)}."
+            _(
+                "{day} is in the past: today is {today} in {zone}.",
+                day=day_label(due),
+                today=day_label(today),
+                zone=zone_label(zone),
+            )
         )
 
 
@@ -122,7 +138,7 @@ async def set_status(uow: UnitOfWork, item: ActionItem, status: str, *, by: str,
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     if item.status == status:
-        raise ActionError(f"{action_label(item.id)} is already {status}.")
+        raise ActionError(_(_ALREADY[status], action=action_label(item.id)))
     if status == "open":
         return await uow.actions.update(item, at=now, status="open", closed_at=None, closed_by=None)
     return await uow.actions.update(item, at=now, status=status, closed_at=now, closed_by=by)
@@ -131,7 +147,7 @@ async def set_status(uow: UnitOfWork, item: ActionItem, status: str, *, by: str,
 async def assign(uow: UnitOfWork, item: ActionItem, owner: str, *, now: datetime) -> ActionItem:
     owner = owner if is_matrix_id(owner) else owner_name(owner)
     if owner == item.owner:
-        raise ActionError(f"{action_label(item.id)} is already {owner}'s.")
+        raise ActionError(_("{action} is already {owner}'s.", action=action_label(item.id), owner=owner))
     return await uow.actions.update(item, at=now, owner=owner)
 
 
@@ -155,15 +171,21 @@ def owner_shown(owner: str, *, ping: bool = False) -> Rich:
 
 def _short_day(day: date, today: date) -> str:
     """`25 Nov`, with the year when it is not this year's."""
-    shown = f"{day.day} {MONTHS[day.month - 1]}"
-    return shown if day.year == today.year else f"{shown} {day.year}"
+    locale = babel_locale()
+    if locale is None:
+        shown = f"{day.day} {MONTHS[day.month - 1]}"
+        return shown if day.year == today.year else f"{shown} {day.year}"
+    from babel.dates import format_skeleton  # Babel is loaded only when another language is written
+
+    shown = format_skeleton("MMMd" if day.year == today.year else "yMMMd", day, locale=locale)
+    return accented(shown) if current() == PSEUDO else shown
 
 
 def _origin(session: MeetingSession, zone: str, today: date) -> str:
     """`from M12 on 25 Nov`: the meeting (or the unscheduled session, `S4`) the action was recorded in."""
     reference = f"M{session.meeting_id}" if session.meeting_id is not None else f"S{session.id}"
     started = session.started_at.astimezone(ZoneInfo(zone)).date()
-    return f"from {reference} on {_short_day(started, today)}"
+    return _("from {reference} on {day}", reference=reference, day=_short_day(started, today))
 
 
 def describe(
@@ -172,12 +194,11 @@ def describe(
     """`A3 · @bob:example.org · Draft the report · due Tue 1 Dec 2026 · open (from M12 on 25 Nov)`."""
     parts: list[Rich | str] = [action_label(item.id), owner_shown(item.owner), text(item.text)]
     if item.due is not None:
-        parts.append(f"due {day_label(item.due)}")
-    status = item.status
-    if status == "open" and item.due is not None and item.due < today:
-        status = "open, overdue"
+        parts.append(_("due {day}", day=day_label(item.due)))
+    overdue = item.status == "open" and item.due is not None and item.due < today
+    status = _(_OVERDUE) if overdue else _(_STATUS_SHOWN.get(item.status, item.status))
     if session is not None:
-        status += f" ({_origin(session, zone, today)})"
+        status = _("{status} ({origin})", status=status, origin=_origin(session, zone, today))
     parts.append(status)
     return join(parts, SEPARATOR)
 
@@ -225,7 +246,7 @@ async def open_actions_notice(
     async def where(item: ActionItem) -> tuple[str, date]:
         return zone, today
 
-    return lines([text("Open actions:"), bullets(await _describe_all(uow, items, where))])
+    return lines([text(_("Open actions:")), bullets(await _describe_all(uow, items, where))])
 
 
 # ---- the due-day reminder --------------------------------------------------------------------------------
@@ -240,8 +261,10 @@ def reminder_message(item: ActionItem) -> Rich:
     """`Reminder for @bob:example.org: A3 “Draft the report” is due today (Tue 1 Dec 2026).` — the owner
     mentioned when on Matrix."""
     assert item.due is not None  # a reminder is claimed for the item's due day
-    return (
-        text("Reminder for ")
-        + owner_shown(item.owner, ping=True)
-        + text(f": {action_label(item.id)} “{item.text}” is due today ({day_label(item.due)}).")
+    return tr(
+        "Reminder for {owner}: {action} “{text}” is due today ({day}).",
+        owner=owner_shown(item.owner, ping=True),
+        action=action_label(item.id),
+        text=item.text,
+        day=day_label(item.due),
     )

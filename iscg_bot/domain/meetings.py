@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import single_line
+from iscg_bot.core.i18n import _, lazy
 from iscg_bot.domain.recurrence import (
     Occurrence,
     OverrideLike,
@@ -52,7 +53,7 @@ def meeting_label(meeting_id: int) -> str:
 def parse_meeting_ref(word: str) -> int:
     match = MEETING_REF.fullmatch(word.strip())
     if match is None:
-        raise MeetingError(f'"{word[:20]}" is not a meeting ID like M12.')
+        raise MeetingError(_('"{word}" is not a meeting ID like M12.', word=word[:20]))
     return int(match.group(1))
 
 
@@ -166,19 +167,19 @@ def meeting_zone(when: When, fallback: str) -> str:
 
 
 def _title(text: str) -> str:
-    return single_line(text, what="meeting title", limit=MAX_TITLE, error=MeetingError)
+    return single_line(text, what=lazy("meeting title"), limit=MAX_TITLE, error=MeetingError)
 
 
 def _link(text: str | None) -> str | None:
     if text is None:
         return None
     if not re.fullmatch(r"https://[^\s<>\"]{3,990}", text):
-        raise MeetingError(f'"{text[:60]}" is not an https:// link.')
+        raise MeetingError(_('"{text}" is not an https:// link.', text=text[:60]))
     return text
 
 
 def _agenda_item(text: str) -> str:
-    return single_line(text, what="agenda item", limit=MAX_AGENDA_ITEM, error=MeetingError)
+    return single_line(text, what=lazy("agenda item"), limit=MAX_AGENDA_ITEM, error=MeetingError)
 
 
 def _placement(
@@ -220,13 +221,13 @@ async def schedule(
     link = _link(request.link)
     agenda = tuple(_agenda_item(item) for item in request.agenda)
     if len(agenda) > MAX_AGENDA_ITEMS:
-        raise MeetingError(f"An agenda holds at most {MAX_AGENDA_ITEMS} items.")
+        raise MeetingError(_("An agenda holds at most {count} items.", count=MAX_AGENDA_ITEMS))
     zone = meeting_zone(request.when, subject.timezone if subject is not None else default_zone)
     if zone is None:
-        raise MeetingError("Say which time zone the meeting is in, e.g. 2026-12-03 14:00 Europe/Zurich.")
+        raise MeetingError(_("Say which time zone the meeting is in, e.g. 2026-12-03 14:00 Europe/Zurich."))
     start_local, start_utc, rrule, end_utc = _placement(request.when, request.duration, request.repeat, zone)
     if start_utc < at:
-        raise MeetingError("The series' first meeting would be in the past.")
+        raise MeetingError(_("The series' first meeting would be in the past."))
     draft = _Draft(zone, start_local, request.duration, rrule)
     conflicts = await find_conflicts(uow, draft, subject=subject, at=at, imported=imported)
     if conflicts and not request.force:
@@ -265,7 +266,7 @@ async def move(
     _still_on(meeting)
     new_duration = duration or duration_of(meeting)
     if when.instant < at:
-        raise MeetingError("That is in the past.")
+        raise MeetingError(_("That is in the past."))
     if occurrence is not None:
         original = _occurrence(meeting, occurrence)
         new_local = local_reading(when.instant, meeting.timezone)
@@ -323,7 +324,11 @@ async def cancel(
         original = _occurrence(meeting, occurrence)
         if original.cancelled:
             raise MeetingError(
-                f"The {occurrence.isoformat()} meeting of {meeting_label(meeting.id)} is already cancelled."
+                _(
+                    "The {date} meeting of {label} is already cancelled.",
+                    date=occurrence.isoformat(),
+                    label=meeting_label(meeting.id),
+                )
             )
         await uow.meetings.set_override(
             meeting, original.original_local, at=at, cancelled=True, reason=reason
@@ -339,7 +344,7 @@ async def add_agenda_item(
 ) -> AgendaItem:
     _still_on(meeting)
     if len(meeting.agenda) >= MAX_AGENDA_ITEMS:
-        raise MeetingError(f"An agenda holds at most {MAX_AGENDA_ITEMS} items.")
+        raise MeetingError(_("An agenda holds at most {count} items.", count=MAX_AGENDA_ITEMS))
     item = await uow.meetings.add_agenda_item(meeting, _agenda_item(text), by=by, at=at)
     await uow.meetings.touch(meeting, at)
     return item
@@ -347,12 +352,14 @@ async def add_agenda_item(
 
 def _still_on(meeting: Meeting) -> None:
     if meeting.status == "cancelled":
-        raise MeetingError(f"{meeting_label(meeting.id)} was cancelled.")
+        raise MeetingError(_("{label} was cancelled.", label=meeting_label(meeting.id)))
 
 
 def _occurrence(meeting: Meeting, day: date) -> Occurrence:
     if meeting.rrule is None:
-        raise MeetingError(f"{meeting_label(meeting.id)} is a single meeting; leave out the occurrence.")
+        raise MeetingError(
+            _("{label} is a single meeting; leave out the occurrence.", label=meeting_label(meeting.id))
+        )
     found = occurrence_on(
         zone=meeting.timezone,
         start_local=meeting.start_local,
@@ -362,7 +369,9 @@ def _occurrence(meeting: Meeting, day: date) -> Occurrence:
         day=day,
     )
     if found is None:
-        raise MeetingError(f"{meeting_label(meeting.id)} has no meeting on {day.isoformat()}.")
+        raise MeetingError(
+            _("{label} has no meeting on {date}.", label=meeting_label(meeting.id), date=day.isoformat())
+        )
     return found
 
 
@@ -437,7 +446,7 @@ def imported_conflicts(
             key = (event.source, event.uid or event.summary)
             if key not in seen:
                 seen.add(key)
-                found.append(Conflict(event, event.start, event.end, "an event of an imported calendar"))
+                found.append(Conflict(event, event.start, event.end, _("an event of an imported calendar")))
     return found
 
 
@@ -470,12 +479,12 @@ async def _why(
     uow: UnitOfWork, other: Meeting, subject: Subject | None, people: set[str], at: datetime
 ) -> str:
     if other.subject_id is None:
-        return "a group-wide meeting"
+        return _("a group-wide meeting")
     if subject is not None and other.subject_id == subject.id:
-        return "another meeting of this subject"
+        return _("another meeting of this subject")
     theirs = await uow.subjects.get(other.subject_id)
     assert theirs is not None  # meetings.subject_id is a foreign key, ON DELETE RESTRICT
     shared = sorted(people & await _people_of(uow, theirs, at))
     if shared:
-        return f"a meeting of {theirs.slug}, which {shared[0]} also attends"
-    return f"a meeting of {theirs.slug}"
+        return _("a meeting of {slug}, which {person} also attends", slug=theirs.slug, person=shared[0])
+    return _("a meeting of {slug}", slug=theirs.slug)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from iscg_bot.core.errors import DomainError
+from iscg_bot.core.i18n import _, lazy
 from iscg_bot.domain.meetings import Timetable, expand, meeting_label
 from iscg_bot.domain.recurrence import Occurrence
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 BINDING_WINDOW = timedelta(minutes=30)  # a session binds to the occurrence starting this close to now
 UNDECRYPTABLE_TEXT = "(a message the bot could not decrypt)"
-UNSCHEDULED_TITLE = "Unscheduled meeting"
+UNSCHEDULED_TITLE = lazy("Unscheduled meeting")  # stored in English; shown translated
 
 
 class MinutesError(DomainError):
@@ -68,16 +69,23 @@ async def start(
     running = await uow.minutes.running(room_id)
     if running is not None:
         raise MinutesError(
-            f"A meeting is already running here: {running.title}. End it first with {prefix}endmeeting."
+            _(
+                "A meeting is already running here: {title}. End it first with {command}.",
+                title=running.title,
+                command=f"{prefix}endmeeting",
+            )
         )
     occurrence = None
     if meeting is not None:
         if meeting.room_id != room_id and (subject is None or meeting.subject_id != subject.id):
             raise MinutesError(
-                f"{meeting_label(meeting.id)} is not this room's meeting; start it in its own room."
+                _(
+                    "{meeting} is not this room's meeting; start it in its own room.",
+                    meeting=meeting_label(meeting.id),
+                )
             )
         if meeting.status == "cancelled":
-            raise MinutesError(f"{meeting_label(meeting.id)} is cancelled.")
+            raise MinutesError(_("{meeting} is cancelled.", meeting=meeting_label(meeting.id)))
         occurrence = _nearest_occurrence(meeting, now)
     else:
         candidates = await uow.meetings.upcoming_candidates(
@@ -91,7 +99,7 @@ async def start(
             if found is not None and (best is None or abs(found.start - now) < best[0]):
                 best = (abs(found.start - now), candidate, found)
         if best is not None:
-            _, meeting, occurrence = best
+            _distance, meeting, occurrence = best
     session = await uow.minutes.start(
         room_id=room_id,
         meeting_id=meeting.id if meeting is not None else None,
@@ -114,7 +122,12 @@ async def running(uow: UnitOfWork, room_id: str, *, prefix: str = "!") -> Meetin
     """The room's running session, or a refusal (`prefix`: the command prefix it names commands with)."""
     session = await uow.minutes.running(room_id)
     if session is None:
-        raise MinutesError(f"No meeting is running in this room; start one with {prefix}startmeeting.")
+        raise MinutesError(
+            _(
+                "No meeting is running in this room; start one with {command}.",
+                command=f"{prefix}startmeeting",
+            )
+        )
     return session
 
 
@@ -126,7 +139,7 @@ async def add_chair(uow: UnitOfWork, session: MeetingSession, user_id: str) -> b
 async def remove_chair(uow: UnitOfWork, session: MeetingSession, user_id: str) -> bool:
     chairs = await uow.minutes.chairs(session.id)
     if chairs == [user_id]:
-        raise MinutesError("A meeting keeps at least one chair.")
+        raise MinutesError(_("A meeting keeps at least one chair."))
     return await uow.minutes.remove_chair(session.id, user_id)
 
 
@@ -193,7 +206,7 @@ async def undo(uow: UnitOfWork, session: MeetingSession) -> MinuteTag:
     """Withdraw the session's last tag still counting (whose it may be is `iscg_bot.chat.policy.UNDOERS`)."""
     last = await uow.minutes.last_tag(session.id)
     if last is None:
-        raise MinutesError("There is no tagged line to undo.")
+        raise MinutesError(_("There is no tagged line to undo."))
     last.undone = True
     await uow.session.flush()
     return last
@@ -209,7 +222,10 @@ def _parse_reference(reference: str) -> tuple[str, int]:
     if word[:1] in ("M", "S") and word[1:].isdigit():
         return word[0], int(word[1:])
     raise MinutesError(
-        f'"{reference[:20]}" names no minutes: use a meeting ID like M12 or a session like S7.'
+        _(
+            '"{reference}" names no minutes: use a meeting ID like M12 or a session like S7.',
+            reference=reference[:20],
+        )
     )
 
 
@@ -219,7 +235,7 @@ async def find(uow: UnitOfWork, reference: str | None, room_id: str) -> MeetingS
     if reference is None:
         session = await uow.minutes.latest_of_room(room_id)
         if session is None:
-            raise MinutesError("No meeting has been minuted in this room yet.")
+            raise MinutesError(_("No meeting has been minuted in this room yet."))
         return session
     return (await sessions_named(uow, reference))[0]
 
@@ -231,11 +247,11 @@ async def sessions_named(uow: UnitOfWork, reference: str) -> list[MeetingSession
     if kind == "M":
         sessions = await uow.minutes.sessions_of_meeting(number)
         if not sessions:
-            raise MinutesError(f"M{number} has no minutes yet.")
+            raise MinutesError(_("{meeting} has no minutes yet.", meeting=f"M{number}"))
         return sessions
     session = await uow.minutes.get(number)
     if session is None:
-        raise MinutesError(f"There are no minutes S{number}.")
+        raise MinutesError(_("There are no minutes {session}.", session=f"S{number}"))
     return [session]
 
 
@@ -245,10 +261,13 @@ async def approve(
     """Lock the minutes as they stand now."""
     if session.ended_at is None:
         raise MinutesError(
-            f"The meeting is still running; end it with {prefix}endmeeting before approving its minutes."
+            _(
+                "The meeting is still running; end it with {command} before approving its minutes.",
+                command=f"{prefix}endmeeting",
+            )
         )
     if session.minutes_status == "approved":
-        raise MinutesError(f"The minutes of {session.reference} are already approved.")
+        raise MinutesError(_("The minutes of {reference} are already approved.", reference=session.reference))
     session.minutes_status, session.approved_by, session.approved_at = "approved", by, now
     await uow.session.flush()
 
@@ -256,6 +275,6 @@ async def approve(
 async def reopen(uow: UnitOfWork, session: MeetingSession) -> None:
     """Back to draft: changes made to the log since approval show again."""
     if session.minutes_status != "approved":
-        raise MinutesError(f"The minutes of {session.reference} are a draft already.")
+        raise MinutesError(_("The minutes of {reference} are a draft already.", reference=session.reference))
     session.minutes_status, session.approved_by, session.approved_at = "draft", None, None
     await uow.session.flush()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import single_line
+from iscg_bot.core.i18n import _, lazy
 from iscg_bot.domain.roles import MANAGEMENT_SEATS_PER_GROUP, AdvisoryGroup, RoleKind, Sector
 from iscg_bot.domain.timeparse import iana_zone_names
 from iscg_bot.storage import AlreadyExists
@@ -26,6 +27,7 @@ SLUG = re.compile(r"[a-z][a-z0-9-]{1,31}")
 CHAIR_TERM = timedelta(days=4 * 365 + 1)  # appointed for four years (terms of reference)
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
+TITLE = lazy("title")  # what `single_line` calls the text it refuses
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
@@ -45,7 +47,10 @@ async def bind_group_room(uow: UnitOfWork, room_id: str, at: datetime) -> None:
     subject = await uow.subjects.by_room(room_id)
     if subject is not None:
         raise OrganisationError(
-            f"This room belongs to the subject {subject.slug}; the group needs a room of its own."
+            _(
+                "This room belongs to the subject {slug}; the group needs a room of its own.",
+                slug=subject.slug,
+            )
         )
     await uow.state.set(GROUP_ROOM, room_id, at)
 
@@ -56,15 +61,24 @@ async def create_subject(
     slug = slug.lower()
     if not SLUG.fullmatch(slug):
         raise OrganisationError(
-            f'"{slug[:40]}" cannot be a slug: use 2 to 32 lowercase letters, digits or dashes, '
-            "starting with a letter."
+            _(
+                '"{slug}" cannot be a slug: use 2 to 32 lowercase letters, digits or dashes, '
+                "starting with a letter.",
+                slug=slug[:40],
+            )
         )
-    title = single_line(title, what="title", limit=MAX_TITLE, error=OrganisationError)
+    title = single_line(title, what=TITLE, limit=MAX_TITLE, error=OrganisationError)
     if await group_room(uow) == room_id:
-        raise OrganisationError("This is the group's room; a subject needs a room of its own.")
+        raise OrganisationError(_("This is the group's room; a subject needs a room of its own."))
     bound = await uow.subjects.by_room(room_id)
     if bound is not None:
-        raise OrganisationError(f"This room is already bound to the subject {bound.slug} ({bound.title}).")
+        raise OrganisationError(
+            _(
+                "This room is already bound to the subject {slug} ({title}).",
+                slug=bound.slug,
+                title=bound.title,
+            )
+        )
     try:
         return await uow.subjects.create(
             slug=slug, title=title, room_id=room_id, timezone=timezone, created_by=by, at=at
@@ -72,7 +86,9 @@ async def create_subject(
     except AlreadyExists:
         taken = await uow.subjects.by_slug(slug)
         assert taken is not None  # the room is free (checked above): what is taken is the slug
-        raise OrganisationError(f"The slug {slug} is already used by the subject {taken.title}.") from None
+        raise OrganisationError(
+            _("The slug {slug} is already used by the subject {title}.", slug=slug, title=taken.title)
+        ) from None
 
 
 async def change_subject(
@@ -80,16 +96,24 @@ async def change_subject(
 ) -> Subject:
     if field_name == "title":
         return await uow.subjects.update(
-            subject, at=at, title=single_line(value, what="title", limit=MAX_TITLE, error=OrganisationError)
+            subject, at=at, title=single_line(value, what=TITLE, limit=MAX_TITLE, error=OrganisationError)
         )
     if field_name == "description":
         text = value.strip()
         if len(text) > MAX_DESCRIPTION:
-            raise OrganisationError(f"A description holds at most {MAX_DESCRIPTION} characters.")
+            raise OrganisationError(
+                _("A description holds at most {most} characters.", most=f"{MAX_DESCRIPTION}")
+            )
         return await uow.subjects.update(subject, at=at, description=text)
     zone = iana_zone_names().get(value.strip().lower())
     if zone is None:
-        raise OrganisationError(f'"{value.strip()[:40]}" is not an IANA time zone such as Europe/Zurich.')
+        raise OrganisationError(
+            _(
+                '"{value}" is not an IANA time zone such as {example}.',
+                value=value.strip()[:40],
+                example="Europe/Zurich",
+            )
+        )
     return await uow.subjects.update(subject, at=at, timezone=zone)
 
 
@@ -108,17 +132,19 @@ class Appointment:
     until: date | None = None  # Chair: end of term
 
     def describe(self) -> str:
+        """The role as it ends "… is now {role}.": in the current language."""
         if self.role is RoleKind.CHAIR:
-            return "the Chair"
+            return _("the Chair")
         if self.role is RoleKind.MANAGEMENT:
-            return f"in the management team for {self.advisory_group}"
+            return _("in the management team for {group}", group=self.advisory_group)
         if self.role is RoleKind.SECRETARIAT:
-            return "in the secretariat"
+            return _("in the secretariat")
         if self.role is RoleKind.COORDINATOR:
-            return f"the coordinator of {self.subject_slug}"
+            return _("the coordinator of {slug}", slug=self.subject_slug)
         assert self.sector is not None  # what is left is a focal point, who always has a sector
-        article = "an" if self.sector.value.startswith("I") else "a"  # "an ITU-D", "a GS"
-        return f"{article} {self.sector} focal point for {self.subject_slug}"
+        if self.sector.value.startswith("I"):  # "an ITU-D", "a GS"
+            return _("an {sector} focal point for {slug}", sector=self.sector, slug=self.subject_slug)
+        return _("a {sector} focal point for {slug}", sector=self.sector, slug=self.subject_slug)
 
     @property
     def subject_slug(self) -> str:
@@ -132,35 +158,50 @@ def appointment(
 ) -> Appointment:
     """Read the role-specific part of `!role add|remove <user> <role> [qualifier]`."""
     if role is RoleKind.MANAGEMENT:
-        group = _choice(qualifier, AdvisoryGroup, "the management team needs the advisory group")
+        group = _choice(qualifier, AdvisoryGroup, _("The management team needs the advisory group: {names}."))
         return Appointment(user_id, role, advisory_group=group)
     if role in (RoleKind.COORDINATOR, RoleKind.FOCAL_POINT):
         if subject is None:
-            raise OrganisationError(f"A {role.label} belongs to a subject: run this in the subject's room.")
+            raise OrganisationError(_(_BELONGS_TO_A_SUBJECT[role]))
         if role is RoleKind.FOCAL_POINT:
-            sector = _choice(qualifier, Sector, "a focal point needs the Sector")
+            sector = _choice(qualifier, Sector, _("A focal point needs the Sector: {names}."))
             return Appointment(user_id, role, subject=subject, sector=sector)
         _no_qualifier(qualifier, role)
         return Appointment(user_id, role, subject=subject)
     _no_qualifier(qualifier, role)
     if until is not None and role is not RoleKind.CHAIR:
-        raise OrganisationError("Only the Chair's appointment has an end date.")
+        raise OrganisationError(_("Only the Chair's appointment has an end date."))
     return Appointment(user_id, role, until=until)
 
 
 def _choice(qualifier: str | None, kind: type[_Choice], need: str) -> _Choice:
+    """The member `qualifier` names; `need` (translated, with `{names}` left in) says what is missing."""
     names = ", ".join(k.value for k in kind)
     if qualifier is None:
-        raise OrganisationError(f"{need[0].upper()}{need[1:]}: {names}.")
+        raise OrganisationError(need.format(names=names))
     for member in kind:
         if member.value.lower() == qualifier.lower():
             return member
-    raise OrganisationError(f'"{qualifier[:20]}" is not one of {names}.')
+    raise OrganisationError(_('"{qualifier}" is not one of {names}.', qualifier=qualifier[:20], names=names))
 
 
 def _no_qualifier(qualifier: str | None, role: RoleKind) -> None:
     if qualifier is not None:
-        raise OrganisationError(f'The {role.label} role takes nothing after it, not "{qualifier[:20]}".')
+        raise OrganisationError(_(_TAKES_NOTHING[role], qualifier=qualifier[:20]))
+
+
+# The refusals that name a role: one sentence per role, for the translators' grammar.
+_BELONGS_TO_A_SUBJECT = {
+    RoleKind.COORDINATOR: lazy("A coordinator belongs to a subject: run this in the subject's room."),
+    RoleKind.FOCAL_POINT: lazy("A focal point belongs to a subject: run this in the subject's room."),
+}
+_TAKES_NOTHING = {
+    RoleKind.CHAIR: lazy('The Chair role takes nothing after it, not "{qualifier}".'),
+    RoleKind.MANAGEMENT: lazy('The management team role takes nothing after it, not "{qualifier}".'),
+    RoleKind.COORDINATOR: lazy('The coordinator role takes nothing after it, not "{qualifier}".'),
+    RoleKind.FOCAL_POINT: lazy('The focal point role takes nothing after it, not "{qualifier}".'),
+    RoleKind.SECRETARIAT: lazy('The secretariat role takes nothing after it, not "{qualifier}".'),
+}
 
 
 async def appoint(
@@ -171,27 +212,48 @@ async def appoint(
     current = await _holding(uow, wanted, at, same_person=False)
     mine = [a for a in current if a.matrix_id == wanted.user_id]
     if mine:
-        raise OrganisationError(f"{wanted.user_id} is already {wanted.describe()}.")
+        raise OrganisationError(_("{user} is already {role}.", user=wanted.user_id, role=wanted.describe()))
     if wanted.role is RoleKind.CHAIR and current:
         chair = current[0]
-        raise OrganisationError(
-            f"{chair.matrix_id} is the Chair{_until(chair.term_end)}; "
-            f"remove them first with {prefix}role remove {chair.matrix_id} chair."
-        )
+        command = f"{prefix}role remove {chair.matrix_id} chair"
+        if chair.term_end is not None:
+            refusal = _(
+                "{user} is the Chair {term}; remove them first with {command}.",
+                user=chair.matrix_id,
+                term=_until(chair.term_end),
+                command=command,
+            )
+        else:
+            refusal = _(
+                "{user} is the Chair; remove them first with {command}.",
+                user=chair.matrix_id,
+                command=command,
+            )
+        raise OrganisationError(refusal)
     if wanted.role is RoleKind.COORDINATOR and current:
         raise OrganisationError(
-            f"{current[0].matrix_id} coordinates {wanted.subject_slug}; "
-            "remove them first (one coordinator per subject)."
+            _(
+                "{user} coordinates {slug}; remove them first (one coordinator per subject).",
+                user=current[0].matrix_id,
+                slug=wanted.subject_slug,
+            )
         )
     if wanted.role is RoleKind.MANAGEMENT and len(current) >= MANAGEMENT_SEATS_PER_GROUP:
-        holders = " and ".join(a.matrix_id for a in current)
-        raise OrganisationError(f"{wanted.advisory_group} already has its two representatives: {holders}.")
+        first, *others = (a.matrix_id for a in current)
+        holders = _("{first} and {second}", first=first, second=" and ".join(others)) if others else first
+        raise OrganisationError(
+            _(
+                "{group} already has its two representatives: {holders}.",
+                group=wanted.advisory_group,
+                holders=holders,
+            )
+        )
     term_start = term_end = None
     if wanted.role is RoleKind.CHAIR:
         term_start = at
         term_end = _end_of(wanted.until) if wanted.until else at + CHAIR_TERM
         if term_end <= at:
-            raise OrganisationError("The end of the Chair's term must be in the future.")
+            raise OrganisationError(_("The end of the Chair's term must be in the future."))
     return await uow.roles.add(
         wanted.user_id,
         wanted.role.value,
@@ -208,7 +270,7 @@ async def appoint(
 async def dismiss(uow: UnitOfWork, wanted: Appointment, *, by: str, at: datetime) -> None:
     held = await _holding(uow, wanted, at, same_person=True)
     if not held:
-        raise OrganisationError(f"{wanted.user_id} is not {wanted.describe()}.")
+        raise OrganisationError(_("{user} is not {role}.", user=wanted.user_id, role=wanted.describe()))
     for assignment in held:
         await uow.roles.end(assignment, by=by, at=at)
 
@@ -232,7 +294,10 @@ def _end_of(day: date) -> datetime:
 
 
 def _until(term_end: datetime | None) -> str:
-    return f" until {(term_end - timedelta(seconds=1)).date().isoformat()}" if term_end else ""
+    """`until 2030-12-05` (the term's last day), in the current language; "" for no end."""
+    if term_end is None:
+        return ""
+    return _("until {day}", day=(term_end - timedelta(seconds=1)).date().isoformat())
 
 
 # ---- who is who ------------------------------------------------------------------------------------------
@@ -282,4 +347,4 @@ async def officers(uow: UnitOfWork, at: datetime) -> Officers:
 
 
 def chair_term(assignment: RoleAssignment) -> str:
-    return _until(assignment.term_end).strip()
+    return _until(assignment.term_end)

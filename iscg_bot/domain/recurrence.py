@@ -43,6 +43,8 @@ from zoneinfo import ZoneInfo
 from dateutil import rrule as du
 
 from iscg_bot.core.errors import DomainError
+from iscg_bot.core.formatting import Rich, code
+from iscg_bot.core.i18n import _, lazy, n_, tr
 
 Frequency = Literal["DAILY", "WEEKLY", "MONTHLY"]
 
@@ -67,11 +69,27 @@ _DAY_NAMES = {
 } | {"tues": 1, "wednes": 2, "thur": 3, "thurs": 3}
 _NUMBER = re.compile(r"[0-9]+")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_EXAMPLE = "e.g. every 2 weeks until 2027-06-30, every tuesday times 10, or monthly"
+
+
+def _example() -> Rich:
+    """The forms people type (they stay as typed in every language, shown as code), after a refusal."""
+    return tr(
+        "e.g. {first}, {second}, or {third}",
+        first=code("every 2 weeks until 2027-06-30"),
+        second=code("every tuesday times 10"),
+        third=code("monthly"),
+    )
 
 
 class RecurrenceError(DomainError):
-    """A repetition that cannot be used; the message is one sentence for the person who typed it."""
+    """A repetition that cannot be used; the message is one sentence for the person who typed it.
+
+    `shown` is that sentence as rich text (the words to type as code); `str(error)` its plain text.
+    """
+
+    def __init__(self, sentence: Rich | str) -> None:
+        super().__init__(sentence.plain if isinstance(sentence, Rich) else sentence)
+        self.shown = sentence
 
 
 @dataclass(frozen=True)
@@ -86,17 +104,27 @@ class Repeat:
 
     def __post_init__(self) -> None:
         if self.freq not in _DU_FREQ:
-            raise RecurrenceError(f"A meeting can repeat daily, weekly or monthly, not {self.freq!r}.")
+            raise RecurrenceError(
+                _("A meeting can repeat daily, weekly or monthly, not {freq}.", freq=repr(self.freq))
+            )
         if isinstance(self.interval, bool) or not 1 <= self.interval <= MAX_INTERVAL:
-            raise RecurrenceError(f"The interval must be a whole number from 1 to {MAX_INTERVAL}.")
+            raise RecurrenceError(
+                _("The interval must be a whole number from 1 to {most}.", most=MAX_INTERVAL)
+            )
         if self.weekday is not None and (self.freq != "WEEKLY" or self.weekday not in range(7)):
-            raise RecurrenceError("Only a weekly series can be tied to a day of the week.")
+            raise RecurrenceError(_("Only a weekly series can be tied to a day of the week."))
         if self.until is not None and self.count is not None:
-            raise RecurrenceError("Give either until <date> or times <n>, not both.")
+            raise RecurrenceError(
+                tr(
+                    "Give either {until} or {times}, not both.",
+                    until=code("until <date>"),
+                    times=code("times <n>"),
+                )
+            )
         if self.count is not None and (isinstance(self.count, bool) or not 1 <= self.count <= MAX_COUNT):
-            raise RecurrenceError(f"The number of times must be from 1 to {MAX_COUNT}.")
+            raise RecurrenceError(_("The number of times must be from 1 to {most}.", most=MAX_COUNT))
         if self.until is not None and self.until >= date(9999, 1, 1):
-            raise RecurrenceError("The end date must be before the year 9999.")
+            raise RecurrenceError(_("The end date must be before the year 9999."))
 
 
 class OverrideLike(Protocol):
@@ -142,7 +170,7 @@ def parse_repeat(text: str) -> Repeat:
     optional `until <YYYY-MM-DD>` or `times <n>`; case does not matter. Raises RecurrenceError."""
     words = text.replace(",", " ").lower().split()
     if not words:
-        raise RecurrenceError(f"Say how the meeting repeats, {_EXAMPLE}.")
+        raise RecurrenceError(tr("Say how the meeting repeats, {example}.", example=_example()))
     head, rest = words[0], words[1:]
     weekday = None
     interval = 1
@@ -150,7 +178,9 @@ def parse_repeat(text: str) -> Repeat:
         freq, interval = _ADVERBS[head]
     elif head == "every":
         if not rest:
-            raise RecurrenceError(f"Say what comes after every, {_EXAMPLE}.")
+            raise RecurrenceError(
+                tr("Say what comes after {every}, {example}.", every=code("every"), example=_example())
+            )
         word, rest = rest[0], rest[1:]
         if word in _DAY_NAMES:
             freq, weekday = "WEEKLY", _DAY_NAMES[word]
@@ -158,29 +188,64 @@ def parse_repeat(text: str) -> Repeat:
             if _NUMBER.fullmatch(word):
                 interval = int(word)
                 if not rest:
-                    raise RecurrenceError(f"Say every {word} days, weeks or months.")
+                    raise RecurrenceError(
+                        tr(
+                            "Say {every} {number} {units}.",
+                            every=code("every"),
+                            number=code(word),
+                            units=code("days, weeks or months"),
+                        )
+                    )
                 word, rest = rest[0], rest[1:]
             unit = _UNITS.get(word.removesuffix("s"))
             if unit is None:
-                raise RecurrenceError(f"I repeat by day, week, month or weekday, not {word!r}; {_EXAMPLE}.")
+                raise RecurrenceError(
+                    tr(
+                        "I repeat by day, week, month or weekday, not {word}; {example}.",
+                        word=repr(word),
+                        example=_example(),
+                    )
+                )
             freq = unit
     else:
-        raise RecurrenceError(f"I don't understand {head!r} as a repetition; {_EXAMPLE}.")
+        raise RecurrenceError(
+            tr("I don't understand {word} as a repetition; {example}.", word=repr(head), example=_example())
+        )
     if interval > MAX_INTERVAL or interval < 1:
-        raise RecurrenceError(f"The interval must be a whole number from 1 to {MAX_INTERVAL}.")
+        raise RecurrenceError(_("The interval must be a whole number from 1 to {most}.", most=MAX_INTERVAL))
 
     until = count = None
     while rest:
         word, rest = rest[0], rest[1:]
         if word not in ("until", "times"):
-            raise RecurrenceError(f"I don't understand {word!r} after the repetition; {_EXAMPLE}.")
+            raise RecurrenceError(
+                tr(
+                    "I don't understand {word} after the repetition; {example}.",
+                    word=repr(word),
+                    example=_example(),
+                )
+            )
         if until is not None or count is not None:
-            raise RecurrenceError("Give one end only: until <date> or times <n>.")
+            raise RecurrenceError(
+                tr(
+                    "Give one end only: {until} or {times}.",
+                    until=code("until <date>"),
+                    times=code("times <n>"),
+                )
+            )
         if not rest:
             raise RecurrenceError(
-                "Give the end date after until, e.g. until 2027-06-30."
+                tr(
+                    "Give the end date after {until}, e.g. {example}.",
+                    until=code("until"),
+                    example=code("until 2027-06-30"),
+                )
                 if word == "until"
-                else "Give the number of meetings after times, e.g. times 10."
+                else tr(
+                    "Give the number of meetings after {times}, e.g. {example}.",
+                    times=code("times"),
+                    example=code("times 10"),
+                )
             )
         value, rest = rest[0], rest[1:]
         if word == "until":
@@ -188,18 +253,31 @@ def parse_repeat(text: str) -> Repeat:
         elif _NUMBER.fullmatch(value) and 1 <= int(value) <= MAX_COUNT:
             count = int(value)
         else:
-            raise RecurrenceError(f"The number of times must be from 1 to {MAX_COUNT}, not {value!r}.")
+            raise RecurrenceError(
+                _(
+                    "The number of times must be from 1 to {most}, not {value}.",
+                    most=MAX_COUNT,
+                    value=repr(value),
+                )
+            )
     return Repeat(freq, interval, weekday, until, count)
 
 
 def _parse_date(value: str) -> date:
     match = _ISO_DATE.fullmatch(value)
     if match is None:
-        raise RecurrenceError(f"Write the end date as YYYY-MM-DD, e.g. until 2027-06-30, not {value!r}.")
+        raise RecurrenceError(
+            tr(
+                "Write the end date as {pattern}, e.g. {example}, not {value}.",
+                pattern=code("YYYY-MM-DD"),
+                example=code("until 2027-06-30"),
+                value=repr(value),
+            )
+        )
     try:
         return date(*map(int, match.groups()))
     except ValueError:
-        raise RecurrenceError(f"{value} is not a date in the calendar.") from None
+        raise RecurrenceError(_("{value} is not a date in the calendar.", value=value)) from None
 
 
 def describe(repeat: Repeat) -> str:
@@ -216,15 +294,54 @@ def describe(repeat: Repeat) -> str:
     return text
 
 
+# Weekday names as shown (describe() keeps the English ones for the mail and the logs).
+_SHOWN_WEEKDAYS = (
+    lazy("Monday"),
+    lazy("Tuesday"),
+    lazy("Wednesday"),
+    lazy("Thursday"),
+    lazy("Friday"),
+    lazy("Saturday"),
+    lazy("Sunday"),
+)
+
+
+def repeats(repeat: Repeat) -> str:
+    """`Repeats every 2 weeks until 2027-06-30` in the current language: `describe` for people to read."""
+    if repeat.weekday is not None:
+        day = _(_SHOWN_WEEKDAYS[repeat.weekday])
+        if repeat.interval == 1:
+            how = _("every {day}", day=day)
+        else:
+            how = n_("every {count} week on {day}", "every {count} weeks on {day}", repeat.interval, day=day)
+    elif repeat.interval == 1:
+        how = {"DAILY": _("every day"), "WEEKLY": _("every week"), "MONTHLY": _("every month")}[repeat.freq]
+    elif repeat.freq == "DAILY":
+        how = n_("every {count} day", "every {count} days", repeat.interval)
+    elif repeat.freq == "WEEKLY":
+        how = n_("every {count} week", "every {count} weeks", repeat.interval)
+    else:
+        how = n_("every {count} month", "every {count} months", repeat.interval)
+    if repeat.until is not None:
+        how = _("{how} until {date}", how=how, date=repeat.until.isoformat())
+    if repeat.count is not None:
+        how = n_("{how}, {count} time", "{how}, {count} times", repeat.count, how=how)
+    return _("Repeats {how}", how=how)
+
+
 def month_end_notice(repeat: Repeat, start_local: datetime) -> str | None:
     """The sentence to show when a monthly series starts on a day some months lack (29th–31st), else None."""
     if repeat.freq != "MONTHLY" or start_local.day <= 28:
         return None
-    return f"Months without a {_ordinal(start_local.day)} day are skipped."
+    return _(_MONTH_END[start_local.day])
 
 
-def _ordinal(n: int) -> str:
-    return f"{n}{'st' if n % 10 == 1 and n != 11 else 'th'}"  # only used for 29, 30, 31
+# One sentence per day some months lack: an ordinal is the language's own, not a suffix glued on.
+_MONTH_END = {
+    29: lazy("Months without a 29th day are skipped."),
+    30: lazy("Months without a 30th day are skipped."),
+    31: lazy("Months without a 31st day are skipped."),
+}
 
 
 # --- the stored rule -------------------------------------------------------------------------------------
@@ -272,17 +389,21 @@ def from_rrule(rrule: str, *, zone: str) -> Repeat:
         key, sep, value = part.partition("=")
         key = key.strip().upper()
         if not sep or key in fields:
-            raise RecurrenceError(f"The stored repetition rule {rrule!r} is malformed.")
+            raise RecurrenceError(_("The stored repetition rule {rule} is malformed.", rule=repr(rrule)))
         fields[key] = value.strip().upper()
     unknown = set(fields) - {"FREQ", "INTERVAL", "BYDAY", "UNTIL", "COUNT", "WKST"}
     if unknown or fields.get("WKST", "MO") != "MO" or fields.get("BYDAY", "MO") not in _RRULE_DAYS:
-        raise RecurrenceError(f"The stored repetition rule {rrule!r} uses parts this bot does not support.")
+        raise RecurrenceError(
+            _("The stored repetition rule {rule} uses parts this bot does not support.", rule=repr(rrule))
+        )
     try:
         interval = int(fields.get("INTERVAL", "1"))
         count = int(fields["COUNT"]) if "COUNT" in fields else None
         until = _until_date(fields["UNTIL"], tz) if "UNTIL" in fields else None
     except (ValueError, OverflowError):
-        raise RecurrenceError(f"The stored repetition rule {rrule!r} has a bad number or date.") from None
+        raise RecurrenceError(
+            _("The stored repetition rule {rule} has a bad number or date.", rule=repr(rrule))
+        ) from None
     weekday = _RRULE_DAYS.index(fields["BYDAY"]) if "BYDAY" in fields else None
     return Repeat(fields.get("FREQ", ""), interval, weekday, until, count)  # type: ignore[arg-type]
 
@@ -310,7 +431,11 @@ def _check_until(repeat: Repeat, start_local: datetime) -> None:
     first = first_start(repeat, start_local)
     if repeat.until is not None and repeat.until < first.date():
         raise RecurrenceError(
-            f"The end date {repeat.until.isoformat()} is before the first meeting on {first:%Y-%m-%d}."
+            _(
+                "The end date {until} is before the first meeting on {first}.",
+                until=repeat.until.isoformat(),
+                first=f"{first:%Y-%m-%d}",
+            )
         )
 
 
@@ -480,7 +605,10 @@ class _Series:
             count += 1
             if count > MAX_OCCURRENCES:
                 raise RecurrenceError(
-                    f"That period holds more than {MAX_OCCURRENCES} meetings of the series; ask for less."
+                    _(
+                        "That period holds more than {most} meetings of the series; ask for less.",
+                        most=MAX_OCCURRENCES,
+                    )
                 )
             yield wall.replace(fold=self.fold)
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from iscg_bot.core.errors import DomainError
+from iscg_bot.core.i18n import _
 from iscg_bot.domain import minutes_document
 from iscg_bot.domain.actions import today_in
 from iscg_bot.domain.meetings import expand
@@ -112,10 +113,14 @@ async def compile_report(
     """
     if period.last < period.first:
         raise ReportError(
-            f"The period ends ({period.last.isoformat()}) before it starts ({period.first.isoformat()})."
+            _(
+                "The period ends ({last}) before it starts ({first}).",
+                last=period.last.isoformat(),
+                first=period.first.isoformat(),
+            )
         )
     if subject_slug is not None and advisory_group is not None:
-        raise ReportError("Report on one subject or on one advisory group's subjects, not both.")
+        raise ReportError(_("Report on one subject or on one advisory group's subjects, not both."))
     scope = await _scope(uow, period, subject_slug, advisory_group)
     subjects, meeting_texts = await _subject_reports(
         uow, scope, period, now=now, base_url=base_url or "", default_zone=default_zone, progress=progress
@@ -165,7 +170,7 @@ async def _scope(
             subject_slug.strip().lower()
         )
         if subject is None:
-            raise ReportError(f'There is no subject "{subject_slug[:40]}".')
+            raise ReportError(_('There is no subject "{slug}".', slug=subject_slug[:40]))
         title = f"ISCG report — {subject.title} — {period.label}"
         return _Scope(subject.title, title, [subject], sector=None, one_subject=True)
     candidates = await uow.subjects.list(include_archived=True)
@@ -174,7 +179,9 @@ async def _scope(
         return _Scope("all subjects", title, candidates, sector=None, one_subject=False)
     group = advisory_group.strip().upper()
     if group not in SECTOR_OF_GROUP:
-        raise ReportError(f'"{advisory_group[:20]}" is not an advisory group: use TSAG, RAG or TDAG.')
+        raise ReportError(
+            _('"{group}" is not an advisory group: use TSAG, RAG or TDAG.', group=advisory_group[:20])
+        )
     title = f"ISCG report to {group} — {period.label}"
     return _Scope(group, title, candidates, sector=SECTOR_OF_GROUP[group], one_subject=False)
 
@@ -260,7 +267,7 @@ async def _subject_report(
     actions = read.actions[subject.id]
     people = _people(assignments, start, end)
     owners = [a.owner for a in actions]
-    names = await uow.reports.names([who for _, who in people] + owners, [subject.room_id])
+    names = await uow.reports.names([who for _role, who in people] + owners, [subject.room_id])
     last_counted = min(period.last, today_in(zone, now))
     rows = [_action_row(a, zone, end, last_counted, names, read.origins) for a in actions]
 
@@ -356,7 +363,7 @@ def _people(assignments: list[RoleAssignment], start: datetime, end: datetime) -
     for a in assignments:
         if not _held_during(a, start, end):
             continue
-        _, ended = _active_span(a)
+        _started, ended = _active_span(a)
         place = "coordinator" if a.role == "coordinator" else (a.sector or "GS")
         rank = 0 if place == "coordinator" else 1 + _sector_rank(place)
         key = (rank, 0 if ended is None or ended >= end else 1, a.assigned_at, a.id)
@@ -461,7 +468,7 @@ def overlaps(
             texts.setdefault(key, Text(subject.slug, key, decision.text))
 
     def source(text: Text) -> Source:
-        slug, kind, (letter, number), _ = text.key
+        slug, kind, (letter, number), _rest = text.key
         return Source(slug, kind, text.text, f"{letter}{number}")
 
     matches, found = closest_overlaps(texts.values(), most)

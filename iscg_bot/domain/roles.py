@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from iscg_bot.core.i18n import lazy
+
 
 class Sector(StrEnum):
     ITU_R = "ITU-R"
@@ -40,10 +42,11 @@ class RoleKind(StrEnum):
         return ROLE_LABELS[self]
 
 
+# In English, as the records and the logs keep them; shown translated with `_(kind.label)`.
 ROLE_LABELS = {
-    RoleKind.CHAIR: "Chair",
-    RoleKind.MANAGEMENT: "management team",
-    RoleKind.COORDINATOR: "coordinator",
-    RoleKind.FOCAL_POINT: "focal point",
-    RoleKind.SECRETARIAT: "secretariat",
+    RoleKind.CHAIR: lazy("Chair"),
+    RoleKind.MANAGEMENT: lazy("management team"),
+    RoleKind.COORDINATOR: lazy("coordinator"),
+    RoleKind.FOCAL_POINT: lazy("focal point"),
+    RoleKind.SECRETARIAT: lazy("secretariat"),
 }

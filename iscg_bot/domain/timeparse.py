@@ -26,15 +26,22 @@ from typing import NamedTuple
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import or_list, quote
-from iscg_bot.core.timeshow import clock, day_label, format_offset
+from iscg_bot.core.i18n import SOURCE, _, lazy
+from iscg_bot.core.timeshow import clock, date_label, day_label, format_offset
 
 MAX_TEXT = 100
 MAX_AHEAD = timedelta(days=36525)  # a century: further on, the calendars and offsets to show it run out
 DEFAULT_DURATION = timedelta(minutes=60)
 MIN_DURATION = timedelta(minutes=5)
 MAX_DURATION = timedelta(hours=24)
-EXAMPLES = "2026-12-03 14:00 Europe/Zurich or tomorrow 14:00"
+EXAMPLE_ISO = "2026-12-03 14:00 Europe/Zurich"
+EXAMPLE_NATURAL = lazy("tomorrow 14:00")  # readable in every language dateparser is given (see _languages)
 EXAMPLE_ZONE = "Europe/Zurich"
+
+
+def _examples() -> str:
+    """The `<when>` forms a refusal suggests: the ISO form and a natural one in the reader's language."""
+    return _("{iso} or {natural}", iso=EXAMPLE_ISO, natural=_(EXAMPLE_NATURAL))
 
 
 class TimeParseError(DomainError):
@@ -146,24 +153,37 @@ def canonical_zone(word: str) -> str:
         raise TimeParseError(_abbreviation_refusal(word, candidates))
     if _OFFSET.fullmatch(word):
         raise TimeParseError(
-            f"{quote(word)} is a UTC offset, not a time zone; use a name such as Europe/Zurich, "
-            "so that daylight saving is followed."
+            _(
+                "{word} is a UTC offset, not a time zone; use a name such as {zone}, so that daylight saving "
+                "is followed.",
+                word=quote(word),
+                zone=EXAMPLE_ZONE,
+            )
         )
     guesses = _zones_by_city().get(word.lower().replace(" ", "_"), ())
     if not guesses and len(word) <= 64:
         close = difflib.get_close_matches(word.lower(), iana_zone_names(), 2, 0.85)
         guesses = tuple(iana_zone_names()[z] for z in close)
     if guesses:
-        raise TimeParseError(f"{quote(word)} is not a time zone I know; did you mean {or_list(guesses[:3])}?")
-    raise TimeParseError(f"{quote(word)} is not a time zone I know.")
+        raise TimeParseError(
+            _(
+                "{word} is not a time zone I know; did you mean {zones}?",
+                word=quote(word),
+                zones=or_list(guesses[:3]),
+            )
+        )
+    raise TimeParseError(_("{word} is not a time zone I know.", word=quote(word)))
 
 
 def _abbreviation_refusal(word: str, candidates: Sequence[str]) -> str:
     if len(candidates) == 1:
-        return f"{quote(word)} is an abbreviation, not a time zone; use {candidates[0]}."
-    return (
-        f"{quote(word)} is an abbreviation shared by several time zones; "
-        f"use the full name, such as {or_list(candidates)}."
+        return _(
+            "{word} is an abbreviation, not a time zone; use {zone}.", word=quote(word), zone=candidates[0]
+        )
+    return _(
+        "{word} is an abbreviation shared by several time zones; use the full name, such as {zones}.",
+        word=quote(word),
+        zones=or_list(candidates),
     )
 
 
@@ -172,7 +192,11 @@ def _abbreviation_in_time(word: str) -> str:
     candidates = ZONE_ABBREVIATIONS[word.upper()]
     if len(candidates) == 1:
         return _abbreviation_refusal(word, candidates)
-    return f"{quote(word)} names several time zones: {or_list(candidates)} — write one of them."
+    return _(
+        "{word} names several time zones: {zones} — write one of them.",
+        word=quote(word),
+        zones=or_list(candidates),
+    )
 
 
 class _Zone(NamedTuple):
@@ -193,7 +217,14 @@ def _offset_zone(sign: str, hours: str, minutes: str | None, typed: str) -> _Zon
     if sign != "+":
         total = -total
     if int(minutes or 0) >= 60 or not -12 * 60 <= total <= 14 * 60:
-        raise TimeParseError(f"{quote(typed)} is not a UTC offset in use: they run from UTC-12 to UTC+14.")
+        raise TimeParseError(
+            _(
+                "{offset} is not a UTC offset in use: they run from {lowest} to {highest}.",
+                offset=quote(typed),
+                lowest="UTC-12",
+                highest="UTC+14",
+            )
+        )
     if total == 0:
         return _iana("UTC")
     offset = timedelta(minutes=total)
@@ -232,7 +263,12 @@ def _split_zone(text: str) -> tuple[str, _Zone | None]:
         canonical_zone(last)  # raises the sentence that says what was probably meant
     if len(words) > 1 and last.lower() in _old_zone_names():
         raise TimeParseError(
-            f"{quote(last)} is an old alias of a time zone; use its Area/City name, such as {EXAMPLE_ZONE}."
+            _(
+                "{word} is an old alias of a time zone; use its {form} name, such as {zone}.",
+                word=quote(last),
+                form="Area/City",
+                zone=EXAMPLE_ZONE,
+            )
         )
     return text, None
 
@@ -260,7 +296,15 @@ _WEEKDAYS = {
     **dict.fromkeys(("sat", "saturday"), 5),
     **dict.fromkeys(("sun", "sunday"), 6),
 }
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_NAMES = (
+    lazy("Monday"),
+    lazy("Tuesday"),
+    lazy("Wednesday"),
+    lazy("Thursday"),
+    lazy("Friday"),
+    lazy("Saturday"),
+    lazy("Sunday"),
+)
 _MONTHS = {
     **{name: n for n, name in enumerate(("jan", "feb", "mar", "apr", "may", "jun"), 1)},
     **{name: n for n, name in enumerate(("jul", "aug", "sep", "oct", "nov", "dec"), 7)},
@@ -271,22 +315,31 @@ _MONTHS = {
 _RECENT = timedelta(days=31)
 
 
-def parse_when(text: str, *, now: datetime, reading_zone: str) -> When:
+def parse_when(text: str, *, now: datetime, reading_zone: str, language: str = SOURCE) -> When:
     """A `<when>` as PRODUCT.md describes it → When; TimeParseError with one sentence otherwise.
 
     `now` (aware) is the reference for natural forms and the past; `reading_zone` (IANA) reads a time that
-    names no zone.
+    names no zone. `language` (the sender's, an ITU code) is how natural forms may be written besides English:
+    `mardi prochain 14h`, `próximo martes 14:00`.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     flat = " ".join(text.split()).rstrip(".,;")
     if not flat:
-        raise TimeParseError(f"An empty text is not a time; try {EXAMPLES}.")
+        raise TimeParseError(_("An empty text is not a time; try {examples}.", examples=_examples()))
     if len(flat) > MAX_TEXT:
-        raise TimeParseError(f"That is too long for a time (over {MAX_TEXT} characters); try {EXAMPLES}.")
+        raise TimeParseError(
+            _(
+                "That is too long for a time (over {most} characters); try {examples}.",
+                most=MAX_TEXT,
+                examples=_examples(),
+            )
+        )
     body, named = _split_zone(flat)
     if not body:
-        raise TimeParseError(f"{quote(flat)} is a time zone without a time; try {EXAMPLES}.")
+        raise TimeParseError(
+            _("{text} is a time zone without a time; try {examples}.", text=quote(flat), examples=_examples())
+        )
     iso = _ISO.fullmatch(body)
     if iso:
         when, zone = _read_iso(iso, body, named, _iana(reading_zone))
@@ -300,7 +353,7 @@ def parse_when(text: str, *, now: datetime, reading_zone: str) -> When:
         _refuse_past(instant, now, zone)
         return When(instant, named_zone)
     local_now = now.astimezone(zone.tz).replace(tzinfo=None)
-    wall = _read_natural(body, local_now)
+    wall = _read_natural(body, local_now, language)
     recent = _recent_same_year(body, wall, local_now)
     if recent is not None:
         _refuse_past(recent.replace(tzinfo=zone.tz, fold=0), now, zone)
@@ -315,52 +368,71 @@ def _read_iso(match: re.Match[str], body: str, named: _Zone | None, reading: _Zo
     try:
         wall = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
     except ValueError:
-        raise TimeParseError(f"{quote(body)} is not a date and time on the calendar.") from None
+        raise TimeParseError(_("{text} is not a date and time on the calendar.", text=quote(body))) from None
     if z or sign:
         if named is not None:
-            raise TimeParseError(f"{quote(body)} already has a time zone; give only one.")
+            raise TimeParseError(_("{text} already has a time zone; give only one.", text=quote(body)))
         named = _iana("UTC") if z else _offset_zone(sign, off_hours, off_minutes, body[match.start(8) :])
     zone = named or reading
     return When(_resolve(wall, zone.tz, zone.label), named.name if named else None), zone
 
 
-def _read_natural(body: str, local_now: datetime) -> datetime:
+def _read_natural(body: str, local_now: datetime, language: str = SOURCE) -> datetime:
     """Words → a naive wall time, through dateparser; refuses what has no exact time of day."""
     typed = body
     if ":" not in body:  # 14.00 is how much of Europe writes 14:00 (3.12.2026 is left alone)
         body = re.sub(r"(?<![0-9.])([0-9]{1,2})\.([0-9]{2})(?![0-9.])", r"\1:\2", body)
     from dateparser.timezone_parser import pop_tz_offset_from_string
 
-    _, tz_name = pop_tz_offset_from_string(body, as_offset=False)
+    _unused, tz_name = pop_tz_offset_from_string(body, as_offset=False)
     if tz_name:  # dateparser would convert from a zone it guessed; only names at the end are read, by us
         for word in re.findall(r"[A-Za-z]+", body):
             if word.upper() in ZONE_ABBREVIATIONS:
                 raise TimeParseError(_abbreviation_in_time(word))
         raise TimeParseError(
-            f"{quote(typed)} has a time zone I cannot read there; name it at the end, as in {EXAMPLES}."
+            _(
+                "{text} has a time zone I cannot read there; name it at the end, as in {examples}.",
+                text=quote(typed),
+                examples=_examples(),
+            )
         )
-    wall, period = _dateparser_read(body, local_now)
-    unreadable = TimeParseError(f"{quote(typed)} is not a time I can read; try {EXAMPLES}.")
+    wall, period = _dateparser_read(_as_dateparser_reads(body, language), local_now, _languages(language))
+    unreadable = TimeParseError(
+        _("{text} is not a time I can read; try {examples}.", text=quote(typed), examples=_examples())
+    )
     if wall is None or wall.tzinfo is not None:
         raise unreadable
     if period != "time":
         if re.search(r"[0-9]", body):
             raise unreadable
-        raise TimeParseError(f"{quote(typed)} has no exact time of day; add one, as in tomorrow 14:00.")
+        raise TimeParseError(
+            _(
+                "{text} has no exact time of day; add one, as in {example}.",
+                text=quote(typed),
+                example=_(EXAMPLE_NATURAL),
+            )
+        )
     words = set(re.findall(r"[a-z]+", body.lower()))
     weekdays = {_WEEKDAYS[w] for w in words if w in _WEEKDAYS}
     if len(weekdays) == 1 and wall.weekday() not in weekdays:
         (said,) = weekdays
         raise TimeParseError(
-            f"{quote(typed)} does not add up: {day_label(wall.date())[4:]} "
-            f"is a {_WEEKDAY_NAMES[wall.weekday()]}, not a {_WEEKDAY_NAMES[said]}."
+            _(
+                "{text} does not add up: {date} is a {weekday}, not a {said}.",
+                text=quote(typed),
+                date=date_label(wall.date()),
+                weekday=_(_WEEKDAY_NAMES[wall.weekday()]),
+                said=_(_WEEKDAY_NAMES[said]),
+            )
         )
     if not re.search(r"[0-9]:[0-9]{2}:[0-9]{2}", body):
         wall = wall.replace(second=0)  # "in 2 hours" keeps now's seconds; a meeting starts on the minute
     return wall.replace(microsecond=0)
 
 
-def _dateparser_read(body: str, local_now: datetime) -> tuple[datetime | None, str | None]:
+def _dateparser_read(
+    body: str, local_now: datetime, languages: Sequence[str] = ("en",)
+) -> tuple[datetime | None, str | None]:
     from dateparser.date import DateDataParser
 
     settings = {
@@ -374,10 +446,47 @@ def _dateparser_read(body: str, local_now: datetime) -> tuple[datetime | None, s
         "PARSERS": ["relative-time", "absolute-time"],  # not "timestamp": 1700000000 is no meeting time
     }
     try:
-        data = DateDataParser(languages=["en"], settings=settings).get_date_data(body)
+        data = DateDataParser(languages=list(languages), settings=settings).get_date_data(body)
     except (ValueError, OverflowError, ArithmeticError, LookupError, TypeError):
         return None, None  # dateparser gives up on some odd texts by raising; that is "unreadable"
     return data.date_obj, data.period
+
+
+# ITU's languages as dateparser names them; English stays first, so what reads in English reads as before.
+_DATEPARSER_LANGUAGES = {"ar": "ar", "zh": "zh", "fr": "fr", "ru": "ru", "es": "es"}
+# "Next" beside a weekday, which dateparser does not read in these languages; without it the weekday alone
+# means the coming one (PREFER_DATES_FROM future), as `next tuesday` does in English.
+_FRENCH_DAYS = "(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)"
+_SPANISH_DAYS = "(?:lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo)"
+_NEXT_WEEKDAY = {
+    "fr": re.compile(
+        rf"(?i)\b({_FRENCH_DAYS})\s+prochaine?\b"  # mardi prochain
+        rf"|\bprochaine?\s+(?={_FRENCH_DAYS}\b)"  # prochain mardi
+    ),
+    "es": re.compile(
+        rf"(?i)\b(?:el\s+)?pr[oó]xim[oa]\s+(?={_SPANISH_DAYS}\b)"  # (el) próximo martes
+        rf"|\bel\s+(?={_SPANISH_DAYS}\b)"  # el martes (que viene)
+        rf"|\b({_SPANISH_DAYS})\s+(?:pr[oó]xim[oa]|que\s+viene)\b"  # martes próximo, martes que viene
+    ),
+}
+# French writes 14h and 14h30 for 14:00 and 14:30 (dateparser reads "14h" as a duration of 14 hours).
+_FRENCH_CLOCK = re.compile(r"(?i)(?<![\w:.])(?<!dans )([01]?[0-9]|2[0-3]) ?h ?([0-5][0-9])?(?!\w)")
+
+
+def _languages(language: str) -> tuple[str, ...]:
+    """The languages dateparser tries, in order: English, then the sender's."""
+    theirs = _DATEPARSER_LANGUAGES.get(language)
+    return ("en", theirs) if theirs else ("en",)
+
+
+def _as_dateparser_reads(body: str, language: str) -> str:
+    """The sender's own way of writing a time, reworded where dateparser would misread it."""
+    next_weekday = _NEXT_WEEKDAY.get(language)
+    if next_weekday is not None:
+        body = next_weekday.sub(lambda m: m.group(1) or "", body).strip()
+    if language == "fr":
+        body = _FRENCH_CLOCK.sub(lambda m: f"{m.group(1)}:{m.group(2) or '00'}", body)
+    return body
 
 
 def _recent_same_year(body: str, wall: datetime, local_now: datetime) -> datetime | None:
@@ -403,12 +512,14 @@ def _refuse_past(instant: datetime, now: datetime, zone: _Zone) -> None:
     said = f"{day_label(wall.date())} {clock(wall)} {zone.label}"
     if instant > now:
         raise TimeParseError(
-            f"That is more than a century ahead ({said}); give a nearer time.", understood=True
+            _("That is more than a century ahead ({when}); give a nearer time.", when=said), understood=True
         )
     current = clock(local_now)
     if local_now.date() != wall.date():
         current = f"{day_label(local_now.date())} {current}"
-    raise TimeParseError(f"That is in the past ({said}): it is already {current} there.", understood=True)
+    raise TimeParseError(
+        _("That is in the past ({when}): it is already {now} there.", when=said, now=current), understood=True
+    )
 
 
 # ---- wall times ------------------------------------------------------------------------------------------
@@ -439,24 +550,42 @@ def _resolve(wall: datetime, tz: tzinfo, label: str) -> datetime:
             return first.astimezone(UTC)
         earlier, later = sorted((first.astimezone(UTC), second.astimezone(UTC)))
     except OverflowError:
-        raise TimeParseError(f"{_iso_wall(wall)} is too far from today to schedule.") from None
+        raise TimeParseError(_("{when} is too far from today to schedule.", when=_iso_wall(wall))) from None
     readings = earlier.astimezone(tz), later.astimezone(tz)
     change = _change(tz, earlier, later)
     before, after = change.astimezone(timezone(readings[0].utcoffset() or timedelta())), change.astimezone(tz)
     if readings[0].replace(tzinfo=None) == wall:  # it comes back: it exists, twice
-        both = " or ".join(
+        first_reading, second_reading = (
             f"{clock(r)} {format_offset(r.utcoffset() or timedelta())} ({_on(r.astimezone(UTC), wall)} UTC)"
             for r in readings
         )
         raise TimeParseError(
-            f"{_iso_wall(wall)} happens twice in {label} (clocks go back from {_on(before, wall)} to "
-            f"{_on(after, wall)}): {both} — give the time in UTC to choose.",
+            _(
+                "{when} happens twice in {zone} (clocks go back from {before} to {after}): {first} or "
+                "{second} — give the time in UTC to choose.",
+                when=_iso_wall(wall),
+                zone=label,
+                before=_on(before, wall),
+                after=_on(after, wall),
+                first=first_reading,
+                second=second_reading,
+            ),
             understood=True,
         )
-    both = " or ".join(f"{_on(r, wall)} ({format_offset(r.utcoffset() or timedelta())})" for r in readings)
+    first_reading, second_reading = (
+        f"{_on(r, wall)} ({format_offset(r.utcoffset() or timedelta())})" for r in readings
+    )
     raise TimeParseError(
-        f"{_iso_wall(wall)} does not exist in {label} (clocks jump from {_on(before, wall)} to "
-        f"{_on(after, wall)}): did you mean {both}?",
+        _(
+            "{when} does not exist in {zone} (clocks jump from {before} to {after}): did you mean {first} or "
+            "{second}?",
+            when=_iso_wall(wall),
+            zone=label,
+            before=_on(before, wall),
+            after=_on(after, wall),
+            first=first_reading,
+            second=second_reading,
+        ),
         understood=True,
     )
 
@@ -501,17 +630,34 @@ def parse_duration(text: str) -> timedelta:
     flat = " ".join(text.split())
     minutes = _duration_minutes(flat)
     if minutes is False:
-        raise TimeParseError(f"{quote(flat)} needs a unit: 90m for minutes or 2h for hours.")
+        raise TimeParseError(
+            _(
+                "{text} needs a unit: {minutes} for minutes or {hours} for hours.",
+                text=quote(flat),
+                minutes="90m",
+                hours="2h",
+            )
+        )
     if minutes is None:
-        raise TimeParseError(f"{quote(flat)} is not a duration I can read; write 90m, 1h30m or 1.5h.")
+        raise TimeParseError(
+            _(
+                "{text} is not a duration I can read; write {first}, {second} or {third}.",
+                text=quote(flat),
+                first="90m",
+                second="1h30m",
+                third="1.5h",
+            )
+        )
     if minutes.denominator != 1:
-        raise TimeParseError(f"{quote(flat)} is not a whole number of minutes.", understood=True)
+        raise TimeParseError(_("{text} is not a whole number of minutes.", text=quote(flat)), understood=True)
     duration = timedelta(minutes=int(minutes))
     if not MIN_DURATION <= duration <= MAX_DURATION:
-        too = "short" if duration < MIN_DURATION else "long"
-        raise TimeParseError(
-            f"{quote(flat)} is too {too}: a duration is between 5 minutes and 24 hours.", understood=True
+        too = (
+            _("{text} is too short: a duration is between 5 minutes and 24 hours.", text=quote(flat))
+            if duration < MIN_DURATION
+            else _("{text} is too long: a duration is between 5 minutes and 24 hours.", text=quote(flat))
         )
+        raise TimeParseError(too, understood=True)
     return duration
 
 
@@ -550,7 +696,7 @@ def parse_date(text: str) -> date:
         try:
             return date.fromisoformat(flat)
         except ValueError:
-            raise TimeParseError(f"{quote(flat)} is not a date on the calendar.") from None
+            raise TimeParseError(_("{text} is not a date on the calendar.", text=quote(flat))) from None
     lower = flat.lower()
     dmy, mdy = _DAY_MONTH_YEAR.fullmatch(lower), _MONTH_DAY_YEAR.fullmatch(lower)
     if dmy:
@@ -560,15 +706,29 @@ def parse_date(text: str) -> date:
     else:
         weekday = month = day = year = None
     if month not in _MONTHS or (weekday is not None and weekday not in _WEEKDAYS):
-        raise TimeParseError(f"{quote(flat)} is not a date I can read; write 2026-12-03 or 3 Dec 2026.")
+        raise TimeParseError(
+            _(
+                "{text} is not a date I can read; write {first} or {second}.",
+                text=quote(flat),
+                first="2026-12-03",
+                second="3 Dec 2026",
+            )
+        )
     if year is None:
-        raise TimeParseError(f"{quote(flat)} needs a year, as in 3 Dec 2026.")
+        raise TimeParseError(
+            _("{text} needs a year, as in {example}.", text=quote(flat), example="3 Dec 2026")
+        )
     try:
         result = date(int(year), _MONTHS[month], int(day))
     except ValueError:
-        raise TimeParseError(f"{quote(flat)} is not a date on the calendar.") from None
+        raise TimeParseError(_("{text} is not a date on the calendar.", text=quote(flat))) from None
     if weekday is not None and _WEEKDAYS[weekday] != result.weekday():
         raise TimeParseError(
-            f"{quote(flat)} does not add up: {day_label(result)[4:]} is a {_WEEKDAY_NAMES[result.weekday()]}."
+            _(
+                "{text} does not add up: {date} is a {weekday}.",
+                text=quote(flat),
+                date=date_label(result),
+                weekday=_(_WEEKDAY_NAMES[result.weekday()]),
+            )
         )
     return result

@@ -81,6 +81,7 @@ class Subjects:
         description: str | None = None,
         timezone: str | None = None,
         archived: bool | None = None,
+        language: str | None = None,
     ) -> Subject:
         """Change the fields given (None leaves a field as it is) and set updated_at."""
         changes: dict[str, Any] = {
@@ -88,6 +89,7 @@ class Subjects:
             "description": description,
             "timezone": timezone,
             "archived": archived,
+            "language": language,
         }
         for field, value in changes.items():
             if value is not None:

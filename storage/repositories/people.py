@@ -47,6 +47,9 @@ class People:
     async def set_email(self, matrix_id: str, email: str | None, at: datetime) -> Person:
         return await self._set(matrix_id, at, email=email)
 
+    async def set_language(self, matrix_id: str, language: str | None, at: datetime) -> Person:
+        return await self._set(matrix_id, at, language=language)
+
     async def _set(self, matrix_id: str, at: datetime, **changes: str | None) -> Person:
         new = upsert(self._session, Person).values(
             matrix_id=matrix_id, created_at=at, updated_at=at, **changes
