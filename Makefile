@@ -44,15 +44,17 @@ check: $(VENV)/.installed-test
 # The web pages' browser tests drive Debian's chromium (never a downloaded browser). Installed here where the
 # machine lets us (apt as root, or sudo without a password); otherwise those tests are skipped, saying why.
 CHROMIUM ?= /usr/bin/chromium
+# A small CJK font, so Chinese pages (screenshots) and the report's chart show characters, not boxes.
+FONTS := fonts-wqy-microhei
 APT := env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0
 browser:
-	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	@if [ -x $(CHROMIUM) ] && fc-list :lang=zh 2>/dev/null | grep -q .; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
 	  echo "chromium is not installed and apt needs root: the browser tests will be skipped"; exit 0; fi; \
 	if ! command -v apt-get >/dev/null; then echo "no apt-get: the browser tests will be skipped"; exit 0; fi; \
-	echo "installing Debian's chromium for the browser tests"; \
-	$$SUDO $(APT) install chromium >/dev/null 2>&1 || \
-	{ $$SUDO $(APT) update >/dev/null 2>&1 && $$SUDO $(APT) install chromium >/dev/null 2>&1; } || \
+	echo "installing Debian's chromium and a CJK font for the browser tests"; \
+	$$SUDO $(APT) install chromium $(FONTS) >/dev/null 2>&1 || \
+	{ $$SUDO $(APT) update >/dev/null 2>&1 && $$SUDO $(APT) install chromium $(FONTS) >/dev/null 2>&1; } || \
 	echo "could not install chromium: the browser tests will be skipped"
 
 # The README's permission table, regenerated from the commands' declarations (a test fails while it differs).

@@ -7,7 +7,7 @@ with the purpose `announcement:M<id>`); removing the reaction withdraws the answ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from iscg_bot.calendar import mail
@@ -124,6 +124,23 @@ async def _summary(ctx: Context, meeting: Meeting, *, heading: Rich) -> Rich:
     return lines(rows)
 
 
+async def _invite(
+    ctx: Context, meeting: Meeting, method: Literal["REQUEST", "CANCEL"], day: date | None = None
+) -> None:
+    """Queue the meeting's invitation (or its cancellation) for the mailing list, when mail is on: in the
+    subject's language, else the group's (whoever changed it)."""
+    config = ctx.services.config
+    await mail.queue_invitation(
+        ctx.uow,
+        config.mail,
+        meeting,
+        method=method,
+        at=ctx.now,
+        occurrence=day,
+        default_language=config.bot.default_language,
+    )
+
+
 @router.command("meeting schedule", allow=SUBJECT_MANAGERS)
 async def meeting_schedule(
     ctx: Context,
@@ -171,7 +188,7 @@ async def meeting_schedule(
     if outcome.meeting is None:
         raise _refused_for_conflicts(_("Scheduling not done: it overlaps"), outcome.conflicts)
     meeting = outcome.meeting
-    await mail.queue_invitation(ctx.uow, ctx.services.config.mail, meeting, method="REQUEST", at=ctx.now)
+    await _invite(ctx, meeting, "REQUEST")
     with speaking(ctx.room_language):  # the announcement: the whole room answers it
         heading = tr(
             "Scheduled {label}: {title}", label=code(meeting_label(meeting.id)), title=bold(meeting.title)
@@ -329,9 +346,7 @@ async def meeting_move(
     )
     if outcome.meeting is None:
         raise _refused_for_conflicts(_("Moving not done: it overlaps"), outcome.conflicts)
-    await mail.queue_invitation(
-        ctx.uow, ctx.services.config.mail, meeting, method="REQUEST", at=ctx.now, occurrence=date_
-    )
+    await _invite(ctx, meeting, "REQUEST", date_)
     label, title = code(meeting_label(meeting.id)), bold(meeting.title)
     if date_:
         heading = tr(
@@ -354,9 +369,7 @@ async def meeting_cancel(
     Example: !meeting cancel M12 occurrence 2026-12-24 holidays
     """
     await meetings.cancel(ctx.uow, meeting, occurrence=date_, reason=reason, at=ctx.now)
-    await mail.queue_invitation(
-        ctx.uow, ctx.services.config.mail, meeting, method="CANCEL", at=ctx.now, occurrence=date_
-    )
+    await _invite(ctx, meeting, "CANCEL", date_)
     shown: dict[str, Rich | str] = {"label": code(meeting_label(meeting.id)), "title": meeting.title}
     if reason:
         shown["reason"] = " ".join(reason.split())

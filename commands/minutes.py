@@ -57,6 +57,7 @@ async def _zone(ctx: Context) -> str:
 
 
 async def _rerender(ctx: Context, session: MeetingSession) -> MinutesDocument:
+    """The stored minutes made again, in the room's language (whoever's command changed them)."""
     return await minutes_files.render(
         ctx.uow,
         session,
@@ -64,6 +65,7 @@ async def _rerender(ctx: Context, session: MeetingSession) -> MinutesDocument:
         base_url=ctx.services.web_base_url,
         now=ctx.now,
         prefix=ctx.prefix,
+        language=ctx.room_language,
     )
 
 

@@ -16,7 +16,7 @@ from iscg_bot.chat.policy import OFFICERS, reporters, subject_here
 from iscg_bot.chat.router import Context, Rest, Router, UsageError
 from iscg_bot.commands.place import subject_or_group
 from iscg_bot.core.formatting import Rich, bullets, lines, link, text
-from iscg_bot.core.i18n import _, lazy, n_, tr
+from iscg_bot.core.i18n import LANGUAGES, _, lazy, n_, speaking, tr
 from iscg_bot.core.timeshow import moment
 from iscg_bot.domain.actions import today_in
 from iscg_bot.domain.report_model import Period, Report
@@ -30,28 +30,34 @@ SUMMARY_LIST_LIMIT = 10  # per list in the digest: it is a chat message, the rep
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """What `!report 2026 cop docx` asks for; `subject` and `group` both None: every subject."""
+    """What `!report 2026 cop docx fr` asks for; `subject` and `group` both None: every subject;
+    `language` None: the sender's."""
 
     year: int
     subject: str | None
     group: str | None
     format: str
+    language: str | None = None
 
 
 async def _request(ctx: Context, words: str | None) -> ReportRequest:
-    """Read the words in any order: a year, a subject slug, `all` or an advisory group, a format."""
+    """Read the words in any order: a year, a subject slug, `all` or an advisory group, a format, a
+    language code (ar zh en fr ru es)."""
     # The report's compiler and renderers load with the first report asked for, not with every start.
     from iscg_bot.render import report_render
 
     subject = await subject_here(ctx)
     zone = subject.timezone if subject is not None else ctx.services.config.bot.default_timezone
     year, scope, chosen_format = today_in(zone, ctx.now).year, None, "docx"
+    language: str | None = None
     for word in (words or "").split():
         lowered = word.lower()
         if word.isdigit() and len(word) == 4:
             year = int(word)
         elif lowered in report_render.MIME_TYPES:
             chosen_format = lowered
+        elif lowered in LANGUAGES and language is None:
+            language = lowered
         elif scope is None:
             scope = word
         else:
@@ -64,8 +70,9 @@ async def _request(ctx: Context, words: str | None) -> ReportRequest:
         subject = await subject_or_group(ctx, instead)
         scope = subject.slug if subject is not None else "all"
     if scope.upper() in AdvisoryGroup.__members__:
-        return ReportRequest(year, None, scope.upper(), chosen_format)
-    return ReportRequest(year, None if scope.lower() == "all" else scope.lower(), None, chosen_format)
+        return ReportRequest(year, None, scope.upper(), chosen_format, language)
+    subject_slug = None if scope.lower() == "all" else scope.lower()
+    return ReportRequest(year, subject_slug, None, chosen_format, language)
 
 
 async def _requested(ctx: Context, arguments: Mapping[str, object]) -> ReportRequest:
@@ -97,6 +104,8 @@ async def report(ctx: Context, words: Rest | None = None) -> None:
     The report covers this room's subject unless told: another subject, `all`, or an advisory group's
     subjects (TSAG, RAG, TDAG). The year is this one unless given; the file is md, html or docx (the default).
 
+    The report is written in your language unless given another: ar, zh, en, fr, ru or es.
+
     Example: !report 2026 all docx
     """
     from iscg_bot.domain import reports
@@ -106,12 +115,14 @@ async def report(ctx: Context, words: Rest | None = None) -> None:
     compiled = await compile_for(
         ctx, reports.year(request.year), subject_slug=request.subject, advisory_group=request.group
     )
-    # Rendering is plain computation (a Word file of a big year takes seconds): off the event loop, which
-    # must keep syncing meanwhile.
-    body = await asyncio.to_thread(report_render.render_as, compiled, request.format)
-    headline = [text(report_render.headline(compiled))]
-    if compiled.base_url:
-        headline.append(tr("Web copy: {link}", link=link(compiled.base_url)))
+    # The report and what the reply says of it are in the language asked for (else the sender's).
+    with speaking(request.language):
+        # Rendering is plain computation (a Word file of a big year takes seconds): off the event loop, which
+        # must keep syncing meanwhile (the thread is given this task's context: its language).
+        body = await asyncio.to_thread(report_render.render_as, compiled, request.format)
+        headline = [text(report_render.headline(compiled))]
+        if compiled.base_url:
+            headline.append(tr("Web copy: {link}", link=link(compiled.base_url)))
     await ctx.reply(lines(headline))
     await ctx.attach(
         report_render.filename(compiled, request.format), report_render.MIME_TYPES[request.format], body

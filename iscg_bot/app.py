@@ -27,10 +27,8 @@ from iscg_bot.core.workers import Backoff, Stopping, Worker, first_set, running
 from iscg_bot.matrix.crypto_store import QuietStore
 from iscg_bot.matrix.gateway import MatrixGateway, SyncBatch
 from iscg_bot.storage import Database, UnitOfWork
-from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.freshness import DataFreshness
-from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
-from iscg_bot.web.site import SitePages
+from iscg_bot.web.server import WebServer, site_server
 from iscg_bot.web.standby import standby_application
 
 if TYPE_CHECKING:
@@ -183,7 +181,12 @@ class BotApp:
         if settings.caldav.enabled:
             workers.append(
                 CalDavPublisher(
-                    sessions, clock, settings.caldav, stopping=self.stopping, commits=self.commits
+                    sessions,
+                    clock,
+                    settings.caldav,
+                    stopping=self.stopping,
+                    commits=self.commits,
+                    default_language=settings.bot.default_language,
                 )
             )
         return workers
@@ -231,26 +234,21 @@ class BotApp:
 
     def _web(self) -> WebServer:
         """The web server: the site, the feeds, the minutes and reports, /healthz and /metrics."""
-        settings, sessions, clock, commits = self.settings, self.database.sessions, self.clock, self.commits
-        base_url, zone, prefix = (
-            settings.web.public_base_url,
-            settings.bot.default_timezone,
-            settings.bot.command_prefix,
-        )
-        self.feeds = FeedCache(sessions, clock, base_url, commits=commits)  # the tests look into it
+        sessions, clock = self.database.sessions, self.clock
         # Its own commits are heard at once; the data versions catch those of other processes (a
         # `minutes regenerate` run beside it, the commits of a leader before this process took over).
-        freshness = DataFreshness(sessions, commits, clock)
-        application = build_application(
-            self.feeds,
+        site = site_server(
+            self.settings,
+            sessions,
+            clock,
+            self.commits,
             self.health,
-            MinutesPages(sessions, base_url, zone, prefix),
-            ReportPages(sessions, clock, base_url, zone, commits=commits),
-            SitePages(sessions, clock, base_url, zone, prefix, imported=self.imported, commits=commits),
             metrics=self.metrics,
-            freshness=freshness,
+            freshness=DataFreshness(sessions, self.commits, clock),
+            imported=self.imported,
         )
-        return WebServer(application, settings.web.listen_host, settings.web.listen_port)
+        self.feeds = site.feeds  # the tests look into it
+        return site.server
 
     # ---- running -----------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from iscg_bot.core.config import ConfigError, Settings, describe_settings, load_settings
+from iscg_bot.core.language import LANGUAGES
 from iscg_bot.domain.roles import AdvisoryGroup
 from iscg_bot.logs import setup_logging
 
@@ -163,6 +164,11 @@ def _add_report(sub: _Subparsers) -> None:
     groups = [group.value for group in AdvisoryGroup]
     scope.add_argument("--advisory-group", choices=groups, help="that group's subjects")
     report.add_argument("--format", choices=["md", "html", "docx"], default="docx")
+    report.add_argument(
+        "--lang",
+        choices=list(LANGUAGES),
+        help="the language the report is written in (default: the group's, bot.default_language)",
+    )
     report.add_argument("-o", "--output", type=Path, help="the file to write (default: a name here)")
     report.add_argument("--config", type=Path, help=CONFIG_HELP)
 
@@ -357,6 +363,8 @@ async def _regenerate(settings: Settings, reference: str) -> int:
                     base_url=settings.web.public_base_url,
                     now=SystemClock().now(),
                     prefix=settings.bot.command_prefix,
+                    language=(subject.language if subject is not None else None)
+                    or settings.bot.default_language,
                 )
                 print(f"S{session.id} ({document.reference}, {document.status}): {len(document.log)} lines")
             await uow.commit()
@@ -374,6 +382,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from iscg_bot.core.clock import SystemClock
+    from iscg_bot.core.i18n import speaking
     from iscg_bot.domain import reports
     from iscg_bot.render import report_render
     from iscg_bot.storage import Database, NotMigratedError, UnitOfWork
@@ -404,8 +413,9 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await database.dispose()
     output = args.output or Path(report_render.filename(compiled, args.format))
-    output.write_bytes(report_render.render_as(compiled, args.format))
-    print(f"{output}: {report_render.headline(compiled)}")
+    with speaking(args.lang or settings.bot.default_language):
+        output.write_bytes(report_render.render_as(compiled, args.format))
+        print(f"{output}: {report_render.headline(compiled)}")
     return 0
 
 

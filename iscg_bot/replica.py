@@ -2,7 +2,7 @@
 database alone — no Matrix login, no sync, nothing sent — by as many processes as wanted behind any load
 balancer, beside the one active bot (README "Deployment").
 
-It is the bot's web server without the bot: the same application (`web.server.build_application`), the
+It is the bot's web server without the bot: the same composition (`web.server.site_server`), the
 same caches, kept fresh by reading the data versions before each request (`web.freshness`), since the
 commits it must hear are made by another process.
 """
@@ -20,10 +20,8 @@ from iscg_bot.core.config import Settings
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.core.workers import Worker, running
 from iscg_bot.storage import Database
-from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.freshness import DataFreshness, ReplicaHealth
-from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
-from iscg_bot.web.site import SitePages
+from iscg_bot.web.server import WebServer, site_server
 
 if TYPE_CHECKING:
     from iscg_bot.calendar.imported import ImportedCalendars
@@ -58,25 +56,20 @@ class WebReplica:
         return ImportedCalendars(calendars.imported, clock=self.clock, every=every, stopping=self.stopping)
 
     def _web(self) -> WebServer:
-        settings, sessions, clock, commits = self.settings, self.database.sessions, self.clock, self.commits
-        base_url, zone, prefix = (
-            settings.web.public_base_url,
-            settings.bot.default_timezone,
-            settings.bot.command_prefix,
-        )
-        self.feeds = FeedCache(sessions, clock, base_url, commits=commits)
-        health = ReplicaHealth(self.freshness, settings.cluster.instance)
+        health = ReplicaHealth(self.freshness, self.settings.cluster.instance)
         self.metrics.watch_leadership(health)  # iscg_leader 0 and whether the database answers
-        application = build_application(
-            self.feeds,
+        site = site_server(
+            self.settings,
+            self.database.sessions,
+            self.clock,
+            self.commits,
             health,
-            MinutesPages(sessions, base_url, zone, prefix),
-            ReportPages(sessions, clock, base_url, zone, commits=commits),
-            SitePages(sessions, clock, base_url, zone, prefix, imported=self.imported, commits=commits),
             metrics=self.metrics,
             freshness=self.freshness,
+            imported=self.imported,
         )
-        return WebServer(application, settings.web.listen_host, settings.web.listen_port)
+        self.feeds = site.feeds
+        return site.server
 
     def stop(self) -> None:
         self.stopping.set()

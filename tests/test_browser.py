@@ -9,10 +9,7 @@ it can (the Debian package `chromium`, the PyPI package `playwright`).
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,36 +19,11 @@ from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
 from iscg_bot.web.site import SitePages
 from tests.chat import ADMIN, COORD, Chat, said
+from tests.support.browser import LOW_CONTRAST, browser, save, visit  # noqa: F401
 from tests.support.year_story import AI, seed
 
-CHROMIUM = os.environ.get("ISCG_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(
-    os.environ.get("ISCG_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts")
-)
 XSS = "<img src=x onerror=alert(1)>"
 PHONE = {"width": 375, "height": 740}
-
-async_api = pytest.importorskip(
-    "playwright.async_api", reason="Playwright is not installed (pip: playwright)"
-)
-if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-    pytest.skip(
-        f"no Chromium at {CHROMIUM}: install Debian's 'chromium' package (make test does where it can)",
-        allow_module_level=True,
-    )
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with async_api.async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture
@@ -78,7 +50,7 @@ async def site(chat: Chat) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def page(browser: Any) -> AsyncIterator[Any]:
+async def page(browser: Any) -> AsyncIterator[Any]:  # noqa: F811
     """A tab in Tokyo (the viewer's zone differs from the meetings'), recording dialogs and script errors."""
     context = await browser.new_context(locale="en-GB", timezone_id="Asia/Tokyo")
     tab = await context.new_page()
@@ -90,12 +62,6 @@ async def page(browser: Any) -> AsyncIterator[Any]:
         yield tab
     finally:
         await context.close()
-
-
-async def visit(tab: Any, url: str) -> None:
-    response = await tab.goto(url)
-    assert response.status == 200, url
-    await tab.wait_for_load_state("load")
 
 
 async def test_the_group_page_shows_subjects_chart_and_subscribe_button(site, page):
@@ -205,7 +171,7 @@ async def test_a_meeting_title_with_markup_is_shown_as_text_and_runs_nothing(sit
     assert page.errors == []
 
 
-async def test_pages_fit_a_phone_and_keep_their_landmarks(site, browser):
+async def test_pages_fit_a_phone_and_keep_their_landmarks(site, browser):  # noqa: F811
     context = await browser.new_context(viewport=PHONE, locale="en-GB", timezone_id="Europe/Zurich")
     tab = await context.new_page()
     try:
@@ -227,38 +193,3 @@ async def test_pages_fit_a_phone_and_keep_their_landmarks(site, browser):
         assert await tab.locator("td:has(li.entry)").first.is_visible()
     finally:
         await context.close()
-
-
-# Text whose colour against its background is below WCAG AA (4.5:1); the background is the first opaque
-# one found going up the tree.
-LOW_CONTRAST = """
-(() => {
-  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
-  const lum = ([r, g, b]) => {
-    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  const background = el => {
-    for (; el; el = el.parentElement) {
-      const c = rgb(getComputedStyle(el).backgroundColor);
-      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
-    }
-    return [255, 255, 255];
-  };
-  const low = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node; (node = walker.nextNode()); ) {
-    const el = node.parentElement;
-    if (!node.textContent.trim() || !el.checkVisibility()) continue;
-    const a = lum(rgb(getComputedStyle(el).color).slice(0, 3)), b = lum(background(el));
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) low.push(`${el.tagName} "${node.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
-  }
-  return low;
-})()
-"""
-
-
-async def save(tab: Any, name: str) -> None:
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    await tab.screenshot(path=str(ARTIFACTS / name), full_page=True)

@@ -26,7 +26,7 @@ async def test_a_reply_is_a_notice_in_reply_with_html_and_a_mention(chat):
     [content] = await chat.deliver(event)
     assert content["msgtype"] == "m.notice"
     assert content["format"] == "org.matrix.custom.html"
-    assert content["formatted_body"] == "pong"
+    assert content["formatted_body"] == '<div dir="auto">pong</div>'
     assert content["m.relates_to"] == {"m.in_reply_to": {"event_id": event.event_id}}
     assert content["m.mentions"] == {"user_ids": [ALICE]}
 

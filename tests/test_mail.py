@@ -5,26 +5,20 @@ from __future__ import annotations
 import asyncio
 import email
 import socket
-from email.message import Message
 from email.policy import default as default_policy
-from pathlib import Path
 from typing import Any
 
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
-from ical.calendar_stream import IcsCalendarStream
 from sqlalchemy import func, inspect, select
 
 from iscg_bot.calendar.mail import MailSender
-from iscg_bot.commands import build_router
-from iscg_bot.core.config import ConfigError, MailSettings, Settings, load_settings
+from iscg_bot.core.config import ConfigError, MailSettings, load_settings
 from iscg_bot.storage import Database, MailMessage, UnitOfWork
-from tests.chat import ADMIN, BOT, COORD, COP, Chat, said
+from tests.chat import ADMIN, COORD, COP, Chat, said
+from tests.support.mail import FROM, LIST, calendar_of, mail_settings, open_chat, parts, rows
 from tests.support.polling import eventually
-
-FROM = "iscg-bot@itu.int"
-LIST = "int-sect-group@lists.itu.int"
 
 
 def free_port() -> int:
@@ -51,60 +45,8 @@ def start_smtp(port: int) -> tuple[Controller, Collector]:
     return controller, collector
 
 
-def mail_settings(port: int, *, enabled: bool = True) -> MailSettings:
-    return MailSettings(
-        enabled=enabled,
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        starttls=False,
-        from_address=FROM,
-        list_address=LIST,
-        timeout_seconds=5,
-    )
-
-
-async def open_chat(tmp_path: Path, mail: MailSettings) -> Chat:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
-    await database.migrate()
-    config = Settings.model_validate(
-        {
-            "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": BOT, "password": "x"},
-            "bot": {"admins": [ADMIN]},
-            "mail": mail.model_dump(),
-        }
-    )
-    chat = Chat(database, build_router(config.bot.command_prefix), config)
-    await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
-    await said(chat, f"!role add {COORD} coordinator", by=ADMIN)
-    return chat
-
-
 def sender(chat: Chat, mail: MailSettings) -> MailSender:
     return MailSender(chat.database.sessions, mail, chat.clock)
-
-
-async def rows(chat: Chat) -> list[MailMessage]:
-    async with UnitOfWork(chat.database.sessions) as uow:
-        return await uow.mail.all()
-
-
-def parts(raw: bytes) -> tuple[Message, dict[str, Message]]:
-    message = email.message_from_bytes(raw, policy=default_policy)
-    assert message.get_content_type() == "multipart/alternative"
-    children = list(message.iter_parts())
-    assert [p.get_content_type() for p in children] == ["text/plain", "text/html", "text/calendar"]
-    return message, {p.get_content_type(): p for p in children}
-
-
-def calendar_of(raw: bytes) -> tuple[str, bytes, icalendar.Calendar]:
-    _, by_type = parts(raw)
-    part = by_type["text/calendar"]
-    body = part.get_payload(decode=True)
-    assert part.get_content_charset() == "utf-8"
-    cal = icalendar.Calendar.from_ical(body)
-    assert part.get_param("method") == str(cal["METHOD"])  # the MIME method is the calendar's METHOD
-    IcsCalendarStream.calendar_from_ics(body.decode())  # `ical` reads it strictly
-    return str(cal["METHOD"]), body, cal
 
 
 def events(cal: icalendar.Calendar) -> list[Any]:

@@ -134,7 +134,7 @@ async def test_the_announcement_is_in_the_rooms_language_and_a_refusal_in_the_se
     )
     assert untranslated(announcement, *TYPED) == []
     [refusal] = await shown(group, '!meeting schedule "Budget review" 2026-12-03 14:30 Europe/Zurich')
-    assert refusal.startswith("Scheduling not done: it overlaps")
+    assert refusal.startswith('<div dir="auto">Scheduling not done: it overlaps')
     [reply] = await shown(group, "!rsvp M1 yes")
     assert "Noted: you are coming to" in reply
 

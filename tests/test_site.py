@@ -7,7 +7,6 @@ import itertools
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import AsyncIterator
-from html.parser import HTMLParser
 
 import aiohttp
 import pytest
@@ -20,6 +19,7 @@ from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.server import MinutesPages, ReportPages, build_application
 from iscg_bot.web.site import SitePages, minutes_fragment
 from tests.chat import ADMIN, COORD, COP, Chat, said
+from tests.support.site_text import text_of
 from tests.support.year_story import AI, BASE, FP_D, FP_T, MEMBER2, NOW, seed
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -55,22 +55,6 @@ async def pages(chat: Chat) -> AsyncIterator[Pages]:
     )
     async with TestClient(TestServer(app)) as client:
         yield Pages(chat, site, client)
-
-
-def text_of(page: str) -> str:
-    """What a reader sees: the page's text, tags dropped, whitespace collapsed."""
-
-    class Text(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.parts: list[str] = []
-
-        def handle_data(self, data: str) -> None:
-            self.parts.append(data)
-
-    parser = Text()
-    parser.feed(page)
-    return re.sub(r"\s+", " ", " ".join(parser.parts))
 
 
 def section(page: str, heading_id: str) -> str:

@@ -201,6 +201,12 @@ async def _connections(admin: Database, name: str, *, allowed: bool) -> None:
         if not allowed:
             terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
             await conn.execute(text(terminate), {"name": name})
+            # A terminated backend goes a moment later: until then a pooled connection could still answer.
+            left = "SELECT count(*) FROM pg_stat_activity WHERE datname = :name"
+            for _ in range(100):
+                if not (await conn.execute(text(left), {"name": name})).scalar():
+                    break
+                await asyncio.sleep(0.02)
 
 
 def test_iscg_bot_web_needs_no_matrix_account_but_a_migrated_database(tmp_path):

@@ -14,6 +14,8 @@ published is kept in bot_state under `caldav.M<id>` as JSON `{"etag", "sequence"
   is fetched and the write retried once with it (or as a creation when the resource is gone).
 - A cancelled meeting is PUT with STATUS:CANCELLED (`on_cancel = "update"`) or DELETEd (`"delete"`).
 - SEQUENCE is the meeting's own; the publisher never raises it.
+- The texts the bot writes in it (descriptions, the join label) are in the meeting's subject's language, else
+  the group's default (`default_language`), as in the subject's feed.
 - The network I/O runs in its own task (a `LoopWorker`), outside any chat transaction, with backoff on
   failures.
 """
@@ -35,6 +37,7 @@ from iscg_bot.calendar.feeds import FeedInfo, render_feed
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import CalDavSettings
+from iscg_bot.core.language import SOURCE, speaking
 from iscg_bot.core.workers import Backoff, LoopWorker
 from iscg_bot.storage import UnitOfWork
 from iscg_bot.storage.models import BotState, Meeting, Subject
@@ -93,10 +96,12 @@ class CalDavPublisher(LoopWorker):
         http_timeout: float = 30.0,
         stopping: asyncio.Event | None = None,
         commits: CommitListeners | None = None,
+        default_language: str = SOURCE,
     ) -> None:
         super().__init__(clock, stopping)
         self.sessions = sessions
         self.settings = settings
+        self.default_language = default_language  # the group's (`bot.default_language`)
         self.collection = settings.collection_url.rstrip("/") + "/"
         self.timeout = aiohttp.ClientTimeout(total=http_timeout)
         password = settings.password.get_secret_value() if settings.password else ""
@@ -220,7 +225,10 @@ class CalDavPublisher(LoopWorker):
             )
             result.deleted += 1
             return
-        body = render_feed([meeting], info=FeedInfo(name=f"M{meeting.id} {meeting.title}"), subjects=subjects)
+        subject = subjects.get(meeting.subject_id) if meeting.subject_id is not None else None
+        with speaking((subject.language if subject is not None else None) or self.default_language):
+            info = FeedInfo(name=f"M{meeting.id} {meeting.title}")
+            body = render_feed([meeting], info=info, subjects=subjects)
         new_etag = await self._put(http, href, body, etag, meeting.id, result)
         await self._save(
             meeting.id,

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from iscg_bot.calendar.feed_series import series_occurrence
@@ -51,10 +51,13 @@ from iscg_bot.calendar.ical_text import (
     folded_lines,
     local_text,
     param_free,
+    param_value,
     utc,
     utc_text,
 )
 from iscg_bot.calendar.vtimezone import vtimezone, year_transitions
+from iscg_bot.core.language import _, current, lazy, speaking
+from iscg_bot.core.timeshow import day_label
 from iscg_bot.domain.meetings import meeting_label
 from iscg_bot.domain.recurrence import OverrideLike, OverrideSpec, is_repeated, occurrence_on, wall_instant
 
@@ -80,6 +83,7 @@ __all__ = [
     "vtimezones",
 ]
 
+JOIN_LABEL = lazy("Join")  # the CONFERENCE's label: what a calendar shows on its button
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20\x7f\"<>\\^`{|}]+")
 _DAY = timedelta(days=1)
 _YEARS_AFTER = 50  # a VTIMEZONE never looks further ahead than this past the first event; the last rule holds
@@ -278,7 +282,8 @@ def _vevents(
     ]
     rrule = meeting.rrule
     cancelled, moved = _overrides(meeting, duration)
-    about = _about(meeting, subjects, _description(meeting, minutes_url(meeting), cancelled))
+    texts = _texts(current())
+    about = _about(meeting, subjects, _description(meeting, minutes_url(meeting), cancelled, texts), texts)
 
     master = ["BEGIN:VEVENT", *common, f"LAST-MODIFIED:{stamp}"]
     master += _span(meeting.start_local, duration, zone, tz, exact=not rrule)
@@ -307,7 +312,9 @@ def _vevents(
     return master
 
 
-def _about(meeting: FeedMeeting, subjects: Mapping[int, SubjectNames], description: str) -> list[str]:
+def _about(
+    meeting: FeedMeeting, subjects: Mapping[int, SubjectNames], description: str, texts: _Texts
+) -> list[str]:
     """What each of the meeting's VEVENTs says after its times: SUMMARY, STATUS, CATEGORIES, DESCRIPTION and
     where to join (LOCATION, and URL and CONFERENCE when the link is a URI)."""
     lines = [
@@ -323,7 +330,7 @@ def _about(meeting: FeedMeeting, subjects: Mapping[int, SubjectNames], descripti
     if description:
         lines.append(f"DESCRIPTION:{escape_text(description)}")
     if meeting.link:
-        lines += _where(meeting.link)
+        lines += _where(meeting.link, texts.join_label)
     return lines
 
 
@@ -333,13 +340,14 @@ def _categories(slug: str, title: str) -> str:
 
 
 @lru_cache(maxsize=1024)  # meetings of a subject mostly share their link
-def _where(link: str) -> tuple[str, ...]:
-    """Where to join: LOCATION, and URL and CONFERENCE when the link is a URI."""
+def _where(link: str, label: str) -> tuple[str, ...]:
+    """Where to join: LOCATION, and URL and CONFERENCE (its LABEL in the reader's language) when the link is
+    a URI."""
     if _URI.fullmatch(link):
         return (
             f"LOCATION:{escape_text(link)}",
             f"URL:{link}",
-            f"CONFERENCE;VALUE=URI;FEATURE=AUDIO,VIDEO;LABEL=Join:{link}",
+            f"CONFERENCE;VALUE=URI;FEATURE=AUDIO,VIDEO;LABEL={param_value(label)}:{link}",
         )
     return (f"LOCATION:{escape_text(link)}",)
 
@@ -424,26 +432,59 @@ def _changed_walls(
     return tuple(found)
 
 
-def _description(meeting: FeedMeeting, minutes: str | None, cancelled: list[OverrideLike]) -> str:
+class _Texts(NamedTuple):
+    """The feed's own words in one language, as templates: read from the catalog once per language, not
+    once per meeting (a feed writes tens of thousands of descriptions)."""
+
+    cancelled_because: str
+    cancelled: str
+    agenda: str
+    cancelled_occurrences: str
+    day_because: str
+    join: str
+    minutes: str
+    join_label: str
+
+
+@lru_cache(maxsize=16)  # a few languages; the catalogs do not change while the bot runs
+def _texts(language: str) -> _Texts:
+    with speaking(language):
+        return _Texts(
+            cancelled_because=_("Cancelled: {reason}"),
+            cancelled=_("Cancelled."),
+            agenda=_("Agenda:"),
+            cancelled_occurrences=_("Cancelled occurrences:"),
+            day_because=_("{day}: {reason}"),
+            join=_("Join: {link}"),
+            minutes=_("Minutes: {url}"),
+            join_label=_(JOIN_LABEL),
+        )
+
+
+def _description(
+    meeting: FeedMeeting, minutes: str | None, cancelled: list[OverrideLike], texts: _Texts
+) -> str:
+    """The DESCRIPTION in the language being written (`core.language.speaking`): each heading and line its
+    own message, the user's text (reasons, agenda items) and the links as placeholders."""
     parts = []
     if meeting.status == "cancelled":
-        parts.append(f"Cancelled: {meeting.cancel_reason}" if meeting.cancel_reason else "Cancelled.")
+        reason = meeting.cancel_reason
+        parts.append(texts.cancelled_because.format(reason=reason) if reason else texts.cancelled)
     items = [item.text for item in meeting.agenda]
     if items:
-        parts.append("Agenda:\n" + "\n".join([f"{n}. {text}" for n, text in enumerate(items, 1)]))
+        parts.append(texts.agenda + "\n" + "\n".join([f"{n}. {text}" for n, text in enumerate(items, 1)]))
     if cancelled:
-        parts.append(
-            "Cancelled occurrences:\n"
-            + "\n".join(
-                f"- {o.occurrence_local:%a} {o.occurrence_local.day} {o.occurrence_local:%b %Y}"
-                + (f": {o.reason}" if o.reason else "")
-                for o in cancelled
-            )
-        )
+        days = [
+            texts.day_because.format(day=day_label(o.occurrence_local.date()), reason=o.reason)
+            if o.reason
+            else day_label(o.occurrence_local.date())
+            for o in cancelled
+        ]
+        parts.append(texts.cancelled_occurrences + "\n" + "\n".join(f"- {day}" for day in days))
     if meeting.link:
-        parts.append(f"Join: {meeting.link}")
+        parts.append(texts.join.format(link=meeting.link))
     if minutes:
-        parts.append(f"Minutes: {minutes}")
+        parts.append(texts.minutes.format(url=minutes))
     return "\n\n".join(parts)
 
 

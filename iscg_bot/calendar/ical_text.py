@@ -23,6 +23,7 @@ __all__ = [
     "folded_lines",
     "local_text",
     "param_free",
+    "param_value",
     "utc",
     "utc_text",
 ]
@@ -96,6 +97,17 @@ def category_text(value: str) -> str:
 def param_free(value: str) -> str:
     """For the UID and PRODID domain: drop anything that could end the value or the line."""
     return re.sub(r"[\x00-\x20\x7f;:,\"\\]", "", value)
+
+
+_PARAM_SAFE = re.compile(r"[^\x00-\x1f\x7f\";:,]*")  # RFC 5545 §3.1 paramtext: no quoting needed
+
+
+@lru_cache(maxsize=64)  # a few labels, one per language
+def param_value(value: str) -> str:
+    """A parameter value (`LABEL=Join`): as it is when it may stand bare, else in double quotes; a double
+    quote or control character, which no parameter value can hold, is dropped."""
+    value = re.sub(r"[\x00-\x1f\x7f\"]", "", value)
+    return value if _PARAM_SAFE.fullmatch(value) else f'"{value}"'
 
 
 def duration_text(value: timedelta) -> str:

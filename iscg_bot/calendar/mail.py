@@ -14,6 +14,9 @@ method equals the calendar's METHOD, RFC 6047 §2.4). The calendar is built from
 - schedule and move: METHOD:REQUEST with the feed's VEVENTs (the series, its moved occurrences);
 - cancel: METHOD:CANCEL with the master VEVENT (whole meeting, STATUS:CANCELLED) or one VEVENT with the
   RECURRENCE-ID of the cancelled occurrence.
+The texts (subject line, body, the calendar's descriptions) are in the subject's language, else the group's
+default (`default_language`): the list's readers share one message, so it is the room's language, not the
+language of whoever changed the meeting.
 The Message-ID is derived from (meeting, sequence, method): a retried send is recognisably the same message,
 and the outbox holds at most one row per Message-ID. A crash between a send and marking it sent resends it
 once (same Message-ID), the usual at-least-once of a mail queue.
@@ -42,10 +45,11 @@ from iscg_bot.calendar import feeds
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import MailSettings
-from iscg_bot.core.timeshow import span
+from iscg_bot.core.language import SOURCE, _, current, is_right_to_left, speaking
+from iscg_bot.core.timeshow import day_label, span
 from iscg_bot.core.workers import LoopWorker
 from iscg_bot.domain.meetings import meeting_label, next_occurrence
-from iscg_bot.domain.recurrence import describe, from_rrule, wall_instant
+from iscg_bot.domain.recurrence import from_rrule, repeats, wall_instant
 from iscg_bot.storage import UnitOfWork
 
 if TYPE_CHECKING:
@@ -131,30 +135,47 @@ def _when(meeting: Meeting, at: datetime, occurrence_local: datetime | None) -> 
 
 def _subject_line(meeting: Meeting, method: str, start: datetime) -> str:
     local = start.astimezone(ZoneInfo(meeting.timezone))
-    when = f"{local:%a} {local.day} {local:%b %Y %H:%M} {meeting.timezone}"
-    verb = "Invitation" if method == "REQUEST" else "Cancelled"
-    return single_line(f"{verb}: {meeting_label(meeting.id)} · {meeting.title} — {when}")
+    when = f"{day_label(local.date())} {local:%H:%M} {meeting.timezone}"
+    shown = f"{meeting_label(meeting.id)} · {meeting.title}"
+    if method == "REQUEST":
+        line = _("Invitation: {meeting} — {when}", meeting=shown, when=when)
+    else:
+        line = _("Cancelled: {meeting} — {when}", meeting=shown, when=when)
+    return single_line(line)
 
 
 def _body(meeting: Meeting, method: str, start: datetime, end: datetime, *, occurrence: bool) -> list[str]:
     """The text of the message, one paragraph a line (user text kept on one line each)."""
     rows = [f"{meeting_label(meeting.id)} · {single_line(meeting.title)}"]
     if method == "CANCEL":
-        what = "This meeting" if occurrence or not meeting.rrule else "This meeting series"
-        rows.append(f"{what} is cancelled.")
+        if occurrence or not meeting.rrule:
+            rows.append(_("This meeting is cancelled."))
+        else:
+            rows.append(_("This meeting series is cancelled."))
         if meeting.cancel_reason and not occurrence:
-            rows.append(f"Reason: {single_line(meeting.cancel_reason)}")
-    rows.append(f"When: {span(start, end, meeting.timezone)}")
+            rows.append(_("Reason: {reason}", reason=single_line(meeting.cancel_reason)))
+    rows.append(_("When: {when}", when=span(start, end, meeting.timezone)))
     if meeting.rrule and not occurrence:
-        rows.append("Repeats " + describe(from_rrule(meeting.rrule, zone=meeting.timezone)))
+        rows.append(repeats(from_rrule(meeting.rrule, zone=meeting.timezone)))
     if meeting.link:
-        rows.append(f"Join: {single_line(meeting.link)}")
+        rows.append(_("Join: {link}", link=single_line(meeting.link)))
     if meeting.agenda and method == "REQUEST":
-        rows.append("Agenda:")
+        rows.append(_("Agenda:"))
         rows += [f"{n}. {single_line(item.text)}" for n, item in enumerate(meeting.agenda, 1)]
     rows.append("")
-    rows.append("Sent by the ISCG bot; the attached invitation adds it to your calendar.")
+    rows.append(_("Sent by the ISCG bot; the attached invitation adds it to your calendar."))
     return rows
+
+
+def _page(rows: list[str]) -> str:
+    """The HTML part: a paragraph a row; outside English the page says its language and direction."""
+    markup = "".join(f"<p>{html.escape(row)}</p>\n" for row in rows if row)
+    language = current()
+    opening = "<html>"
+    if language != SOURCE:  # English as it always was
+        direction = "rtl" if is_right_to_left(language) else "ltr"
+        opening = f'<html lang="{html.escape(language, quote=True)}" dir="{direction}">'
+    return f'<!DOCTYPE html>\n{opening}<head><meta charset="utf-8"></head><body>\n{markup}</body></html>\n'
 
 
 def render_message(
@@ -166,8 +187,32 @@ def render_message(
     at: datetime,
     occurrence_local: datetime | None = None,
     moved_to_local: datetime | None = None,
+    language: str | None = None,
 ) -> tuple[str, bytes]:
-    """(Message-ID, the whole message as bytes with CRLF line ends), ready for SMTP."""
+    """(Message-ID, the whole message as bytes with CRLF line ends), ready for SMTP; its texts in `language`
+    (None: the language being written)."""
+    with speaking(language):
+        return _render_message(
+            meeting,
+            method=method,
+            settings=settings,
+            subjects=subjects,
+            at=at,
+            occurrence_local=occurrence_local,
+            moved_to_local=moved_to_local,
+        )
+
+
+def _render_message(
+    meeting: Meeting,
+    *,
+    method: str,
+    settings: MailSettings,
+    subjects: dict[int, Subject],
+    at: datetime,
+    occurrence_local: datetime | None,
+    moved_to_local: datetime | None,
+) -> tuple[str, bytes]:
     calendar = render_calendar(
         meeting, method=method, settings=settings, subjects=subjects, occurrence_local=occurrence_local
     )
@@ -180,8 +225,7 @@ def render_message(
             end = start + timedelta(minutes=override.duration_minutes)
     rows = _body(meeting, method, start, end, occurrence=occurrence_local is not None)
     plain = "\n".join(rows) + "\n"
-    markup = "".join(f"<p>{html.escape(row)}</p>\n" for row in rows if row)
-    page = f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{markup}</body></html>\n'
+    page = _page(rows)
 
     mid = message_id(meeting.id, meeting.sequence, method, settings.from_address)
     message = EmailMessage(policy=SMTP)
@@ -219,18 +263,22 @@ async def queue_invitation(
     at: datetime,
     occurrence: date | None = None,
     prodid_domain: str = "iscg-bot",
+    default_language: str = SOURCE,
 ) -> MailMessage | None:
     """Queue the iMIP message for a change just made to `meeting` (after its SEQUENCE was raised), in the
     caller's transaction; `occurrence` is the day of the one occurrence moved or cancelled. Does nothing
-    (None) when mail is disabled; else the queued row (None if this change was already queued)."""
+    (None) when mail is disabled; else the queued row (None if this change was already queued). Written in
+    the subject's language, else `default_language` (the group's, `bot.default_language`)."""
     if not settings.enabled:
         return None
     fresh = await uow.mail.fresh_meeting(meeting.id)
     subjects: dict[int, Subject] = {}
+    language = default_language
     if fresh.subject_id is not None:
         subject = await uow.subjects.get(fresh.subject_id)
         if subject is not None:
             subjects[subject.id] = subject
+            language = subject.language or default_language
     occurrence_local = moved_to = None
     if occurrence is not None:
         changed = [o for o in fresh.overrides if o.occurrence_local.date() == occurrence]
@@ -251,6 +299,7 @@ async def queue_invitation(
         at=at,
         occurrence_local=occurrence_local,
         moved_to_local=moved_to,
+        language=language,
     )
     return await uow.mail.queue(
         message_id=mid,

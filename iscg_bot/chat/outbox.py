@@ -60,7 +60,7 @@ def notice_content(message: Rich, *, reply_to: RoomEvent | None = None) -> dict[
         "msgtype": "m.notice",
         "body": message.plain,
         "format": "org.matrix.custom.html",
-        "formatted_body": message.html,
+        "formatted_body": directed(message.html),
     }
     if reply_to is not None:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to.event_id}}
@@ -68,6 +68,12 @@ def notice_content(message: Rich, *, reply_to: RoomEvent | None = None) -> dict[
             mentions.insert(0, reply_to.sender)
     content["m.mentions"] = {"user_ids": mentions} if mentions else {}
     return content
+
+
+def directed(html: str) -> str:
+    """The HTML in a block whose direction follows its own first strong letter: an Arabic reply reads right
+    to left, an English one left to right, in any client and whatever the client's own language."""
+    return f'<div dir="auto">{html}</div>'
 
 
 def file_content(filename: str, mimetype: str, size: int) -> dict[str, Any]:

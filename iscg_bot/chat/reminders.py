@@ -39,7 +39,7 @@ from iscg_bot.chat.outbox import notice_content, txn_id
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import RemindersSettings
-from iscg_bot.core.formatting import Rich, join, lines, link, mention
+from iscg_bot.core.formatting import Rich, enumeration, lines, link, mention
 from iscg_bot.core.i18n import SOURCE, n_, speaking, tr
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.core.timeshow import span
@@ -126,7 +126,7 @@ def reminder_message(
         parts.append(tr("Join: {link}", link=link(meeting.link)))
     attendees = list(attendees)
     if attendees:
-        parts.append(tr("Coming: {people}", people=join((mention(a) for a in attendees), ", ")))
+        parts.append(tr("Coming: {people}", people=enumeration(mention(a) for a in attendees)))
     return lines(parts)
 
 

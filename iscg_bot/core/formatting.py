@@ -6,6 +6,7 @@ Everything user-written goes through `text()` and is escaped in the HTML form, s
 from __future__ import annotations
 
 import html as _html
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -124,29 +125,70 @@ def counted(number: int, noun: str, plural: str | None = None) -> str:
     return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
 
 
+# Each language's quotation marks (iscg_bot/locale/GLOSSARY.md, "Style per language"); French puts a
+# no-break space inside its guillemets. English (and the pseudo-language) keeps the straight quotes.
+_QUOTES = {
+    "fr": ("«\u00a0", "\u00a0»"),
+    "ru": ("«", "»"),
+    "ar": ("«", "»"),
+    "es": ("\u201c", "\u201d"),
+    "zh": ("\u201c", "\u201d"),
+}
+
+
 def quote(value: str, limit: int = 40) -> str:
-    """User input shown inside a sentence: in quotes, one line, and short."""
+    """User input shown inside a sentence: in the reader's quotation marks, one line, and short."""
     flat = "".join(c if c.isprintable() else " " for c in value)
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
-    return f'"{flat}"'
+    opening, closing = _QUOTES.get(current(), ('"', '"'))
+    return f"{opening}{flat}{closing}"
 
 
 def or_list(items: Sequence[str]) -> str:
     """`a`, `a or b`, `a, b or c` — in the language being written (CLDR's "or" list beyond English)."""
-    items = list(items)
+    return listed(items, style="or").plain
+
+
+def and_list(items: Sequence[str]) -> str:
+    """`a`, `a and b`, `a, b and c` — in the language being written (`a、b和c` in Chinese)."""
+    return listed(items, style="and").plain
+
+
+def enumeration(parts: Iterable[Rich | str]) -> Rich:
+    """Items one after another with the language's separator and no "and" (`Coming: a, b, c`): `a、b、c` in
+    Chinese, `a، b، c` in Arabic, `a, b, c` elsewhere. Rich items (mentions, links) keep their markup."""
+    return listed(list(parts), style="enumeration")
+
+
+# The comma of each script (GLOSSARY.md: the Arabic comma ، and the Chinese enumeration comma 、).
+_ENUMERATION_SEPARATORS = {"ar": "، ", "zh": "、"}
+_ENGLISH_LAST = {"or": " or ", "and": " and ", "enumeration": ", "}
+
+
+def listed(parts: Sequence[Rich | str], *, style: str = "and") -> Rich:
+    """`parts` as a list in a sentence in the language being written (CLDR's list patterns through Babel;
+    English as it always read, no comma before "or"/"and"); `style` is "and", "or" or "enumeration" (the
+    separator between middle items only). Markup and mentions in the parts are kept."""
+    items = [as_rich(part) for part in parts]
     if len(items) <= 1:
-        return "".join(items)
+        return items[0] if items else Rich("", "")
     locale = babel_locale(current())
-    if locale is None:  # English, as it always read (CLDR's English puts a comma before "or")
-        return f"{', '.join(items[:-1])} or {items[-1]}"
+    if locale is None:
+        return join(items[:-1], ", ") + _ENGLISH_LAST[style] + items[-1]
     from babel.lists import format_list  # Babel is loaded only when another language is written
 
-    if current() != PSEUDO:
-        return format_list(items, style="or", locale=locale)
-    # The pseudo-language: CLDR's English list with its words accented, the items as they are.
+    if style == "enumeration":
+        return join(items, _ENUMERATION_SEPARATORS.get(current(), ", "))
+    # The items replaced by marks, so CLDR's words (accented in the pseudo-language) wrap Rich items.
     marks = [f"\x00{n}\x01" for n in range(len(items))]
-    written = accented(format_list(marks, style="or", locale=locale))
-    for mark, item in zip(marks, items, strict=True):
-        written = written.replace(mark, item)
-    return written
+    written = format_list(marks, style="or" if style == "or" else "standard", locale=locale)
+    if current() == PSEUDO:
+        written = accented(written)
+    result = Rich("", "")
+    for piece in re.split("(\x00\\d+\x01)", written):
+        if piece.startswith("\x00"):
+            result = result + items[int(piece[1:-1])]
+        elif piece:
+            result = result + piece
+    return result

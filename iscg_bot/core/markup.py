@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -28,6 +29,18 @@ class Piece(NamedTuple):
     kind: str  # "text" | "strong" | "em" | "link" (url already checked) | "time" (url holds the ISO instant)
     text: str
     url: str = ""
+
+
+def pieces_of(template: str, **values: Piece) -> tuple[Piece, ...]:
+    """A (translated) `template` as pieces: its own words as text, each `{name}` the piece given (a link, a
+    name in bold…): a sentence translated whole, its parts filled in after."""
+    out: list[Piece] = []
+    for literal, field, _spec, _conversion in string.Formatter().parse(template):
+        if literal:
+            out.append(Piece("text", literal))
+        if field is not None:
+            out.append(values[field])
+    return tuple(out)
 
 
 def link_piece(url: str, text: str) -> Piece:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+ALL_SUBJECTS = "all subjects"  # a report's scope when it covers every subject
+
 
 @dataclass(frozen=True)
 class Period:

@@ -36,6 +36,7 @@ from iscg_bot.domain import minutes_document
 from iscg_bot.domain.actions import today_in
 from iscg_bot.domain.meetings import expand
 from iscg_bot.domain.report_model import (
+    ALL_SUBJECTS,
     ActionRow,
     FocalPoint,
     HeldMeeting,
@@ -176,7 +177,7 @@ async def _scope(
     candidates = await uow.subjects.list(include_archived=True)
     if advisory_group is None:
         title = f"ISCG report to {ALL_GROUPS} — {period.label}"
-        return _Scope("all subjects", title, candidates, sector=None, one_subject=False)
+        return _Scope(ALL_SUBJECTS, title, candidates, sector=None, one_subject=False)
     group = advisory_group.strip().upper()
     if group not in SECTOR_OF_GROUP:
         raise ReportError(

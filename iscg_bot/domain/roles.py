@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from iscg_bot.core.i18n import lazy
+from iscg_bot.core.language import PSEUDO, accented, current
 
 
 class Sector(StrEnum):
@@ -50,3 +51,49 @@ ROLE_LABELS = {
     RoleKind.FOCAL_POINT: lazy("focal point"),
     RoleKind.SECRETARIAT: lazy("secretariat"),
 }
+
+
+# How each language writes the Sectors and advisory groups (iscg_bot/locale/GLOSSARY.md, "Abbreviations"):
+# ITU's own forms, fixed terms rather than translations, so they live here and not in the catalogs. English
+# (and a language missing here) shows the code itself; what users type stays the English code.
+_SHOWN_BODIES: dict[str, dict[str, str]] = {
+    "ar": {"GS": "الأمانة العامة"},
+    "zh": {"GS": "总秘书处"},
+    "fr": {
+        "ITU-R": "UIT-R",
+        "ITU-T": "UIT-T",
+        "ITU-D": "UIT-D",
+        "GS": "SG",
+        "RAG": "GCR",
+        "TSAG": "GCNT",
+        "TDAG": "GCDT",
+    },
+    "ru": {
+        "ITU-R": "МСЭ-R",  # the Latin R, as ITU writes it
+        "ITU-T": "МСЭ-Т",  # the Cyrillic Т
+        "ITU-D": "МСЭ-D",  # the Latin D
+        "GS": "ГС",
+        "RAG": "КГР",
+        "TSAG": "КГСЭ",
+        "TDAG": "КГРЭ",
+    },
+    "es": {
+        "ITU-R": "UIT-R",
+        "ITU-T": "UIT-T",
+        "ITU-D": "UIT-D",
+        "GS": "SG",
+        "RAG": "GAR",
+        "TSAG": "GANT",
+        "TDAG": "GADT",
+    },
+}
+
+
+def shown_body(code: str) -> str:
+    """A Sector ("ITU-T", "GS") or advisory group ("TSAG") as the current language names it to readers:
+    "UIT-T" and "GCNT" in French, "МСЭ-Т" and "КГСЭ" in Russian, the code itself in English. Accented in
+    the pseudo-language, so a test tells a shown name from a typed one."""
+    language = current()
+    if language == PSEUDO:
+        return accented(code)
+    return _SHOWN_BODIES.get(language, {}).get(code, code)

@@ -27,6 +27,7 @@ chart's data is drawn once while it lives: its SVG and its PNG are two savings o
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import threading
@@ -38,7 +39,7 @@ from typing import IO, TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from iscg_bot.core.formatting import counted
+from iscg_bot.core.i18n import PSEUDO, SOURCE, _, accented, babel_locale, current, lazy, n_, speaking
 from iscg_bot.core.markup import clean, one_line
 from iscg_bot.domain.report_model import Report
 
@@ -46,9 +47,20 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.typing import RcKeyType
 
-TITLE = "Meetings held per subject per month"
-NO_MEETINGS = "No meetings held in this period"
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not locale's
+TITLE = lazy("Meetings held per subject per month, {period}")
+NO_MEETINGS = lazy("No meetings held in this period")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # English's
+# Chinese (and Japanese, Korean) characters: DejaVu Sans has none. The first of these installed is put before
+# it for a chart in Chinese (matplotlib falls back glyph by glyph along the list); none installed: the PNG
+# shows boxes, the SVG names the families and the reader's browser finds one.
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Droid Sans Fallback",
+)
 LABEL_LIMIT = 36  # characters of a subject's title shown as its row label
 PNG_DPI = 150
 
@@ -78,11 +90,13 @@ class ChartData:
     months: tuple[date, ...]  # the first day of every month shown, in order, with no gap
     subjects: tuple[str, ...]  # the row labels: the subjects' titles (their slugs when untitled)
     counts: tuple[tuple[int, ...], ...]  # one row per subject, one count per month
+    language: str = SOURCE  # what the chart's words are written in: the language spoken when it was made
 
     @property
     def title(self) -> str:
         """`Meetings held per subject per month, 2026`"""
-        return f"{TITLE}, {self.period}"
+        with speaking(self.language):
+            return _(TITLE, period=self.period)
 
     @property
     def total(self) -> int:
@@ -91,21 +105,30 @@ class ChartData:
     def description(self) -> str:
         """One sentence for a screen reader: `A heatmap of 4 meetings held by 3 of 4 subjects over 12
         months; the most in December 2026 (2).` (or NO_MEETINGS)"""
-        if not self.total:
-            return f"{NO_MEETINGS}."
-        per_month = [sum(column) for column in zip(*self.counts, strict=True)]
-        most = max(per_month)
-        busiest = [month for month, count in zip(self.months, per_month, strict=True) if count == most]
-        active = sum(1 for row in self.counts if any(row))
-        peak = (
-            f"the most in {_month_name(busiest[0])} ({most})"
-            if len(busiest) == 1
-            else f"at most {most} a month, in {len(busiest)} months"
-        )
-        return (
-            f"A heatmap of {counted(self.total, 'meeting')} held by {active} of "
-            f"{counted(len(self.subjects), 'subject')} over {counted(len(self.months), 'month')}; {peak}."
-        )
+        with speaking(self.language):
+            if not self.total:
+                return _("{nothing}.", nothing=_(NO_MEETINGS))
+            per_month = [sum(column) for column in zip(*self.counts, strict=True)]
+            most = max(per_month)
+            busiest = [month for month, count in zip(self.months, per_month, strict=True) if count == most]
+            active = sum(1 for row in self.counts if any(row))
+            peak = (
+                _("the most in {month} ({most})", month=_month_name(busiest[0]), most=most)
+                if len(busiest) == 1
+                else _(
+                    "at most {most} a month, in {months}",
+                    most=most,
+                    months=n_("{count} month", "{count} months", len(busiest)),
+                )
+            )
+            return _(
+                "A heatmap of {meetings} held by {active} of {subjects} over {months}; {peak}.",
+                meetings=n_("{count} meeting", "{count} meetings", self.total),
+                active=active,
+                subjects=n_("{count} subject", "{count} subjects", len(self.subjects)),
+                months=n_("{count} month", "{count} months", len(self.months)),
+                peak=peak,
+            )
 
 
 def meetings_per_month(report: Report) -> ChartData:
@@ -133,7 +156,7 @@ def meetings_per_month(report: Report) -> ChartData:
             row[index[month]] += 1
         counts.append(tuple(row))
     labels = tuple(one_line(clean(s.title)) or one_line(clean(s.slug)) for s in report.subjects)
-    return ChartData(one_line(report.period.label), columns, labels, tuple(counts))
+    return ChartData(one_line(report.period.label), columns, labels, tuple(counts), current())
 
 
 def svg(source: Report | ChartData) -> str:
@@ -167,7 +190,8 @@ def _data(source: Report | ChartData) -> ChartData:
 def _save(data: ChartData, target: IO[Any], **options: Any) -> None:  # noqa: ANN401 — passed on to savefig
     import matplotlib  # imported here: only a chart loads matplotlib (and numpy)
 
-    with _LOCK, matplotlib.rc_context(_SETTINGS), warnings.catch_warnings():
+    settings = {**_SETTINGS, "font.sans-serif": _fonts(data.language)}
+    with _LOCK, matplotlib.rc_context(settings), warnings.catch_warnings(), speaking(data.language):
         # DejaVu Sans lacks some scripts and emoji: the PNG shows a box for those, not a warning per glyph.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         key = id(data)
@@ -176,6 +200,21 @@ def _save(data: ChartData, target: IO[Any], **options: Any) -> None:  # noqa: AN
             figure = _DRAWN[key] = _empty(data) if not data.total else _heatmap(data)
             weakref.finalize(data, _DRAWN.pop, key, None)
         figure.savefig(target, **options)
+
+
+def _fonts(language: str) -> list[str]:
+    """The fonts a chart in `language` is drawn with: DejaVu Sans, after a CJK font for Chinese."""
+    if language != "zh":
+        return ["DejaVu Sans"]
+    return [*_installed_cjk_fonts(), "DejaVu Sans"]
+
+
+@functools.cache
+def _installed_cjk_fonts() -> tuple[str, ...]:
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return tuple(name for name in CJK_FONTS if name in installed)
 
 
 # The figure of each chart's data while the data lives, by its identity: a report's HTML (SVG) and Word
@@ -190,7 +229,7 @@ def _empty(data: ChartData) -> Figure:
     figure = Figure(figsize=(MIN_WIDTH, 1.3))
     figure.text(0.5, 0.78, data.title, ha="center", va="center", fontsize=10, parse_math=False)
     figure.text(
-        0.5, 0.36, NO_MEETINGS, ha="center", va="center", fontsize=9, color="#555555", parse_math=False
+        0.5, 0.36, _(NO_MEETINGS), ha="center", va="center", fontsize=9, color="#555555", parse_math=False
     )
     return figure
 
@@ -219,9 +258,9 @@ def _heatmap(data: ChartData) -> Figure:
     top = max(max(row) for row in data.counts)  # a light blue for the fewest meetings, not black for the most
     colours = Normalize(vmin=-0.2 * top, vmax=1.15 * top)
     cells = [(r, c, n) for r, row in enumerate(data.counts) for c, n in enumerate(row) if n]
-    squares = [[(c, r), (c + 1, r), (c + 1, r + 1), (c, r + 1)] for r, c, _ in cells]
+    squares = [[(c, r), (c + 1, r), (c + 1, r + 1), (c, r + 1)] for r, c, _count in cells]
     mesh = PolyCollection(squares, cmap="Blues", norm=colours, linewidths=0, antialiaseds=False)
-    mesh.set_array([n for _, _, n in cells])
+    mesh.set_array([n for _row, _column, n in cells])
     mesh.set_clip_on(False)  # inside the axes anyway: no clip-path on every cell in the SVG
     ax.add_collection(mesh)
     # Dark cells get white digits. Asked once per count, not per cell: each call of a colour scale builds
@@ -254,16 +293,30 @@ def _short(title: str) -> str:
 
 
 def _month_label(month: date, column: int) -> str:
-    """`Jan` `Feb` …, with the year under the first month and under every January."""
-    return (
-        f"{MONTHS[month.month - 1]}\n{month.year}"
-        if column == 0 or month.month == 1
-        else MONTHS[month.month - 1]
-    )
+    """`Jan` `Feb` …, with the year under the first month and under every January (`janv.` in French)."""
+    short = _short_month(month)
+    return f"{short}\n{month.year}" if column == 0 or month.month == 1 else short
+
+
+def _short_month(month: date) -> str:
+    locale = babel_locale()
+    if locale is None:
+        return MONTHS[month.month - 1]
+    from babel.dates import format_date  # Babel is loaded only when another language is written
+
+    shown = format_date(month, "LLL", locale=locale)  # the month's name standing alone, abbreviated
+    return accented(shown) if current() == PSEUDO else shown
 
 
 def _month_name(month: date) -> str:
-    return f"{MONTHS[month.month - 1]} {month.year}"
+    """`Dec 2026` (`décembre 2026`): the month as a sentence names it."""
+    locale = babel_locale()
+    if locale is None:
+        return f"{MONTHS[month.month - 1]} {month.year}"
+    from babel.dates import format_skeleton  # Babel is loaded only when another language is written
+
+    shown = format_skeleton("yMMMM", month, locale=locale)
+    return accented(shown) if current() == PSEUDO else shown
 
 
 def _months(first: date, last: date) -> tuple[date, ...]:

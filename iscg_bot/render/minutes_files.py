@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from iscg_bot.core.i18n import speaking
 from iscg_bot.domain.minutes_document import build
 from iscg_bot.domain.minutes_model import MinutesDocument
 from iscg_bot.render.minutes_render import render_html, render_markdown
@@ -15,13 +16,21 @@ if TYPE_CHECKING:
 
 
 async def render(
-    uow: UnitOfWork, session: MeetingSession, *, zone: str, base_url: str, now: datetime, prefix: str = "!"
+    uow: UnitOfWork,
+    session: MeetingSession,
+    *,
+    zone: str,
+    base_url: str,
+    now: datetime,
+    prefix: str = "!",
+    language: str | None = None,
 ) -> MinutesDocument:
     """Build the minutes and keep their Markdown and HTML with the session (what the page and the file
-    show); returns the document."""
+    show), written in `language` (the room's; None: the language being spoken); returns the document."""
     document = await build(uow, session, zone=zone, base_url=base_url, prefix=prefix)
-    session.minutes_markdown = render_markdown(document)
-    session.minutes_html = render_html(document)
+    with speaking(language):
+        session.minutes_markdown = render_markdown(document)
+        session.minutes_html = render_html(document)
     session.rendered_at = now
     await uow.session.flush()
     return document

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from iscg_bot.core.i18n import _, count_text, current, is_right_to_left, lazy
 from iscg_bot.core.markup import (
     Piece,
     html_text,
@@ -31,14 +32,25 @@ from iscg_bot.core.markup import (
     one_line,
     pieces_html,
     pieces_md,
+    pieces_of,
     web_url,
 )
 from iscg_bot.core.timeshow import SEPARATOR, UTC_NAMES, clock, day_label, moment, span
 from iscg_bot.domain.minutes_model import Action, Item, LogLine, MinutesDocument, Person
 
-_PLAIN_TAGS = ("info", "idea", "agreed", "rejected", "action", "link")
-TAG_WORDS = {tag: tag.upper() for tag in _PLAIN_TAGS} | {"keyissue": "KEY ISSUE"}
-STATUS_LINES = {"running": "In progress", "draft": "Draft — not yet approved"}
+# Every text below is a message shown with `_()` where it is written: the minutes are written in the language
+# being spoken (at !endmeeting, the room's).
+TAG_WORDS = {
+    "info": lazy("INFO"),
+    "idea": lazy("IDEA"),
+    "agreed": lazy("AGREED"),
+    "rejected": lazy("REJECTED"),
+    "action": lazy("ACTION"),
+    "link": lazy("LINK"),
+    "keyissue": lazy("KEY ISSUE"),
+}
+STATUS_LINES = {"running": lazy("In progress"), "draft": lazy("Draft — not yet approved")}
+ACTION_STATUS = {"open": lazy("open"), "done": lazy("done"), "dropped": lazy("dropped")}
 
 
 # ---- the neutral form both formats are written from -------------------------------------------------------
@@ -64,38 +76,42 @@ def _h(level: int, text: str) -> _Block:
 def _blocks(doc: MinutesDocument) -> list[_Block]:
     zone = doc.zone
     out = [_h(1, doc.title)]
-    out.append(_Block("p", (_t(f"Minutes {doc.reference}" + (f" · {doc.subject}" if doc.subject else "")),)))
+    named = (
+        _("Minutes {reference} · {subject}", reference=doc.reference, subject=doc.subject)
+        if doc.subject
+        else _("Minutes {reference}", reference=doc.reference)
+    )
+    out.append(_Block("p", (_t(named),)))
     out.append(_Block("p", _status(doc), css=f"status status-{doc.status}"))
     out.append(_Block("p", (_t(_when(doc)),), css="when"))
     if doc.page_url and web_url(doc.page_url):  # the HTML page is that copy; say so only in the Markdown
-        web_copy = (_t("Web copy: "), Piece("link", doc.page_url, doc.page_url))
+        web_copy = pieces_of(_("Web copy: {link}"), link=Piece("link", doc.page_url, doc.page_url))
         out.append(_Block("p", web_copy, markdown_only=True))
 
     def people(title: str, who: tuple[Person, ...]) -> None:
         out.extend((_h(2, title), _Block("ul", items=tuple((_t(one_line(p.label)),) for p in who))))
 
     if doc.chairs:
-        people("Chairs", doc.chairs)
-    people(
-        f"Attendance ({len(doc.attendance)})", doc.attendance
-    )  # always shown: an empty list says something
+        people(_("Chairs"), doc.chairs)
+    # Always shown: an empty list says something.
+    people(_("Attendance ({count})", count=_number(len(doc.attendance))), doc.attendance)
     if not doc.attendance:
-        out[-1] = _Block("p", (Piece("em", "Nobody was recorded present."),))
+        out[-1] = _Block("p", (Piece("em", _("Nobody was recorded present.")),))
     if doc.regrets:
-        people("Regrets", doc.regrets)
+        people(_("Regrets"), doc.regrets)
     if doc.agenda:
-        out.extend((_h(2, "Agenda"), _Block("ol", items=tuple((_t(a),) for a in doc.agenda))))
+        out.extend((_h(2, _("Agenda")), _Block("ol", items=tuple((_t(a),) for a in doc.agenda))))
     topics = [t for t in doc.topics if t.items or t.title]
     if topics:
-        out.append(_h(2, "Summary"))
+        out.append(_h(2, _("Summary")))
         for topic in topics:
-            out.append(_h(3, topic.title or "Before the first topic"))
+            out.append(_h(3, topic.title or _("Before the first topic")))
             if topic.items:
                 out.append(_Block("ul", items=tuple(_item(i, zone) for i in topic.items)))
     if doc.decisions:
-        out.extend((_h(2, "Decisions"), _Block("ul", items=tuple((_t(d),) for d in doc.decisions))))
+        out.extend((_h(2, _("Decisions")), _Block("ul", items=tuple((_t(d),) for d in doc.decisions))))
     if doc.actions:
-        out.append(_h(2, "Actions"))
+        out.append(_h(2, _("Actions")))
         by_owner: dict[str, list[Action]] = {}  # insertion order: owners as they first appear
         for action in doc.actions:
             by_owner.setdefault(action.owner.user_id, []).append(action)
@@ -104,14 +120,13 @@ def _blocks(doc: MinutesDocument) -> list[_Block]:
                 (_h(3, one_line(owned[0].owner.label)), _Block("ul", items=tuple(map(_action, owned))))
             )
     if doc.key_issues:
-        out.extend((_h(2, "Key issues"), _Block("ul", items=tuple((_t(k),) for k in doc.key_issues))))
+        out.extend((_h(2, _("Key issues")), _Block("ul", items=tuple((_t(k),) for k in doc.key_issues))))
     if doc.links:
-        out.extend(
-            (_h(2, "Links"), _Block("ul", items=tuple((link_piece(x.url, x.text),) for x in doc.links)))
-        )
+        links = tuple((link_piece(x.url, x.text),) for x in doc.links)
+        out.extend((_h(2, _("Links")), _Block("ul", items=links)))
     if doc.log:
         first_day = _local(doc.started_at, zone).date()
-        out.append(_h(2, "Log"))
+        out.append(_h(2, _("Log")))
         out.append(_Block("ul", items=tuple(_log_line(line, zone, first_day) for line in doc.log), css="log"))
     return out
 
@@ -119,17 +134,27 @@ def _blocks(doc: MinutesDocument) -> list[_Block]:
 def _status(doc: MinutesDocument) -> tuple[Piece, ...]:
     """The fixed words in bold; the approver's name stays plain text, never inside Markdown emphasis."""
     if doc.status != "approved":
-        return (Piece("strong", STATUS_LINES.get(doc.status, doc.status.capitalize())),)
-    by = f" by {one_line(doc.approved_by.label)}" if doc.approved_by else ""
-    on = f" on {day_label(_local(doc.approved_at, doc.zone).date())}" if doc.approved_at else ""
-    return (Piece("strong", "Approved"), _t(f"{by}{on}"))
+        known = STATUS_LINES.get(doc.status)
+        return (Piece("strong", _(known) if known else doc.status.capitalize()),)
+    by = one_line(doc.approved_by.label) if doc.approved_by else ""
+    on = day_label(_local(doc.approved_at, doc.zone).date()) if doc.approved_at else ""
+    approved = Piece("strong", _("Approved"))
+    if by and on:
+        template = _("{approved} by {person} on {day}")
+    elif by:
+        template = _("{approved} by {person}")
+    elif on:
+        template = _("{approved} on {day}")
+    else:
+        template = "{approved}"
+    return pieces_of(template, approved=approved, person=_t(by), day=_t(on))
 
 
 def _when(doc: MinutesDocument) -> str:
     if doc.ended_at is not None:
         return span(doc.started_at, doc.ended_at, doc.zone)
     # timeshow has no open span; show the start in the zone, then in UTC, as span() would.
-    started = f"Started {moment(doc.started_at, doc.zone)}"
+    started = _("Started {when}", when=moment(doc.started_at, doc.zone))
     if doc.zone in UTC_NAMES:
         return started
     local_day, utc = _local(doc.started_at, doc.zone).date(), doc.started_at.astimezone(UTC)
@@ -138,7 +163,7 @@ def _when(doc: MinutesDocument) -> str:
 
 
 def _item(item: Item, zone: str) -> tuple[Piece, ...]:
-    word = Piece("strong", TAG_WORDS.get(item.tag, item.tag.upper()))
+    word = Piece("strong", _tag_word(item.tag))
     body: tuple[Piece, ...]
     if item.url is not None:
         body = (_t(" "), link_piece(item.url, item.text))
@@ -148,8 +173,10 @@ def _item(item: Item, zone: str) -> tuple[Piece, ...]:
 
 
 def _action(action: Action) -> tuple[Piece, ...]:
-    due = f" — due {day_label(action.due)}" if action.due else ""
-    return (Piece("strong", action.label), _t(f" {action.text}{due} "), Piece("em", f"({action.status})"))
+    due = _(" — due {day}", day=day_label(action.due)) if action.due else ""
+    known = ACTION_STATUS.get(action.status)
+    status = _("({status})", status=_(known) if known else action.status)
+    return (Piece("strong", action.label), _t(f" {action.text}{due} "), Piece("em", status))
 
 
 def _log_line(line: LogLine, zone: str, first_day: date) -> tuple[Piece, ...]:
@@ -162,15 +189,26 @@ def _log_line(line: LogLine, zone: str, first_day: date) -> tuple[Piece, ...]:
     if line.kind == "m.emote":
         pieces.append(_t(f"* {name} "))
     else:
-        pieces.append(_t(name + (" (notice)" if line.kind == "m.notice" else "") + ": "))
-    pieces += [p for tag in line.tags for p in (Piece("strong", TAG_WORDS.get(tag, tag.upper())), _t(" "))]
+        said = _("{name} (notice): ", name=name) if line.kind == "m.notice" else _("{name}: ", name=name)
+        pieces.append(_t(said))
+    pieces += [p for tag in line.tags for p in (Piece("strong", _tag_word(tag)), _t(" "))]
     if line.kind == "m.undecryptable":
-        pieces.append(Piece("em", "(message could not be decrypted)"))
+        pieces.append(Piece("em", _("(message could not be decrypted)")))
     else:
         pieces.append(_t(line.text))
     if line.edited:
-        pieces += [_t(" "), Piece("em", "(edited)")]
+        pieces += [_t(" "), Piece("em", _("(edited)"))]
     return tuple(pieces)
+
+
+def _tag_word(tag: str) -> str:
+    known = TAG_WORDS.get(tag)
+    return _(known) if known else tag.upper()
+
+
+def _number(value: int) -> str:
+    """A count as the language writes it (English: as the minutes always wrote it)."""
+    return str(value) if current() == "en" else count_text(value)
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------------
@@ -219,10 +257,20 @@ def render_html(doc: MinutesDocument) -> str:
         else:
             items = "".join(f"<li>{pieces_html(item)}</li>\n" for item in block.items)
             body.append(f"<{block.kind}{css}>\n{items}</{block.kind}>")
-    state = {"draft": " (draft)", "running": " (in progress)"}.get(doc.status, "")
-    title = html_text(one_line(f"{doc.title} — minutes {doc.reference}{state}"))
+    titles = {
+        "draft": _("{title} — minutes {reference} (draft)", title=doc.title, reference=doc.reference),
+        "running": _("{title} — minutes {reference} (in progress)", title=doc.title, reference=doc.reference),
+    }
+    title = html_text(
+        one_line(
+            titles.get(doc.status)
+            or _("{title} — minutes {reference}", title=doc.title, reference=doc.reference)
+        )
+    )
+    language = {"zh": "zh-Hans"}.get(current(), current())
+    direction = ' dir="rtl"' if is_right_to_left() else ""
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{language}"{direction}>\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{title}</title>\n<style>\n{_CSS}\n</style>\n</head>\n"
         f'<body class="minutes-{html.escape(doc.status)}">\n<main>\n'

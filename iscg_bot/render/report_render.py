@@ -17,6 +17,12 @@ chart is (its figures are the meetings held listed under each subject).
 User text is escaped as the minutes are (`iscg_bot.render.minutes_render`): never a tag or an attribute in
 HTML, never structure in Markdown; only http(s) URLs become links. Table cells and headings are one line.
 
+The report is written in the language being spoken (`core.i18n.speaking`: `!report … fr`, `iscg-bot report
+--lang fr`, the web page's reader): every heading, label and sentence is a message, dates and numbers are
+CLDR's, Sectors and advisory groups are named as the glossary has them (`roles.shown_body`); the data stays
+as typed. A report is laid out once per language. Arabic is right to left: the page's `dir`, Word's bidi
+paragraphs (`report_render_docx`).
+
 Pure functions: no clock, no I/O; the same report gives the same bytes, in all three formats.
 """
 
@@ -31,7 +37,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from iscg_bot.core.formatting import counted
+from iscg_bot.core.i18n import SOURCE, _, babel_locale, count_text, current, is_right_to_left, lazy, n_
 from iscg_bot.core.markup import (
     Piece,
     clean,
@@ -41,6 +47,7 @@ from iscg_bot.core.markup import (
     one_line,
     pieces_html,
     pieces_md,
+    pieces_of,
     web_url,
 )
 from iscg_bot.core.timeshow import SEPARATOR, UTC_NAMES, clock, day_label, moment, span
@@ -54,14 +61,34 @@ from iscg_bot.domain.report_model import (
     Source,
     SubjectReport,
 )
+from iscg_bot.domain.roles import shown_body
 from iscg_bot.render import chart  # light: matplotlib loads only when a chart is drawn
 from iscg_bot.render.report_blocks import Block, Cell
+from iscg_bot.render.report_names import html_language, scope, title
 
 SECTOR_ORDER = ("ITU-R", "ITU-T", "ITU-D", "GS")
-CROSS_SUBJECT = "Key issues for the Bureau Directors and the ISC-TF"
-DUPLICATION = "Possible duplication of activities"
+CROSS_SUBJECT = lazy("Key issues for the Bureau Directors and the ISC-TF")
+DUPLICATION = lazy("Possible duplication of activities")
 NONE = "—"  # an empty table cell
-CHART_ELSEWHERE = "The chart is in the HTML and Word versions of this report."  # what Markdown says of it
+CHART_ELSEWHERE = lazy("The chart is in the HTML and Word versions of this report.")  # what Markdown says
+
+# Every text below is a message shown with `_()` where it is written: the report is laid out in the language
+# being spoken (`core.i18n.speaking`), so one report renders in any of the six.
+HELD_HEADER = (
+    lazy("Meeting"),
+    lazy("Title"),
+    lazy("When"),
+    lazy("Duration"),
+    lazy("Attendance"),
+    lazy("Regrets"),
+    lazy("Minutes"),
+)
+ACTION_HEADER = (lazy("Action"), lazy("Owner"), lazy("What"), lazy("Due"), lazy("Opened"), lazy("Status"))
+PLANNED_HEADER = (lazy("Meeting"), lazy("Title"), lazy("When"))
+OVERLAP_HEADER = (lazy("First source"), lazy("Second source"), lazy("Shared words"), lazy("Similarity"))
+MINUTES_STATUS = {"draft": lazy("draft"), "approved": lazy("approved")}
+ACTION_STATUS = {"open": lazy("open"), "done": lazy("done"), "dropped": lazy("dropped")}
+CLOSED_ON = {"done": lazy("done on {day}"), "dropped": lazy("dropped on {day}")}
 
 
 def _t(text: str) -> Piece:
@@ -86,7 +113,22 @@ def _empty(text: str) -> Block:
 
 
 def _table(caption: str, header: tuple[str, ...], rows: Iterable[tuple[Cell, ...]], css: str) -> Block:
-    return Block("table", header=header, rows=tuple(rows), caption=one_line(caption), css=css)
+    return Block("table", header=tuple(map(_, header)), rows=tuple(rows), caption=one_line(caption), css=css)
+
+
+def _number(value: int) -> str:
+    """A count as the language writes it; in English as the report always wrote it (no grouping)."""
+    return str(value) if current() == SOURCE else count_text(value)
+
+
+def _decimal(value: float) -> str:
+    """`1.5` (English), `1,5` (French): hours with at most two decimals."""
+    locale = babel_locale()
+    if locale is None:
+        return f"{round(value, 2):g}"
+    from babel.numbers import format_decimal  # Babel is loaded only when another language is written
+
+    return format_decimal(round(value, 2), format="#,##0.##", locale=locale)
 
 
 # ---- the content, once ------------------------------------------------------------------------------------
@@ -95,28 +137,33 @@ def _table(caption: str, header: tuple[str, ...], rows: Iterable[tuple[Cell, ...
 # A report's blocks while it lives, by its identity: a report is immutable, and one rendered in two or three
 # formats (the web copy and a download, `iscg-bot report` for each format) is laid out once. An entry goes
 # when its report does (`weakref.finalize`), so an ID is never reused for another report's blocks.
-_LAID_OUT: dict[int, tuple[Block, ...]] = {}
+_LAID_OUT: dict[int, dict[str, tuple[Block, ...]]] = {}  # report → language → blocks
 
 
 def blocks(report: Report) -> list[Block]:
-    """Everything the report shows, in order; the first blocks (title, period, scope, date) are its front."""
+    """Everything the report shows, in order, in the current language; the first blocks (title, period,
+    scope, date) are its front."""
     key = id(report)
-    laid_out = _LAID_OUT.get(key)
-    if laid_out is None:
-        laid_out = _LAID_OUT[key] = tuple(_lay_out(report))
+    languages = _LAID_OUT.get(key)
+    if languages is None:
+        languages = _LAID_OUT[key] = {}
         weakref.finalize(report, _LAID_OUT.pop, key, None)
+    laid_out = languages.get(current())
+    if laid_out is None:
+        laid_out = languages[current()] = tuple(_lay_out(report))
     return list(laid_out)
 
 
 def _lay_out(report: Report) -> list[Block]:
     front = [
-        _h(1, report.title),
-        _p(f"Period: {report.period.label}"),
-        _p(f"Scope: {one_line(report.scope)}"),
-        _p(f"Generated: {moment(report.generated_at, 'UTC')}"),
+        _h(1, title(report)),
+        _p(_("Period: {period}", period=report.period.label)),
+        _p(_("Scope: {scope}", scope=one_line(scope(report)))),
+        _p(_("Generated: {when}", when=moment(report.generated_at, "UTC"))),
     ]
     if report.base_url and web_url(report.base_url):
-        front.append(Block("p", (_t("Web copy: "), Piece("link", report.base_url, report.base_url))))
+        web_copy = Piece("link", report.base_url, report.base_url)
+        front.append(Block("p", pieces_of(_("Web copy: {link}"), link=web_copy)))
     out = [block._replace(front=True) for block in front]
     out += _totals(report)
     out.append(_chart(report))
@@ -125,103 +172,121 @@ def _lay_out(report: Report) -> list[Block]:
     for subject in report.subjects:
         out += _subject(subject)
     if not report.subjects:
-        out.append(_empty("No subjects in this scope."))
-    out.append(_h(2, CROSS_SUBJECT))
+        out.append(_empty(_("No subjects in this scope.")))
+    out.append(_h(2, _(CROSS_SUBJECT)))
     if report.key_issues:
         items = (_noted(k, zones.get(k.subject_slug, "UTC"), with_subject=True) for k in report.key_issues)
         out.append(Block("ul", items=tuple(items)))
     else:
-        out.append(_empty("No key issues raised in this period."))
-    out.append(_h(2, DUPLICATION))
+        out.append(_empty(_("No key issues raised in this period.")))
+    out.append(_h(2, _(DUPLICATION)))
     if report.overlaps:
-        out.append(_p("Meetings or decisions of different subjects that share words: a hint, not a finding."))
+        hint = _("Meetings or decisions of different subjects that share words: a hint, not a finding.")
+        out.append(_p(hint))
         if report.overlaps_found > len(report.overlaps):
-            out.append(_p(f"The {len(report.overlaps)} closest of {report.overlaps_found:,} are shown."))
+            shown = _(
+                "The {shown} closest of {found} are shown.",
+                shown=_number(len(report.overlaps)),
+                found=count_text(report.overlaps_found),
+            )
+            out.append(_p(shown))
         rows = (_overlap(overlap, titles) for overlap in report.overlaps)
-        header = ("First source", "Second source", "Shared words", "Similarity")
-        out.append(_table("Possible duplication of activities", header, rows, "overlaps"))
+        out.append(_table(_(DUPLICATION), OVERLAP_HEADER, rows, "overlaps"))
     else:
-        out.append(_empty("No possible duplication found in this period."))
+        out.append(_empty(_("No possible duplication found in this period.")))
     return out
 
 
 def _totals(report: Report) -> list[Block]:
     t = report.totals
     figures = (
-        ("Subjects", t.subjects),
-        ("Meetings held", t.meetings_held),
-        ("Meeting hours", f"{round(t.meeting_hours, 2):g}"),
-        ("Attendance (sum over meetings)", t.attendance),
-        ("Decisions", t.decisions),
-        ("Key issues", t.key_issues),
-        ("Actions opened", t.actions_opened),
-        ("Actions closed", t.actions_closed),
-        ("Actions overdue", t.actions_overdue),
+        _("Subjects: {value}", value=_number(t.subjects)),
+        _("Meetings held: {value}", value=_number(t.meetings_held)),
+        _("Meeting hours: {value}", value=_decimal(t.meeting_hours)),
+        _("Attendance (sum over meetings): {value}", value=_number(t.attendance)),
+        _("Decisions: {value}", value=_number(t.decisions)),
+        _("Key issues: {value}", value=_number(t.key_issues)),
+        _("Actions opened: {value}", value=_number(t.actions_opened)),
+        _("Actions closed: {value}", value=_number(t.actions_closed)),
+        _("Actions overdue: {value}", value=_number(t.actions_overdue)),
     )
-    return [_h(2, "Totals"), Block("ul", items=tuple((_t(f"{name}: {value}"),) for name, value in figures))]
+    return [_h(2, _("Totals")), Block("ul", items=tuple((_t(figure),) for figure in figures))]
 
 
 def _chart(report: Report) -> Block:
     data = chart.meetings_per_month(report)
-    return Block("chart", caption=f"{data.title} (in each subject's time zone)", chart=data)
+    return Block("chart", caption=_("{chart} (in each subject's time zone)", chart=data.title), chart=data)
 
 
 def _subject(subject: SubjectReport) -> list[Block]:
-    zone, title = subject.zone, one_line(subject.title)
+    zone, named = subject.zone, one_line(subject.title)
     out = [_h(2, subject.title)]
     if subject.description and subject.description.strip():
         out.append(_p(subject.description))
-    out.append(_h(3, "Coordination"))
-    who = ", ".join(one_line(c.label) for c in subject.coordinators) or "none recorded"
-    out.append(_p(f"Coordinator{'s' if len(subject.coordinators) != 1 else ''}: {who}"))
+    out.append(_h(3, _("Coordination")))
+    who = ", ".join(one_line(c.label) for c in subject.coordinators) or _("none recorded")
+    out.append(_p(n_("Coordinator: {who}", "Coordinators: {who}", len(subject.coordinators), who=who)))
     by_sector: dict[str, list[str]] = {}
     for focal in subject.focal_points:
         by_sector.setdefault(one_line(focal.sector), []).append(one_line(focal.who.label))
     if by_sector:
         order = sorted(by_sector, key=lambda s: (SECTOR_ORDER.index(s) if s in SECTOR_ORDER else 9, s))
-        items = tuple((_t(f"{sector}: {', '.join(by_sector[sector])}"),) for sector in order)
-        out.extend((_p("Focal points by sector:"), Block("ul", items=items)))
+        items = tuple(
+            (_t(_("{sector}: {people}", sector=shown_body(sector), people=", ".join(by_sector[sector]))),)
+            for sector in order
+        )
+        out.extend((_p(_("Focal points by sector:")), Block("ul", items=items)))
     else:
-        out.append(_empty("No focal points recorded."))
+        out.append(_empty(_("No focal points recorded.")))
 
-    out.append(_h(3, f"Meetings held ({len(subject.held)})"))
+    out.append(_h(3, _("Meetings held ({count})", count=_number(len(subject.held)))))
     if subject.held:
-        header: tuple[str, ...] = ("Meeting", "Title", "When", "Duration", "Attendance", "Regrets", "Minutes")
         rows = (_held(meeting, zone) for meeting in subject.held)
-        out.append(_table(f"Meetings held — {title}", header, rows, "meetings"))
+        out.append(_table(_("Meetings held — {subject}", subject=named), HELD_HEADER, rows, "meetings"))
     else:
-        out.append(_empty("No meetings held in this period."))
+        out.append(_empty(_("No meetings held in this period.")))
 
-    for name, noted, none in (
-        ("Decisions", subject.decisions, "No decisions recorded in this period."),
-        ("Key issues", subject.key_issues, "No key issues raised in this period."),
+    for heading, noted, none in (
+        (_("Decisions ({count})", count=_number(len(subject.decisions))), subject.decisions, _NO_DECISIONS),
+        (_("Key issues ({count})", count=_number(len(subject.key_issues))), subject.key_issues, _NO_ISSUES),
     ):
-        out.append(_h(3, f"{name} ({len(noted)})"))
-        out.append(Block("ul", items=tuple(_noted(n, zone) for n in noted)) if noted else _empty(none))
+        out.append(_h(3, heading))
+        out.append(Block("ul", items=tuple(_noted(n, zone) for n in noted)) if noted else _empty(_(none)))
 
-    for name, actions, none in (
-        ("Actions opened", subject.actions_opened, "No actions opened in this period."),
-        ("Actions closed", subject.actions_closed, "No actions closed in this period."),
-        ("Actions overdue", subject.actions_overdue, "No actions overdue at the end of the period."),
+    for heading, caption, actions, none in (
+        (_OPENED, _OPENED_TABLE, subject.actions_opened, _NONE_OPENED),
+        (_CLOSED, _CLOSED_TABLE, subject.actions_closed, _NONE_CLOSED),
+        (_OVERDUE, _OVERDUE_TABLE, subject.actions_overdue, _NONE_OVERDUE),
     ):
-        out.append(_h(3, f"{name} ({len(actions)})"))
+        out.append(_h(3, _(heading, count=_number(len(actions)))))
         if actions:
-            header = ("Action", "Owner", "What", "Due", "Opened", "Status")
-            out.append(_table(f"{name} — {title}", header, map(_action, actions), "actions"))
+            out.append(_table(_(caption, subject=named), ACTION_HEADER, map(_action, actions), "actions"))
         else:
-            out.append(_empty(none))
+            out.append(_empty(_(none)))
 
-    out.append(_h(3, f"Meetings planned ({len(subject.planned)})"))
+    out.append(_h(3, _("Meetings planned ({count})", count=_number(len(subject.planned)))))
     if subject.planned:
         rows = (_planned(meeting) for meeting in subject.planned)
-        out.append(_table(f"Meetings planned — {title}", ("Meeting", "Title", "When"), rows, "planned"))
+        caption = _("Meetings planned — {subject}", subject=named)
+        out.append(_table(caption, PLANNED_HEADER, rows, "planned"))
     else:
-        out.append(_empty("No meetings planned after this period."))
+        out.append(_empty(_("No meetings planned after this period.")))
     return out
 
 
+_NO_DECISIONS = lazy("No decisions recorded in this period.")
+_NO_ISSUES = lazy("No key issues raised in this period.")
+_OPENED, _OPENED_TABLE = lazy("Actions opened ({count})"), lazy("Actions opened — {subject}")
+_CLOSED, _CLOSED_TABLE = lazy("Actions closed ({count})"), lazy("Actions closed — {subject}")
+_OVERDUE, _OVERDUE_TABLE = lazy("Actions overdue ({count})"), lazy("Actions overdue — {subject}")
+_NONE_OPENED = lazy("No actions opened in this period.")
+_NONE_CLOSED = lazy("No actions closed in this period.")
+_NONE_OVERDUE = lazy("No actions overdue at the end of the period.")
+
+
 def _held(meeting: HeldMeeting, zone: str) -> tuple[Cell, ...]:
-    status = meeting.minutes_status
+    known = MINUTES_STATUS.get(meeting.minutes_status)
+    status = _(known) if known else meeting.minutes_status
     minutes = (link_piece(meeting.minutes_url, status),) if meeting.minutes_url else _cell(status)
     return (
         _cell(meeting.reference),
@@ -244,12 +309,15 @@ def _noted(noted: Noted, zone: str, *, with_subject: bool = False) -> Cell:
 
 
 def _action(action: ActionRow) -> tuple[Cell, ...]:
-    opened = day_label(action.opened_on) + (f" in {action.origin}" if action.origin else "")
-    status = action.status
-    if action.closed_on is not None and action.status != "open":
-        status += f" on {day_label(action.closed_on)}"
+    opened = day_label(action.opened_on)
+    if action.origin:
+        opened = _("{day} in {meeting}", day=opened, meeting=action.origin)
+    known = ACTION_STATUS.get(action.status)
+    status = _(known) if known else action.status
+    if action.closed_on is not None and action.status in CLOSED_ON:
+        status = _(CLOSED_ON[action.status], day=day_label(action.closed_on))
     elif action.overdue:
-        status += ", overdue"
+        status = _("{status}, overdue", status=status)
     due = day_label(action.due) if action.due else NONE
     return tuple(map(_cell, (action.label, action.owner.label, action.text, due, opened, status)))
 
@@ -257,7 +325,12 @@ def _action(action: ActionRow) -> tuple[Cell, ...]:
 def _overlap(overlap: Overlap, titles: dict[str, str]) -> tuple[Cell, ...]:
     def source(side: Source) -> Cell:
         subject = titles.get(side.subject_slug, side.subject_slug)
-        return _cell(f"{subject} · {side.kind} {side.reference}: {side.text}")
+        if side.kind == "decision":
+            return _cell(_("{subject} · decision {reference}: {text}", **shown(side, subject)))
+        return _cell(_("{subject} · meeting {reference}: {text}", **shown(side, subject)))
+
+    def shown(side: Source, subject: str) -> dict[str, str]:
+        return {"subject": subject, "reference": side.reference, "text": side.text}
 
     return (
         source(overlap.first),
@@ -271,8 +344,10 @@ def duration(minutes: int) -> str:
     """`45 min`, `2 h`, `1 h 30 min`."""
     hours, rest = divmod(minutes, 60)
     if not hours:
-        return f"{rest} min"
-    return f"{hours} h" + (f" {rest} min" if rest else "")
+        return _("{minutes} min", minutes=_number(rest))
+    if not rest:
+        return _("{hours} h", hours=_number(hours))
+    return _("{hours} h {minutes} min", hours=_number(hours), minutes=_number(rest))
 
 
 def instant(start: datetime, zone: str) -> str:
@@ -319,7 +394,7 @@ def render_markdown(report: Report) -> str:
         elif block.kind == "ul":
             chunks.append("\n".join("- " + pieces_md(item, "  ") for item in block.items))
         elif block.kind == "chart":  # a picture has no place in the text file uploaded to the room
-            chunks += [md_text(block.caption, ""), md_text(CHART_ELSEWHERE, "")]
+            chunks += [md_text(block.caption, ""), md_text(_(CHART_ELSEWHERE), "")]
         else:  # the caption as a paragraph, then a GitHub table (cells are one line; "|" is escaped)
             lines = [
                 md_text(block.caption, ""),
@@ -379,10 +454,11 @@ def render_html(report: Report, *, standalone: bool = False) -> str:
                 f'<div class="table"><table{css}>\n<caption>{html_text(block.caption)}</caption>\n'
                 f"<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table></div>"
             )
+    direction = ' dir="rtl"' if is_right_to_left() else ""
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{html_language()}"{direction}>\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html_text(one_line(report.title))}</title>\n{_head_links(standalone)}</head>\n"
+        f"<title>{html_text(one_line(title(report)))}</title>\n{_head_links(standalone)}</head>\n"
         '<body class="report">\n<main>\n' + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
     )
 
@@ -410,9 +486,13 @@ def headline(report: Report) -> str:
     """`ISCG report — Child Online Protection — 2026: 1 subject, 3 meetings held, 2 decisions, 1 key issue.`
     (what the chat and the command line say of a report)"""
     totals = report.totals
-    return (
-        f"{report.title}: {counted(totals.subjects, 'subject')}, {counted(totals.meetings_held, 'meeting')} "
-        f"held, {counted(totals.decisions, 'decision')}, {counted(totals.key_issues, 'key issue')}."
+    return _(
+        "{title}: {subjects}, {meetings}, {decisions}, {key_issues}.",
+        title=title(report),
+        subjects=n_("{count} subject", "{count} subjects", totals.subjects),
+        meetings=n_("{count} meeting held", "{count} meetings held", totals.meetings_held),
+        decisions=n_("{count} decision", "{count} decisions", totals.decisions),
+        key_issues=n_("{count} key issue", "{count} key issues", totals.key_issues),
     )
 
 

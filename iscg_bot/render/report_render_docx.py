@@ -32,10 +32,13 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Inches, RGBColor
 from lxml import etree
 
+from iscg_bot.core.i18n import SOURCE, _, current, is_right_to_left
 from iscg_bot.core.markup import Piece, clean, one_line
 from iscg_bot.domain.report_model import Report
+from iscg_bot.domain.roles import shown_body
 from iscg_bot.render import chart
 from iscg_bot.render.report_blocks import Block
+from iscg_bot.render.report_names import html_language, scope, title
 
 TABLE_STYLE = "Light Grid Accent 1"
 AUTHOR = "ISCG bot"
@@ -48,8 +51,10 @@ DOCUMENT_PART = "word/document.xml"
 
 def write_docx(report: Report, blocks: Sequence[Block]) -> bytes:
     document = Document()
-    runs = _Runs(document)
-    body = _Body(document)
+    # Arabic: every paragraph, run and table right to left (Word's `w:bidi`, `w:rtl`, `w:bidiVisual`).
+    right_to_left = is_right_to_left()
+    runs = _Runs(document, right_to_left=right_to_left)
+    body = _Body(document, right_to_left=right_to_left)
     _core_properties(document, report)
     front = [block for block in blocks if block.front]
     rest = [block for block in blocks if not block.front]
@@ -57,7 +62,7 @@ def write_docx(report: Report, blocks: Sequence[Block]) -> bytes:
         body.paragraphs("Title" if block.kind == "h" else "Subtitle", [runs.xml(block.pieces)])
     body.page_break()
     contents = [block.pieces[:1] for block in rest if block.kind == "h" and block.level == 2]
-    body.paragraphs("TOC Heading", [runs.xml((Piece("text", "Contents"),))])
+    body.paragraphs("TOC Heading", [runs.xml((Piece("text", _("Contents")),))])
     body.paragraphs("List Number", [runs.xml(pieces) for pieces in contents])
     body.page_break()
     for block in rest:
@@ -86,8 +91,11 @@ class _Body:
     year's tables took seconds to parse and seconds more to serialize again). python-docx still makes what
     lives outside the body: the picture's part and each link's relationship."""
 
-    def __init__(self, document: WordDocument) -> None:
+    def __init__(self, document: WordDocument, *, right_to_left: bool = False) -> None:
         self.document = document
+        self.bidi = "<w:bidi/>" if right_to_left else ""  # a paragraph property: right to left
+        self.table_bidi = "<w:bidiVisual/>" if right_to_left else ""  # a table's columns right to left
+        self.header_run = "<w:rPr><w:rtl/></w:rPr>" if right_to_left else ""
         self.parts: list[str] = []
         self.table_heads: dict[int, tuple[str, str]] = {}  # columns → (table properties and grid, a cell's)
 
@@ -96,24 +104,28 @@ class _Body:
 
     def paragraphs(self, style: str | None, contents: Sequence[str]) -> None:
         """Paragraphs in `style` (None: Normal), one per string of runs."""
-        head = f'<w:pPr><w:pStyle w:val="{_style_id(self.document, style)}"/></w:pPr>' if style else ""
+        head = f'<w:pStyle w:val="{_style_id(self.document, style)}"/>' if style else ""
+        head = f"<w:pPr>{head}{self.bidi}</w:pPr>" if head or self.bidi else ""
         self.parts.extend(f"<w:p>{head}{runs}</w:p>" for runs in contents)
 
     def page_break(self) -> None:
-        self.parts.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
+        properties = f"<w:pPr>{self.bidi}</w:pPr>" if self.bidi else ""
+        self.parts.append(f'<w:p>{properties}<w:r><w:br w:type="page"/></w:r></w:p>')
 
     def table(self, block: Block, runs: _Runs) -> None:
         """The caption, then the table in TABLE_STYLE, its header row repeated on every page it spans;
         each cell as wide as python-docx makes it."""
         self.paragraphs("Caption", [runs.xml((Piece("text", block.caption),))])
         head, width = self._table_head(len(block.header))
+        properties = f"<w:pPr>{self.bidi}</w:pPr>" if self.bidi else ""
         header = "".join(
-            f"<w:tc>{width}<w:p><w:r><w:t>{escape(name)}</w:t></w:r></w:p></w:tc>" for name in block.header
+            f"<w:tc>{width}<w:p>{properties}<w:r>{self.header_run}<w:t>{escape(name)}</w:t></w:r></w:p></w:tc>"
+            for name in block.header
         )
         self.parts.append(f'<w:tbl>{head}<w:tr><w:trPr><w:tblHeader w:val="true"/></w:trPr>{header}</w:tr>')
         self.parts.extend(
             "<w:tr>"
-            + "".join(f"<w:tc>{width}<w:p>{runs.xml(pieces)}</w:p></w:tc>" for pieces in row)
+            + "".join(f"<w:tc>{width}<w:p>{properties}{runs.xml(pieces)}</w:p></w:tc>" for pieces in row)
             + "</w:tr>"
             for row in block.rows
         )
@@ -127,7 +139,12 @@ class _Body:
             table.style = TABLE_STYLE
             tbl = table._tbl
             declared = self.document.element.nsmap
-            head = _xml(tbl.tblPr, declared) + _xml(tbl.tblGrid, declared)
+            table_properties = _xml(tbl.tblPr, declared)
+            if self.table_bidi:  # bidiVisual comes first among the table's properties (its schema's order)
+                table_properties = re.sub(
+                    r"(<w:tblPr[^>]*>)", rf"\1{self.table_bidi}", table_properties, count=1
+                )
+            head = table_properties + _xml(tbl.tblGrid, declared)
             self.table_heads[columns] = head, _xml(tbl.tr_lst[0].tc_lst[0].tcPr, declared)
             tbl.getparent().remove(tbl)
         return self.table_heads[columns]
@@ -144,10 +161,10 @@ class _Body:
             io.BytesIO(image), Inches(min(CHART_WIDTH, CHART_HEIGHT * width / height)), None
         )
         inline.docPr.set("descr", _text(block.chart.description()))
-        self.parts.append(
-            f"<w:p><w:r><w:drawing>{_xml(inline, self.document.element.nsmap)}</w:drawing></w:r></w:p>"
-        )
-        self.paragraphs("Caption", [f"<w:r>{_text_xml(block.caption)}</w:r>"])
+        properties = f"<w:pPr>{self.bidi}</w:pPr>" if self.bidi else ""
+        drawing = _xml(inline, self.document.element.nsmap)
+        self.parts.append(f"<w:p>{properties}<w:r><w:drawing>{drawing}</w:drawing></w:r></w:p>")
+        self.paragraphs("Caption", [f"<w:r>{self.header_run}{_text_xml(block.caption)}</w:r>"])
 
 
 _DECLARATION = re.compile(r' xmlns:(\w+)="([^"]*)"')
@@ -175,12 +192,16 @@ _STYLE_IDS: dict[str, str] = {}
 
 def _core_properties(document: WordDocument, report: Report) -> None:
     props = document.core_properties
-    props.title = _text(one_line(report.title))[:CORE_LIMIT]
-    props.subject = _text(one_line(f"{report.scope} — {report.period.label}"))[:CORE_LIMIT]
+    props.title = _text(one_line(title(report)))[:CORE_LIMIT]
+    scope_shown = scope(report)
+    subject = _("{scope} — {period}", scope=scope_shown, period=report.period.label)
+    props.subject = _text(one_line(subject))[:CORE_LIMIT]
     props.author = props.last_modified_by = AUTHOR
-    props.keywords = "ISCG, TSAG, RAG, TDAG"
-    props.comments = "Compiled by the ISCG bot from the meetings, minutes and actions it recorded."
-    props.category = "Report"
+    props.keywords = ", ".join(["ISCG", *map(shown_body, ("TSAG", "RAG", "TDAG"))])
+    props.comments = _("Compiled by the ISCG bot from the meetings, minutes and actions it recorded.")
+    props.category = _("Report")
+    if current() != SOURCE:  # English documents stay as they always were
+        props.language = html_language()
     props.revision = 1
     when = report.generated_at.astimezone(UTC)  # python-docx writes the wall time followed by "Z"
     props.created = props.modified = when
@@ -191,8 +212,9 @@ class _Runs:
     line break, a tab a tab; bold or italic; a link a <w:hyperlink> to an external relationship, one per
     URL (python-docx's `relate_to` looks for an existing one by scanning them all: quadratic in links)."""
 
-    def __init__(self, document: WordDocument) -> None:
+    def __init__(self, document: WordDocument, *, right_to_left: bool = False) -> None:
         self.part = document.part
+        self.rtl = "<w:rtl/>" if right_to_left else ""  # a run property: its text right to left
         self.links: dict[str, str] = {}
         self.written: dict[tuple[Piece, ...], str] = {}  # a year's tables repeat most of their cells
 
@@ -214,13 +236,14 @@ class _Runs:
                         RELATIONSHIP_TYPE.HYPERLINK, piece.url, rid, is_external=True
                     )
                     self.links[piece.url] = rid
-                look = f'<w:rPr><w:color w:val="{LINK_COLOUR}"/><w:u w:val="single"/></w:rPr>'
+                look = f'<w:rPr><w:color w:val="{LINK_COLOUR}"/><w:u w:val="single"/>{self.rtl}</w:rPr>'
                 out.append(
                     f'<w:hyperlink r:id="{self.links[piece.url]}"><w:r>{look}{_text_xml(piece.text)}</w:r>'
                     "</w:hyperlink>"
                 )
             else:
-                style = {"strong": "<w:rPr><w:b/></w:rPr>", "em": "<w:rPr><w:i/></w:rPr>"}.get(piece.kind, "")
+                style = {"strong": "<w:b/>", "em": "<w:i/>"}.get(piece.kind, "") + self.rtl
+                style = f"<w:rPr>{style}</w:rPr>" if style else ""
                 out.append(f"<w:r>{style}{_text_xml(piece.text)}</w:r>")
         return "".join(out)
 

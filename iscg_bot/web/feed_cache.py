@@ -7,6 +7,11 @@
 Feeds are rendered once per feed and kept until the data they are made of changes (`FeedCache.invalidate`,
 registered to hear every commit that wrote one of `FEED_TABLES`); requests answer from the cache, with a
 strong ETag and Last-Modified, and 304 when the client already has the current version.
+
+Each feed writes its texts (name, description, the meetings' descriptions) in its readers' language: a
+subject's feed in the subject's (else the group's default), the group feed in the default, a personal feed in
+its owner's (`!lang`, else the default). A personal feed is kept per person and language, the language read
+with the token on every request: a new choice shows at once without dropping the other feeds.
 `iscg_bot.web.server` mounts `feed_routes` with the rest.
 
 After a change a feed is read again (plain rows, `FeedRows`) and assembled from each meeting's VEVENTs,
@@ -29,6 +34,7 @@ from iscg_bot.calendar.feed_blocks import FeedBlocks
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.kept import Kept
+from iscg_bot.core.language import SOURCE, _, speaking
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.storage import UnitOfWork
 from iscg_bot.storage.models import (
@@ -95,7 +101,7 @@ class RenderedFeed:
 
 
 class FeedCache:
-    """Rendered feeds by key ("iscg", "subject:cop", "personal:@ann:example.org"), dropped on any change.
+    """Rendered feeds by key ("iscg", "subject:cop", "personal:@ann:example.org:fr"), dropped on any change.
 
     Personal feeds are cached per person, not per token, and the token is looked up on every request, so a
     revoked link stops working at once.
@@ -109,8 +115,10 @@ class FeedCache:
         *,
         prodid_domain: str = "iscg-bot",
         commits: CommitListeners | None = None,
+        default_language: str = SOURCE,
     ) -> None:
         self.sessions = sessions
+        self.default_language = default_language  # the group's (`bot.default_language`)
         self.clock = clock
         self.base_url = base_url
         self.prodid_domain = prodid_domain
@@ -140,9 +148,13 @@ class FeedCache:
         """The personal feed of the token's owner, None for an unknown or revoked token."""
         async with UnitOfWork(self.sessions) as uow:  # resolved on every request: revocation is immediate
             matrix_id = await uow.calendar_tokens.resolve(token)
-        if matrix_id is None:
-            return None
-        return await self._cached(f"personal:{matrix_id}", lambda uow: self._personal_feed(uow, matrix_id))
+            if matrix_id is None:
+                return None
+            owner = await uow.people.get(matrix_id)
+        language = (owner.language if owner is not None else None) or self.default_language
+        return await self._cached(
+            f"personal:{matrix_id}:{language}", lambda uow: self._personal_feed(uow, matrix_id, language)
+        )
 
     async def _cached(self, key: str, build: Callable[[UnitOfWork], Awaitable[RenderedFeed]]) -> RenderedFeed:
         async def built() -> RenderedFeed:
@@ -156,35 +168,41 @@ class FeedCache:
     async def _group_feed(self, uow: UnitOfWork) -> RenderedFeed:
         subjects = await uow.subjects.list(include_archived=True)
         meetings = await FeedRows(uow.session).every_meeting()  # those of `subjects` and group-wide ones
-        info = ical.FeedInfo(
-            name="ISCG meetings",
-            description="Electronic meetings of the ITU Inter-Sector Coordination Group, all subjects",
-            refresh=FEED_REFRESH,
-            url=self.base_url + group_feed_path(),
-        )
-        return await self._render(uow, meetings, info, subjects, complete=True)
+        with speaking(self.default_language):
+            info = ical.FeedInfo(
+                name=_("ISCG meetings"),
+                description=_("Electronic meetings of the ITU Inter-Sector Coordination Group, all subjects"),
+                refresh=FEED_REFRESH,
+                url=self.base_url + group_feed_path(),
+            )
+            return await self._render(uow, meetings, info, subjects, complete=True)
 
     async def _subject_feed(self, uow: UnitOfWork, slug: str) -> RenderedFeed:
         subject = await uow.subjects.by_slug(slug)
         assert subject is not None  # `subject` asked for the slug first; subjects are archived, never deleted
         meetings = await FeedRows(uow.session).meetings([subject.id])
-        info = ical.FeedInfo(
-            name=f"ISCG – {subject.title}",
-            description=f"Electronic meetings of the ISCG subject {subject.title}",
-            refresh=FEED_REFRESH,
-            url=self.base_url + subject_feed_path(subject.slug),
-        )
-        return await self._render(uow, meetings, info, [subject])
+        with speaking(subject.language or self.default_language):  # a change of it is a write to `subjects`
+            info = ical.FeedInfo(
+                name=_("ISCG – {title}", title=subject.title),
+                description=_("Electronic meetings of the ISCG subject {title}", title=subject.title),
+                refresh=FEED_REFRESH,
+                url=self.base_url + subject_feed_path(subject.slug),
+            )
+            return await self._render(uow, meetings, info, [subject])
 
-    async def _personal_feed(self, uow: UnitOfWork, matrix_id: str) -> RenderedFeed:
+    async def _personal_feed(self, uow: UnitOfWork, matrix_id: str, language: str) -> RenderedFeed:
         subjects = await subjects_of(uow, matrix_id, self.clock.now())
         meetings = await FeedRows(uow.session).meetings([None, *(s.id for s in subjects)])
-        info = ical.FeedInfo(
-            name="ISCG – my meetings",
-            description=f"ISCG meetings of the subjects {matrix_id} takes part in, and group-wide meetings",
-            refresh=FEED_REFRESH,
-        )
-        return await self._render(uow, meetings, info, subjects)
+        with speaking(language):
+            info = ical.FeedInfo(
+                name=_("ISCG – my meetings"),
+                description=_(
+                    "ISCG meetings of the subjects {user} takes part in, and group-wide meetings",
+                    user=matrix_id,
+                ),
+                refresh=FEED_REFRESH,
+            )
+            return await self._render(uow, meetings, info, subjects)
 
     async def _render(
         self,
@@ -195,7 +213,8 @@ class FeedCache:
         *,
         complete: bool = False,
     ) -> RenderedFeed:
-        """`complete`: the feed holds every meeting (the group feed), so kept blocks of others can go."""
+        """`complete`: the feed holds every meeting (the group feed), so kept blocks of others can go. Written
+        in the language being written (`speaking`)."""
         minuted = await FeedRows(uow.session).minuted()
         body = self.blocks.render(
             meetings,

@@ -23,6 +23,7 @@ import asyncio
 import importlib.resources
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -30,18 +31,23 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
+from iscg_bot.core.config import Settings
 from iscg_bot.core.kept import Kept
+from iscg_bot.core.language import SOURCE, current
 from iscg_bot.core.metrics import Metrics, metrics_route
 from iscg_bot.domain.roles import AdvisoryGroup
 from iscg_bot.storage import UnitOfWork
 from iscg_bot.web.feed_cache import FeedCache, feed_routes
 from iscg_bot.web.freshness import DataFreshness, fresh_data_middleware
+from iscg_bot.web.languages import language_middleware
 from iscg_bot.web.site import BadRequest, SitePages
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from iscg_bot.calendar.imported import ImportedCalendars
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +160,7 @@ class ReportPages:
             return await asyncio.to_thread(report_render.render_html, compiled)  # seconds for a big year
 
         try:
-            return await self.kept.get((year, scope), compiled_page)
+            return await self.kept.get((year, scope, current()), compiled_page)  # one copy per language
         except reports.ReportError:
             return None
 
@@ -291,15 +297,70 @@ def build_application(
 ) -> web.Application:
     """The aiohttp application: feeds from `feeds`, /healthz from `health`, the minutes and the reports'
     pages from `minutes` and `reports_pages`, the group's pages from `site`, /metrics from `metrics`; with
-    `freshness`, every page and feed first catches up with what other processes committed."""
+    `freshness`, every page and feed first catches up with what other processes committed. Pages are
+    written in the reader's language (`web.languages`), the group's default being `site`'s."""
     minutes_page = _minutes_page(minutes)
-    middlewares = [_plain_404] if freshness is None else [_plain_404, fresh_data_middleware(freshness)]
+    # Every page in the reader's language (`?lang=`, Accept-Language, else the group's default).
+    languages = language_middleware(site.default_language if site is not None else SOURCE)
+    middlewares = [_plain_404, languages]
+    if freshness is not None:
+        middlewares.append(fresh_data_middleware(freshness))
     app = web.Application(middlewares=middlewares)
     app.add_routes(_service_routes(health, metrics))
     app.add_routes(feed_routes(feeds, metrics))
     app.add_routes(_site_routes(site, minutes_page))
     app.add_routes(_document_routes(minutes_page, reports_pages))
     return app
+
+
+@dataclass(frozen=True)
+class Site:
+    """The web server of a process (the bot's, or a web replica's) and its feed cache (the tests look in)."""
+
+    server: WebServer
+    feeds: FeedCache
+
+
+def site_server(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    commits: CommitListeners,
+    health: Health,
+    *,
+    metrics: Metrics,
+    freshness: DataFreshness,
+    imported: ImportedCalendars | None = None,
+) -> Site:
+    """Everything the configuration says the web server serves — the site, the feeds, the minutes and
+    reports, /healthz from `health`, /metrics — with caches that hear `commits` and catch up with other
+    processes' through `freshness`. One composition for the bot and the web replicas, so they serve alike."""
+    base_url, zone, prefix = (
+        settings.web.public_base_url,
+        settings.bot.default_timezone,
+        settings.bot.command_prefix,
+    )
+    language = settings.bot.default_language
+    feeds = FeedCache(sessions, clock, base_url, commits=commits, default_language=language)
+    application = build_application(
+        feeds,
+        health,
+        MinutesPages(sessions, base_url, zone, prefix),
+        ReportPages(sessions, clock, base_url, zone, commits=commits),
+        SitePages(
+            sessions,
+            clock,
+            base_url,
+            zone,
+            prefix,
+            imported=imported,
+            commits=commits,
+            default_language=language,
+        ),
+        metrics=metrics,
+        freshness=freshness,
+    )
+    return Site(WebServer(application, settings.web.listen_host, settings.web.listen_port), feeds)
 
 
 class _ClientErrorsInOneLine(logging.LoggerAdapter):

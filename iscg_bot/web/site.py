@@ -31,12 +31,23 @@ from markupsafe import Markup
 
 from iscg_bot.core import timeshow
 from iscg_bot.core.commits import CommitListeners
+from iscg_bot.core.i18n import SOURCE, _, babel_locale, current, is_right_to_left, lazy, n_
 from iscg_bot.core.kept import Kept
 from iscg_bot.core.markup import web_url
 from iscg_bot.domain import minutes_document
 from iscg_bot.domain.meetings import expand, meeting_label, next_occurrence
-from iscg_bot.domain.roles import Sector
+from iscg_bot.domain.roles import Sector, shown_body
 from iscg_bot.storage import UnitOfWork
+from iscg_bot.web.languages import (
+    cldr_data,
+    html_language,
+    left_to_right_ranges,
+    list_separator,
+    month_abbreviation,
+    page_message,
+    switcher_links,
+    weekday_names,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -48,11 +59,12 @@ if TYPE_CHECKING:
     from iscg_bot.render.chart import ChartData
     from iscg_bot.storage.models import Meeting
 
-GROUP_NAME = "Inter-Sector Coordination Group (ISCG)"
-GROUP_PURPOSE = (
+GROUP_NAME = lazy("Inter-Sector Coordination Group (ISCG)")
+GROUP_PURPOSE = lazy(
     "Coordinates the work of ITU's three Sectors — Radiocommunication, Standardization and Development — "
     "on subjects of mutual interest, and reports to TSAG, RAG and TDAG."
 )
+GROUP_WIDE = lazy("Group-wide")  # the chart's row of meetings held for the whole group
 PAST_SHOWN = 12  # past meetings on a subject's page
 UPCOMING_SHOWN = 12  # upcoming meetings on a subject's page, occurrences on a meeting's
 UPCOMING_HORIZON = timedelta(days=400)
@@ -91,7 +103,7 @@ class Entry:
 
     @property
     def when(self) -> str:
-        return timeshow.span(self.start, self.end, self.zone)
+        return left_to_right_ranges(timeshow.span(self.start, self.end, self.zone))
 
     @property
     def local_start(self) -> datetime:
@@ -128,8 +140,12 @@ class SitePages:
         imported: ImportedCalendars | None = None,
         *,
         commits: CommitListeners | None = None,
+        default_language: str = SOURCE,
     ) -> None:
         self.sessions, self.clock = sessions, clock
+        # The language of a page whose reader asks for none of the six (`bot.default_language`):
+        # `web.languages` reads it for every request.
+        self.default_language = default_language
         self.imported = imported  # other bodies' meetings, shown beside ours
         self.base_url, self.default_zone, self.prefix = base_url.rstrip("/"), default_zone, prefix
         self.charts: Kept[str] = Kept()
@@ -152,11 +168,25 @@ class SitePages:
         templates.filters["day"] = timeshow.day_label
         templates.filters["clock"] = timeshow.clock
         templates.filters["iso"] = lambda instant: instant.astimezone(UTC).isoformat()
+        templates.filters["month_abbreviation"] = month_abbreviation
+        # The templates' texts, marked `_("…", name=value)` / `n_("…", "…", count)` and extracted by Babel
+        # (babel.cfg): translated in the language the page is written in (`web.languages`).
+        templates.globals["_"] = page_message
+        templates.globals["n_"] = n_
         return templates
 
-    def _render(self, template: str, **context: Any) -> str:  # noqa: ANN401 — the template's variables
+    def _render(self, template: str, *, query: dict[str, str] | None = None, **context: Any) -> str:  # noqa: ANN401 — the template's variables
+        """The page in the current language; `query` is the page's own parameters, kept by the language
+        switcher's links."""
+        language = current()
         return self.templates.get_template(template).render(
-            group_name=GROUP_NAME, year_now=self.clock.now().year, **context
+            group_name=_(GROUP_NAME),
+            year_now=self.clock.now().year,
+            lang=html_language(language),
+            dir="rtl" if is_right_to_left(language) else "ltr",
+            languages=switcher_links(language, query or {}),
+            separator=list_separator(),
+            **context,
         )
 
     def _feeds(self, slug: str) -> dict[str, str]:
@@ -180,7 +210,7 @@ class SitePages:
             held = await self._chart_data(uow)
         return self._render(
             "index.html",
-            purpose=GROUP_PURPOSE,
+            purpose=_(GROUP_PURPOSE),
             subjects=rows,
             group_next=group_next,
             feeds=self._feeds("iscg"),
@@ -197,9 +227,9 @@ class SitePages:
                 data = await self._chart_data(uow)
             from iscg_bot.render.chart import svg  # the chart's module loads with the first chart drawn
 
-            return await asyncio.to_thread(svg, data)  # matplotlib: off the event loop
+            return await asyncio.to_thread(svg, data)  # matplotlib: off the event loop (same language)
 
-        return await self.charts.get("meetings", drawn)
+        return await self.charts.get(("meetings", current()), drawn)  # one drawing per language
 
     def invalidate(self) -> None:
         """Called after every committed change (registered in `commits`), as for the feeds."""
@@ -217,21 +247,22 @@ class SitePages:
         end = datetime.combine(_add_months(this_month, 1), datetime.min.time(), zone).astimezone(UTC)
         held = await uow.reports.held_by_subject(started_from=start, started_before=end)
         subjects = await uow.subjects.list(include_archived=True)
-        active = {subject_id for subject_id, _ in held}
+        active = {subject_id for subject_id, _started in held}
         rows: list[tuple[int | None, str]] = [
             (s.id, s.title) for s in subjects if not s.archived or s.id in active
         ]
         if None in active:
-            rows.append((None, "Group-wide"))
-        counts: dict[int | None, list[int]] = {subject_id: [0] * len(months) for subject_id, _ in rows}
+            rows.append((None, _(GROUP_WIDE)))
+        counts: dict[int | None, list[int]] = {subject_id: [0] * len(months) for subject_id, _title in rows}
         column = {month: n for n, month in enumerate(months)}
         for subject_id, started in held:
             counts[subject_id][column[started.astimezone(zone).date().replace(day=1)]] += 1
         return ChartData(
             period=f"{_month_title(months[0])} – {_month_title(months[-1])}",
             months=tuple(months),
-            subjects=tuple(title for _, title in rows),
-            counts=tuple(tuple(counts[subject_id]) for subject_id, _ in rows),
+            subjects=tuple(title for _subject_id, title in rows),
+            counts=tuple(tuple(counts[subject_id]) for subject_id, _unused in rows),
+            language=current(),  # its title, description and labels in the page's language
         )
 
     # ---- /subjects/<slug> ----------------------------------------------------------------------------
@@ -259,7 +290,7 @@ class SitePages:
             "subject.html",
             subject=subject,
             coordinators=coordinators,
-            focal_points={sector: people for sector, people in focal_points.items() if people},
+            focal_points={shown_body(sector): people for sector, people in focal_points.items() if people},
             upcoming=upcoming,
             past=[(entry, int(entry.reference[1:]) in minuted) for entry in past],
             actions=[(action, names[action.owner]) for action in actions],
@@ -354,7 +385,7 @@ class SitePages:
                 end=event.end,
                 zone=self.default_zone,
                 # The host, never the URL: a calendar's address may carry its owner's secret token.
-                imported_from=urlsplit(event.source).hostname or "imported calendar",
+                imported_from=urlsplit(event.source).hostname or _("imported calendar"),
             )
             for day in _days_touched(entry):
                 if day in grid:
@@ -380,6 +411,8 @@ class SitePages:
             zone=timeshow.zone_label(self.default_zone),
             week_of=lambda d: _week_label(d),
             feeds=self._feeds("iscg"),
+            weekdays=weekday_names(),
+            query={"week": week} if week is not None else {"month": _month_label(shown_month)},
         )
 
     # ---- queries -------------------------------------------------------------------------------------
@@ -456,24 +489,33 @@ def _last_occurrence(meeting: Meeting) -> Occurrence | None:
 def _parse_month(text: str) -> date:
     found = MONTH.fullmatch(text)
     if not found or not 1 <= int(found.group(2)) <= 12 or not 1900 <= int(found.group(1)) <= 2999:
-        raise BadRequest(f"Not a month: {text!r}. Give it as YYYY-MM, e.g. 2026-12.")
+        raise BadRequest(_("Not a month: {text}. Give it as YYYY-MM, e.g. 2026-12.", text=repr(text)))
     return date(int(found.group(1)), int(found.group(2)), 1)
 
 
 def _parse_week(text: str) -> date:
     found = WEEK.fullmatch(text)
     if not found or not 1900 <= int(found.group(1)) <= 2999:
-        raise BadRequest(f"Not a week: {text!r}. Give it as YYYY-Www (ISO week), e.g. 2026-W49.")
+        raise BadRequest(
+            _("Not a week: {text}. Give it as YYYY-Www (ISO week), e.g. 2026-W49.", text=repr(text))
+        )
     try:
         return date.fromisocalendar(int(found.group(1)), int(found.group(2)), 1)
     except ValueError:
-        message = f"No such week: {text!r}. ISO weeks run from W01 to W52 or W53, e.g. 2026-W49."
+        message = _(
+            "No such week: {text}. ISO weeks run from W01 to W52 or W53, e.g. 2026-W49.", text=repr(text)
+        )
         raise BadRequest(message) from None
 
 
 def _month_title(day: date) -> str:
-    """`December 2026`"""
-    return f"{MONTH_NAMES[day.month - 1]} {day.year}"
+    """`December 2026`; `décembre 2026` in French, `2026年12月` in Chinese (CLDR's own pattern)."""
+    locale = babel_locale()
+    if locale is None:
+        return f"{MONTH_NAMES[day.month - 1]} {day.year}"
+    from babel.dates import format_skeleton  # Babel is loaded only when another language is written
+
+    return cldr_data(format_skeleton("yMMMM", day, locale=locale))
 
 
 def _add_months(first: date, months: int) -> date:
@@ -486,5 +528,5 @@ def _month_label(day: date) -> str:
 
 
 def _week_label(monday: date) -> str:
-    year, week, _ = monday.isocalendar()
+    year, week, _weekday = monday.isocalendar()
     return f"{year:04d}-W{week:02d}"
