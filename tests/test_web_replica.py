@@ -178,6 +178,8 @@ async def test_the_replica_answers_503_while_the_database_is_away_and_recovers_o
             status, headers, body = await replica.get("/calendar/cop.ics")
             assert status == 503 and headers["Retry-After"] == "5", body
             assert "try again" in body
+            french = (await replica.get("/calendar/cop.ics", **{"Accept-Language": "fr"}))[2]
+            assert "base de données" in french  # in the reader's language, as every page
             status, _, health = await replica.get("/healthz")
             assert status == 503 and "the database is unreachable" in health
             await _connections(admin, name, allowed=True)

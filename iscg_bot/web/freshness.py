@@ -30,6 +30,7 @@ from aiohttp.typedefs import Middleware
 
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
+from iscg_bot.core.i18n import _, lazy
 from iscg_bot.storage import UnitOfWork
 from iscg_bot.storage.repositories.data_versions import UNKNOWN
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-UNAVAILABLE = "The database cannot be reached just now; try again in a few seconds.\n"
+UNAVAILABLE = lazy("The database cannot be reached just now; try again in a few seconds.")
 # Served without a look at the data: the service's own routes and the static files.
 UNCHECKED_PREFIXES = ("/metrics", "/static/", "/favicon.ico")
 
@@ -166,7 +167,8 @@ def fresh_data_middleware(freshness: DataFreshness) -> Middleware:
         except DatabaseUnavailable:
             if request.path != "/healthz":
                 headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
-                return web.Response(status=503, text=UNAVAILABLE, content_type="text/plain", headers=headers)
+                text = _(UNAVAILABLE) + "\n"  # in the page's language (`web.languages`' middleware)
+                return web.Response(status=503, text=text, content_type="text/plain", headers=headers)
         return await handler(request)
 
     return fresh_data
