@@ -122,14 +122,18 @@ def free_port() -> int:
 
 @pytest.mark.parametrize("signum", SIGNALS)
 async def test_stopping_while_the_homeserver_refuses_connections(tmp_path, signum):
-    config = offline_config(tmp_path, f"http://127.0.0.1:{free_port()}")
-    await migrate(config["database"]["url"])
-    bot = start(config, tmp_path)
-    try:
-        await bot.wait_for_log("login failed")  # refused, and now waiting to try again
-        await assert_stops_quietly(bot, signum)
-    finally:
-        bot.kill()
+    # The port stays bound (not listening) for the whole test: connections to it are refused, and nothing
+    # else — the bot's own web server on an ephemeral port — can be given it meanwhile.
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))
+        config = offline_config(tmp_path, f"http://127.0.0.1:{refusing.getsockname()[1]}")
+        await migrate(config["database"]["url"])
+        bot = start(config, tmp_path)
+        try:
+            await bot.wait_for_log("login failed")  # refused, and now waiting to try again
+            await assert_stops_quietly(bot, signum)
+        finally:
+            bot.kill()
 
 
 @pytest.mark.parametrize("signum", SIGNALS)

@@ -39,8 +39,10 @@ def untranslated(formatted: str, *allowed: str) -> list[str]:
     """The plain ASCII words in `formatted` (a message's HTML, or plain text) outside what may stay."""
     remaining = _CODE.sub(" ", formatted)
     remaining = html.unescape(_TAG.sub(" ", remaining))
+    # URLs first: an allowed word inside a random token (a feed link's) must not split it into words.
+    remaining = _URL.sub(" ", remaining)
     for value in sorted([*allowed, *LANGUAGES.values()], key=len, reverse=True):
         remaining = remaining.replace(value, " ")
-    for pattern in (_URL, _MATRIX_ID, _ZONE, _UTC):
+    for pattern in (_MATRIX_ID, _ZONE, _UTC):
         remaining = pattern.sub(" ", remaining)
     return _ASCII_WORD.findall(remaining)
