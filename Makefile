@@ -24,9 +24,11 @@ venv: $(VENV)/.installed-dev
 
 # The demo. Fixed ports keep a Matrix client pointed at the same homeserver from run to run, and a WORKDIR
 # keeps the demo's users, rooms and data for the next run: make run PORT=8008 WEB_PORT=8080 WORKDIR=demo
+# It speaks the terminal's language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), or the one asked: make run LANGUAGE=fr
+# (given on the command line, it is checked: one of ar zh en fr ru es).
 run: $(VENV)/.installed-demo
 	@$(BIN)/iscg-bot demo $(if $(PORT),--port $(PORT)) $(if $(WEB_PORT),--web-port $(WEB_PORT)) \
-	  $(if $(WORKDIR),--workdir $(WORKDIR))
+	  $(if $(WORKDIR),--workdir $(WORKDIR)) $(if $(filter command line,$(origin LANGUAGE)),--lang $(LANGUAGE))
 
 # ARGS go to pytest as they are: make test ARGS='-k feeds', make test ARGS='tests/test_web.py -x'.
 # The suite includes every bench in its --quick mode (tests/test_benches.py), so a bench cannot rot.

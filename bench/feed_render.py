@@ -32,64 +32,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
+from bench.support.meetings import add_meeting, create_subject
 from bench.support.sizes import Size, read_sizes
 from iscg_bot.calendar.feed_blocks import FeedBlocks
 from iscg_bot.calendar.feeds import FeedInfo
 from iscg_bot.core.clock import FrozenClock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.health import SyncHealth
-from iscg_bot.domain.recurrence import Repeat, series_end, to_rrule
 from iscg_bot.storage import Database, UnitOfWork
 from iscg_bot.storage.repositories.feed_rows import FeedRows, MeetingRow
 from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.server import WebServer, build_application
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-ZONES = ("Europe/Zurich", "America/New_York", "Asia/Tokyo", "Africa/Nairobi", "America/Sao_Paulo")
 
 
 async def seed(database: Database, count: int) -> None:
     async with UnitOfWork(database.sessions) as uow:
-        subject = await uow.subjects.create(
-            slug="cop",
-            title="Child Online Protection",
-            room_id="!cop:example.org",
-            timezone="Europe/Zurich",
-            created_by="@bench:example.org",
-            at=NOW,
-        )
+        subject = await create_subject(uow, NOW)
         for n in range(count):
-            zone = ZONES[n % len(ZONES)]
-            start_local = datetime(2027, 1, 4, 8, 0) + timedelta(days=n % 300, hours=n % 9)
-            duration = timedelta(minutes=60 + 30 * (n % 3))
-            rrule = end = None
-            if n % 3 == 0:
-                repeat = Repeat("WEEKLY", interval=1 + n % 2, count=10)
-                rrule = to_rrule(repeat, zone=zone, start_local=start_local, duration=duration)
-                end = series_end(repeat, zone=zone, start_local=start_local, duration=duration)
-            start_utc = start_local.replace(tzinfo=UTC)  # close enough for a benchmark's bounds
-            meeting = await uow.meetings.create(
-                subject_id=subject.id,
-                room_id="!cop:example.org",
-                title=f"Coordination call {n}",
-                timezone=zone,
-                start_local=start_local,
-                start_utc=start_utc,
-                duration_minutes=int(duration.total_seconds() // 60),
-                rrule=rrule,
-                series_end_utc=end or start_utc + duration,
-                link="https://meet.example.org/cop",
-                created_by="@bench:example.org",
-                at=NOW,
-                agenda=("Review of the outputs", "Next steps"),
-            )
-            if rrule and n % 6 == 0:
-                second = start_local + timedelta(weeks=1 + n % 2)
-                await uow.meetings.set_override(
-                    meeting, second, at=NOW, start_local=second + timedelta(hours=2)
-                )
-                third = start_local + timedelta(weeks=2 * (1 + n % 2))
-                await uow.meetings.set_override(meeting, third, at=NOW, cancelled=True, reason="holiday")
+            await add_meeting(uow, subject.id, n, at=NOW, varied=True)
         await uow.commit()
 
 

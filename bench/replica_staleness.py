@@ -37,13 +37,14 @@ import sys
 import tempfile
 import time
 from contextlib import nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 
+from bench.support.meetings import add_meeting, create_subject
 from bench.support.postgres import postgres_database
 from iscg_bot.core.clock import FrozenClock
 from iscg_bot.core.commits import CommitListeners
@@ -60,36 +61,14 @@ CLIENTS = 16  # calendar clients asking at once
 
 async def schedule(database: Database, subject_id: int, title: str, n: int) -> None:
     """One meeting, committed as the bot's `!meeting schedule` commits it."""
-    start_local = datetime(2027, 1, 4, 8, 0) + timedelta(days=n % 300, hours=n % 9)
     async with UnitOfWork(database.sessions) as uow:
-        await uow.meetings.create(
-            subject_id=subject_id,
-            room_id="!cop:example.org",
-            title=title,
-            timezone="Europe/Zurich",
-            start_local=start_local,
-            start_utc=start_local.replace(tzinfo=UTC) - timedelta(hours=1),
-            duration_minutes=60,
-            rrule=None,
-            series_end_utc=start_local.replace(tzinfo=UTC),
-            link="https://meet.example.org/cop",
-            created_by="@bench:example.org",
-            at=NOW,
-            agenda=("Review of the outputs",),
-        )
+        await add_meeting(uow, subject_id, n, at=NOW, title=title)
         await uow.commit()
 
 
 async def seed(database: Database, meetings: int) -> int:
     async with UnitOfWork(database.sessions) as uow:
-        subject = await uow.subjects.create(
-            slug="cop",
-            title="Child Online Protection",
-            room_id="!cop:example.org",
-            timezone="Europe/Zurich",
-            created_by="@bench:example.org",
-            at=NOW,
-        )
+        subject = await create_subject(uow, NOW)
         await uow.commit()
     for n in range(meetings):
         await schedule(database, subject.id, f"Coordination call {n}", n)

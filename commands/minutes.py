@@ -18,7 +18,7 @@ from iscg_bot.core.i18n import _, lazy, n_, speaking, tr
 from iscg_bot.core.timeshow import span
 from iscg_bot.domain import actions, minutes, minutes_document
 from iscg_bot.domain.minutes import Heard
-from iscg_bot.domain.minutes_model import MinutesDocument
+from iscg_bot.domain.minutes_model import MinutesDocument, shown_title
 from iscg_bot.render import minutes_files
 from iscg_bot.render.minutes_render import filename, render_markdown
 
@@ -104,7 +104,7 @@ async def startmeeting(ctx: Context, meeting: MeetingArg | None = None) -> None:
             started = text(
                 _(
                     "Meeting started: {title}. Everything said here is minuted until {command}.",
-                    title=_title(session.title),
+                    title=shown_title(session.title),
                     command=f"{ctx.prefix}endmeeting",
                 )
             )
@@ -118,11 +118,6 @@ async def startmeeting(ctx: Context, meeting: MeetingArg | None = None) -> None:
         await ctx.reply(lines([started, still_open]) if still_open is not None else started)
 
 
-def _title(title: str) -> str:
-    """A session's title as shown: the unscheduled one's stored (English) title in the reader's language."""
-    return _(minutes.UNSCHEDULED_TITLE) if title == minutes.UNSCHEDULED_TITLE else title
-
-
 @router.command("endmeeting", allow=meeting_chairs(lazy("Only the meeting's chairs may end the meeting.")))
 async def endmeeting(ctx: Context) -> None:
     """End the running meeting, post its summary and its minutes (chairs only).
@@ -133,7 +128,7 @@ async def endmeeting(ctx: Context) -> None:
     await minutes.end(ctx.uow, session, now=ctx.now)
     document = await _rerender(ctx, session)
     with speaking(ctx.room_language):  # said to everyone in the room
-        heading = _("Meeting ended: {title}", title=_title(document.title))
+        heading = _("Meeting ended: {title}", title=shown_title(document.title))
         await ctx.reply(_summary(document, heading=heading, prefix=ctx.prefix))
     await _attach_minutes(ctx, session, document)
 
@@ -214,7 +209,7 @@ async def minutes_show(ctx: Context, reference: str | None = None) -> None:
     document = await minutes_document.build(
         ctx.uow, session, zone=await _zone(ctx), base_url=ctx.services.web_base_url, prefix=ctx.prefix
     )
-    heading = _("Minutes of {title}", title=_title(document.title))
+    heading = _("Minutes of {title}", title=shown_title(document.title))
     await ctx.reply(_summary(document, heading=heading, prefix=ctx.prefix))
     await _attach_minutes(ctx, session, document)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from iscg_bot.core.formatting import Rich, italic, join, person
-from iscg_bot.core.i18n import _, lazy
+from iscg_bot.core.i18n import _, lazy, ntr
 
 if TYPE_CHECKING:
     from iscg_bot.storage import UnitOfWork
@@ -34,3 +34,16 @@ def people(
     """The people, named; `empty` (English, marked with `lazy()` by the caller) when there are none."""
     shown = [person(a.matrix_id, names.get(a.matrix_id)) for a in assignments]
     return join(shown, ", ") if shown else italic(_(empty))
+
+
+NONE_APPOINTED = lazy("none appointed")
+
+
+def coordinators_line(coordinators: Sequence[RoleAssignment], names: dict[str, str | None]) -> Rich:
+    """`Coordinator: Fatima`, `Coordinators: Fatima, Daniel`, `Coordinator: none appointed`."""
+    return ntr(
+        "Coordinator: {who}",
+        "Coordinators: {who}",
+        max(1, len(coordinators)),
+        who=people(coordinators, names, NONE_APPOINTED),
+    )

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from iscg_bot.chat.policy import APPOINTERS, subject_here
 from iscg_bot.chat.router import Context, Keyword, Router, UsageError, UserId
 from iscg_bot.chat.time_arguments import DateArg
-from iscg_bot.commands.render import display_names, people
+from iscg_bot.commands.render import coordinators_line, display_names, people
 from iscg_bot.core.formatting import Rich, bold, bullets, code, lines, person, text
 from iscg_bot.core.i18n import _, lazy, tr
 from iscg_bot.domain import organisation
@@ -16,7 +16,6 @@ from iscg_bot.domain.roles import RoleKind
 
 router = Router()
 VACANT = lazy("vacant")  # what `people` shows for no one
-NONE_APPOINTED = lazy("none appointed")
 
 RoleName = Literal["chair", "management", "coordinator", "focal-point", "secretariat"]
 
@@ -99,8 +98,7 @@ async def roles(ctx: Context) -> None:
     rows.append(tr("Secretariat: {people}", people=people(group.secretariat, names)))
     if subject is not None and roster is not None:
         rows.append(bold(f"{subject.title} ") + "(" + code(subject.slug) + ")")
-        coordinators = people(roster.coordinators, names, NONE_APPOINTED)
-        rows.append(tr("Coordinator: {people}", people=coordinators))
+        rows.append(coordinators_line(roster.coordinators, names))
         focal = [text(f"{s}: ") + people(held, names) for s, held in roster.focal_points.items()]
         rows.append(
             lines([text(_("Focal points:")), bullets(focal)]) if focal else _("Focal points: none appointed")

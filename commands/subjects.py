@@ -8,15 +8,23 @@ from iscg_bot.chat.languages import UNSET
 from iscg_bot.chat.policy import CHAIR, OFFICERS, SUBJECT_MANAGERS, subject_here
 from iscg_bot.chat.router import Context, Refusal, Rest, Router, UsageError
 from iscg_bot.chat.time_arguments import TimeZoneType
-from iscg_bot.commands.render import display_names, people
+from iscg_bot.commands.render import coordinators_line, display_names, people
 from iscg_bot.core.formatting import Rich, bold, bullets, code, italic, lines, quote, text
-from iscg_bot.core.i18n import LANGUAGES, UnknownLanguage, _, language_code, language_name, lazy, speaking, tr
+from iscg_bot.core.i18n import (
+    LANGUAGES,
+    UnknownLanguage,
+    _,
+    language_code,
+    language_name,
+    lazy,
+    speaking,
+    tr,
+)
 from iscg_bot.domain import organisation
 from iscg_bot.domain.organisation import OrganisationError
 from iscg_bot.storage.models import Subject
 
 router = Router()
-NONE_APPOINTED = lazy("none appointed")  # what `people` shows for no one
 NONE = lazy("none")
 
 
@@ -90,8 +98,7 @@ async def subject_show(ctx: Context) -> None:
     rows: list[Rich | str] = [heading]
     if subject.description:
         rows.append(text(subject.description))
-    coordinators = people(roster.coordinators, names, NONE_APPOINTED)
-    rows.append(tr("Coordinator: {people}", people=coordinators))
+    rows.append(coordinators_line(roster.coordinators, names))
     if roster.focal_points:
         rows.append(text(_("Focal points:")))
         rows.append(
@@ -127,7 +134,7 @@ async def subject_list(ctx: Context, which: Literal["all"] | None = None) -> Non
             people=coordinators,
         )
         if subject.archived:
-            row += italic(" (" + _("archived") + ")")
+            row += italic(" " + _("(archived)"))
         rows.append(row)
     await ctx.reply(lines([text(_("Subjects ({count}):", count=len(subjects))), bullets(rows)]))
 

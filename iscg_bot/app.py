@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from iscg_bot.calendar import imported_calendars
 from iscg_bot.calendar.caldav import CalDavPublisher
 from iscg_bot.calendar.mail import MailSender
 from iscg_bot.chat.dispatcher import Dispatcher
@@ -32,7 +32,7 @@ from iscg_bot.web.server import WebServer, site_server
 from iscg_bot.web.standby import standby_application
 
 if TYPE_CHECKING:
-    from iscg_bot.calendar.imported import ImportedCalendars
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,10 @@ class BotApp:
         # A batch that failed for want of the database is retried as soon as the lease finds it again.
         self.database_back = asyncio.Event()
         self.leadership.on_database_back = self.database_back.set
-        self.imported = self._imported_calendars()
+        self.imported = imported_calendars(self.settings.calendars, self.clock, self.stopping)
+        # Who reads which language (a person's, a room's subject's, the default): the chat's and the
+        # reminders' one cache, emptied by every commit.
+        self.languages = Languages(settings.bot.default_language, commits=self.commits)
         self.reminders = self._reminders(reminder_tick_seconds)
         # Started in this order, stopped in reverse; the reminders catch up after the first sync, not before.
         imported: list[Worker] = [self.imported] if self.imported is not None else []
@@ -151,16 +154,6 @@ class BotApp:
             ) from error
         url = self.settings.database.url.get_secret_value()
         return crypto_store_class(url, may_write=self.leadership.holds)
-
-    def _imported_calendars(self) -> ImportedCalendars | None:
-        """Other bodies' calendars, read for conflicts, when `calendars.imported` lists feeds."""
-        calendars = self.settings.calendars
-        if not calendars.imported:
-            return None
-        from iscg_bot.calendar.imported import ImportedCalendars  # only when configured: 0.5 MB
-
-        every = timedelta(minutes=calendars.refresh_minutes)
-        return ImportedCalendars(calendars.imported, clock=self.clock, every=every, stopping=self.stopping)
 
     def _publishers(self) -> list[Worker]:
         """What publishes meetings elsewhere, each when enabled: iMIP invitations (queued by the meeting
@@ -203,7 +196,7 @@ class BotApp:
             metrics=self.metrics,
             catch_up_in_background=True,  # a big database's catch-up must not hold up the first command
             catch_up_after=self.gateway.ready,  # nor compete with it for the CPU: it follows the first sync
-            languages=Languages(self.settings.bot.default_language, commits=self.commits),  # the rooms'
+            languages=self.languages,  # a reminder speaks its room's
         )
 
     def _dispatcher(self) -> Dispatcher:
@@ -217,6 +210,7 @@ class BotApp:
             commits=self.commits,
             metrics=self.metrics,
             hand_off=self.outbox.take,
+            languages=self.languages,
         )
 
     def _health(self) -> SyncHealth:

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":  # brings its own configuration
         from iscg_bot.demo.main import run_demo
 
-        return run_demo(args.workdir, args.port, args.web_port)
+        return run_demo(args.workdir, args.port, args.web_port, args.lang)
     if args.command == "migrate-data":  # both databases are named on the command line
         copied = asyncio.run(_migrate_data(args.source, args.target, args.chunk_rows))
         if copied != 0 or args.crypto_store is None:
@@ -188,6 +188,12 @@ def _add_demo(sub: _Subparsers) -> None:
     )
     demo.add_argument(
         "--web-port", type=int, default=None, help="web pages' port on 127.0.0.1 (default: a free port)"
+    )
+    demo.add_argument(
+        "--lang",
+        choices=list(LANGUAGES),
+        help="the demo's language: what it prints, the group's default and its seeded texts (default: the "
+        "terminal's, from LANGUAGE, LC_ALL, LC_MESSAGES or LANG; else English)",
     )
 
 

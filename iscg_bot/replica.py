@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from iscg_bot.calendar import imported_calendars
 from iscg_bot.core.clock import Clock, SystemClock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import Settings
@@ -24,7 +24,7 @@ from iscg_bot.web.freshness import DataFreshness, ReplicaHealth
 from iscg_bot.web.server import WebServer, site_server
 
 if TYPE_CHECKING:
-    from iscg_bot.calendar.imported import ImportedCalendars
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +41,9 @@ class WebReplica:
         self.metrics = Metrics()
         self.database = Database(settings.database.url.get_secret_value())
         self.freshness = DataFreshness(self.database.sessions, self.commits, self.clock)
-        self.imported = self._imported_calendars()
+        self.imported = imported_calendars(self.settings.calendars, self.clock, self.stopping)
         self.workers: list[Worker] = [self.imported] if self.imported is not None else []
         self.web = self._web()
-
-    def _imported_calendars(self) -> ImportedCalendars | None:
-        """Other bodies' calendars, shown on the calendar page as the bot's own server shows them."""
-        calendars = self.settings.calendars
-        if not calendars.imported:
-            return None
-        from iscg_bot.calendar.imported import ImportedCalendars
-
-        every = timedelta(minutes=calendars.refresh_minutes)
-        return ImportedCalendars(calendars.imported, clock=self.clock, every=every, stopping=self.stopping)
 
     def _web(self) -> WebServer:
         health = ReplicaHealth(self.freshness, self.settings.cluster.instance)

@@ -93,6 +93,7 @@ async def test_publish_move_and_cancel(published):
         "etag": etag,
         "href": publisher.href(1),
         "sequence": 0,
+        "language": "en",  # what its texts were written in: another language later republishes it
     }
     [one_off] = events((await fetch(publisher.href(2)))[1])
     assert str(one_off["UID"]) == "meeting-2@iscg-bot" and "RRULE" not in one_off

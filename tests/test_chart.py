@@ -80,7 +80,8 @@ def test_each_meeting_counts_in_the_month_it_started_in_its_subjects_zone() -> N
     assert data.total == 7 == sum(len(s.held) for s in r.subjects)
     assert data.title == TITLE
     assert data.description() == (
-        "A heatmap of 7 meetings held by 2 of 3 subjects over 12 months; the most in Feb 2026 (4)."
+        "A heatmap of 7 meetings held. Subjects that held meetings: 2 of 3. Months shown: 12. "
+        "The busiest month: Feb 2026 (4)."
     )
 
 
@@ -97,7 +98,7 @@ def test_the_months_are_the_periods_widened_to_any_meeting_outside_it() -> None:
         f"{NO_MEETINGS}."
     )
     tie = chart.ChartData("2026", data.months[:2], ("A",), ((2, 2),))
-    assert tie.description().endswith("; at most 2 a month, in 2 months.")
+    assert tie.description().endswith(" The busiest months: Jan 2026 and Feb 2026 (2 each).")
 
 
 def test_a_naive_start_is_refused() -> None:

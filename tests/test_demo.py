@@ -22,6 +22,8 @@ async def test_the_demo_prints_a_working_login_and_stops_on_ctrl_c(tmp_path):
         "-m",
         "iscg_bot",
         "demo",
+        "--lang",
+        "en",
         "--workdir",
         str(tmp_path / "demo"),
         stdout=asyncio.subprocess.PIPE,

@@ -6,6 +6,7 @@ directory (without ports) it keeps its addresses and rooms and seeds nothing twi
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import signal
 import socket
@@ -17,8 +18,16 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from iscg_bot.core.language import _, language_name, speaking
 from iscg_bot.demo.main import DEMO_PASSWORD
-from iscg_bot.demo.seed import MANAGEMENT_TITLE, SERIES_TITLE, WORKSHOP_TITLE, past_meeting_day
+from iscg_bot.demo.seed import (
+    COP,
+    GROUP_ROOM_NAME,
+    MANAGEMENT_TITLE,
+    SERIES_TITLE,
+    WORKSHOP_TITLE,
+    past_meeting_day,
+)
 from tests.support.demo_process import log_in, read_until
 from tests.support.deployment import answer_with_file, download_bytes, fetch
 from tests.support.documents import docx_text
@@ -34,10 +43,10 @@ def _free_port() -> int:
 
 
 async def start_demo(
-    workdir, port: int | None = None, web_port: int | None = None
+    workdir, port: int | None = None, web_port: int | None = None, language: str = "en"
 ) -> tuple[asyncio.subprocess.Process, str]:
-    """The demo as `make run PORT=port WEB_PORT=web_port WORKDIR=workdir` starts it, and what it printed
-    up to its welcome's last line."""
+    """The demo as `make run PORT=port WEB_PORT=web_port WORKDIR=workdir LANGUAGE=language` starts it, and
+    what it printed up to its welcome's last line ("Ctrl-C" in every language)."""
     ports = ["--port", str(port), "--web-port", str(web_port)] if port is not None else []
     demo = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -45,13 +54,15 @@ async def start_demo(
         "iscg_bot",
         "demo",
         *ports,
+        "--lang",
+        language,
         "--workdir",
         str(workdir),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        return demo, await read_until(demo.stdout, "Press Ctrl-C")
+        return demo, await read_until(demo.stdout, "Ctrl-C")
     except BaseException:
         await stop_demo(demo)
         raise
@@ -72,7 +83,7 @@ async def page(url: str) -> str:
 
 
 def rooms_printed(printed: str) -> dict[str, str]:
-    return dict(re.findall(r"^    (ISCG .+?)  \((!\S+)\)$", printed, re.MULTILINE))
+    return dict(re.findall(r"^    (\S.+?)  \((!\S+)\)$", printed, re.MULTILINE))
 
 
 async def test_the_seeded_group_shows_on_the_pages_the_feed_and_in_report_and_survives_a_restart(tmp_path):
@@ -192,6 +203,8 @@ async def test_a_port_already_taken_is_named_in_one_line(tmp_path):
             "-m",
             "iscg_bot",
             "demo",
+            "--lang",
+            "en",
             "--port",
             str(busy),
             "--workdir",
@@ -205,6 +218,68 @@ async def test_a_port_already_taken_is_named_in_one_line(tmp_path):
         f"The demo cannot start: port {busy} on 127.0.0.1 is in use; choose another PORT (--port), or stop "
         "what holds it."
     ]
+
+
+async def test_the_demo_in_french_prints_seeds_and_answers_in_french_and_fatima_reads_arabic(tmp_path):
+    """`make run LANGUAGE=fr`: the welcome, the group's default language and the seeded texts in French;
+    Fatima, who chose Arabic, is answered in Arabic."""
+    with speaking("fr"):
+        homeserver_label, group_room = _("Homeserver:"), _(GROUP_ROOM_NAME)
+        series, workshop = _(SERIES_TITLE), _(WORKSHOP_TITLE)
+        subject_title = _(COP.title)
+    assert homeserver_label != "Homeserver:" and series != SERIES_TITLE  # the catalog has them
+    demo, printed = await start_demo(tmp_path / "demo", language="fr")
+    users: list[MatrixUser] = []
+    try:
+        assert "The ISCG bot demo is running." not in printed
+        base_url = re.search(rf"{re.escape(homeserver_label)}\s+(\S+)", printed).group(1)
+        web = re.search(r"(http://127\.0\.0\.1:\d+)/calendar/iscg\.ics", printed).group(1)
+        rooms = rooms_printed(printed)
+        assert group_room in rooms
+
+        index = await page(f"{web}/")
+        assert '<html lang="fr"' in index
+        assert subject_title in html.unescape(index) and workshop in html.unescape(index)
+
+        chair = await sign_in(base_url, "chair", tmp_path, users)
+        asked = await chair.send_text(rooms[group_room], "!meeting list")
+        reply = body_of(await chair.wait_for(is_reply_to(asked), room_id=rooms[group_room], timeout=30))
+        assert series in reply and workshop in reply
+
+        fatima = await sign_in(base_url, "fatima", tmp_path, users)
+        cop_room = rooms[_in_french(COP.room_name)]
+        asked = await fatima.send_text(cop_room, "!lang")
+        reply = body_of(await fatima.wait_for(is_reply_to(asked), room_id=cop_room, timeout=30))
+        with speaking("ar"):
+            assert language_name("ar") in reply and re.search("[\u0600-\u06ff]", reply), reply
+    finally:
+        for user in users:
+            await user.stop()
+        rest = await stop_demo(demo)
+    assert demo.returncode == 0, rest[-3000:]
+
+    # Started again in English on the same work directory: the welcome names the rooms as they were made.
+    again, printed_again = await start_demo(tmp_path / "demo", language="en")
+    try:
+        assert "The ISCG bot demo is running." in printed_again and "already seeded" in printed_again
+        assert rooms_printed(printed_again) == rooms
+        assert f"in “{group_room}”" in printed_again
+    finally:
+        rest = await stop_demo(again)
+    assert again.returncode == 0, rest[-3000:]
+
+
+async def sign_in(base_url: str, localpart: str, tmp_path, users: list[MatrixUser]) -> MatrixUser:
+    """A demo user logged in with the shared password, added to `users` (to stop)."""
+    login = await log_in(base_url, f"@{localpart}:localhost", DEMO_PASSWORD)
+    user = await MatrixUser.start(base_url, login, tmp_path / localpart, encryption=True)
+    users.append(user)
+    return user
+
+
+def _in_french(message: str) -> str:
+    with speaking("fr"):
+        return _(message)
 
 
 async def devices_of(base_url: str, token: str) -> set[str]:

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from iscg_bot.core.clock import FrozenClock
-from iscg_bot.demo.seed import COP, DemoRooms, past_meeting_day, seed_group
+from iscg_bot.core.language import LANGUAGES, PSEUDO, _, speaking
+from iscg_bot.demo.main import DEMO_PASSWORD, demo_settings, terminal_language, welcome
+from iscg_bot.demo.seed import CAST, COP, SERIES_TITLE, DemoRooms, past_meeting_day, seed_group
 from iscg_bot.domain import minutes, organisation, reports
 from iscg_bot.domain.actions import today_in
 from iscg_bot.domain.meetings import expand
@@ -17,13 +19,14 @@ from iscg_bot.domain.roles import AdvisoryGroup, Sector
 from iscg_bot.render.report_render import headline
 from iscg_bot.storage import ActionItem, Meeting, MinuteLine, RoleAssignment, UnitOfWork
 from iscg_bot.web.site import SitePages
+from tests.support.pseudo import untranslated
 
 ROOMS = DemoRooms("!group:localhost", {"cop": "!cop:localhost", "ai": "!ai:localhost"})
 BASE = "http://127.0.0.1:8080"
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)  # a Sunday
 
 
-async def seed(database, now: datetime = NOW) -> bool:
+async def seed(database, now: datetime = NOW, language: str = "en") -> bool:
     return await seed_group(
         database.sessions,
         rooms=ROOMS,
@@ -32,6 +35,7 @@ async def seed(database, now: datetime = NOW) -> bool:
         default_zone="Europe/Zurich",
         base_url=BASE,
         reminder_offsets=[1440, 15, 0],
+        language=language,
     )
 
 
@@ -135,3 +139,50 @@ async def test_from_four_days_after_the_years_first_working_day_its_report_has_a
         )
         assert report.totals.meetings_held == 1 and report.totals.actions_overdue == 1
         assert today_in(COP.timezone, now) == day
+
+
+async def test_the_group_is_seeded_in_the_demo_s_language_and_four_people_chose_their_own(database):
+    assert await seed(database, language="fr")
+    with speaking("fr"):
+        title, series = _(COP.title), _(SERIES_TITLE)
+        circulate = _("Circulate the revised draft to the ITU-D study groups")
+    assert circulate != "Circulate the revised draft to the ITU-D study groups"  # the catalog has it
+    async with UnitOfWork(database.sessions) as uow:
+        cop = await uow.subjects.by_slug("cop")
+        assert cop.title == title
+        assert [m.title for m in await uow.meetings.for_subject(cop.id)] == [series]
+        session = await minutes.find(uow, None, ROOMS.subjects["cop"])
+        assert circulate in session.minutes_markdown and 'lang="fr"' in session.minutes_html
+        people = await uow.people.many(f"@{member.localpart}:localhost" for member in CAST)
+    chosen = {matrix_id.split(":")[0][1:]: p.language for matrix_id, p in people.items() if p.language}
+    assert chosen == {"fatima": "ar", "mei": "zh", "claire": "fr", "sofia": "es"}
+
+
+@pytest.mark.parametrize(
+    ("environment", "language"),
+    [
+        ({"LANG": "fr_FR.UTF-8"}, "fr"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "de_DE.UTF-8"}, "en"),  # not one of ITU's six
+        ({"LANGUAGE": "de:ru", "LANG": "de_DE.UTF-8"}, "ru"),  # gettext's list: the first one known
+        ({"LANGUAGE": "es", "LANG": "C.UTF-8"}, "es"),  # `make run LANGUAGE=es` on a bare container
+        ({"LC_ALL": "zh_CN.UTF-8", "LANG": "fr_FR.UTF-8"}, "zh"),
+        ({}, "en"),
+    ],
+)
+def test_the_demo_speaks_the_terminal_s_language(environment, language):
+    assert terminal_language(environment) == language
+
+
+def test_every_text_of_the_demo_s_welcome_is_translated(tmp_path):
+    """The pseudo-language over what `make run` prints: only commands, addresses and names stay as typed."""
+    rooms = DemoRooms(ROOMS.group, ROOMS.subjects, PSEUDO)
+    with speaking(PSEUDO):
+        settings = demo_settings(
+            "http://127.0.0.1:8008", "@bot:localhost", "x", "@chair:localhost", tmp_path, 8080
+        )
+        printed = welcome("http://127.0.0.1:8008", "@chair:localhost", rooms, tmp_path, settings)
+    commands = ("!roles", "!meeting list", "!minutes", "!actions overdue", "!report", "!help")
+    codes = [f"{code} (" for code in LANGUAGES]  # `make run LANGUAGE=fr`: the codes, typed as they are
+    leftover = untranslated(printed, *commands, DEMO_PASSWORD, str(tmp_path), "make run LANGUAGE=", *codes)
+    assert leftover == [], printed

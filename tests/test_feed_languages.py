@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import email
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
@@ -268,25 +269,50 @@ def radicale(tmp_path_factory) -> Iterator[Radicale]:
         server.stop()
 
 
-async def test_caldav_publishes_a_subject_s_meetings_in_its_language(tmp_path, radicale):
-    collection = await make_collection(radicale.base)
-    config = caldav_settings(collection)
+@pytest.fixture
+async def one_meeting(tmp_path, radicale) -> AsyncIterator[tuple[Any, Any]]:
+    """A chat publishing to a fresh CalDAV collection, with a subject `cop` and one meeting M1 in it."""
+    config = caldav_settings(await make_collection(radicale.base))
     chat = await caldav_chat(tmp_path, config)
     try:
         await chat.say("!subject create cop Child Online Protection", sender=ADMIN)
         await chat.say(
             f'!meeting schedule "{TITLE}" 2026-12-07 10:00 Europe/Zurich link {LINK}', sender=ADMIN
         )
-        await chat.say("!subject set language fr", sender=ADMIN)
-        publisher = CalDavPublisher(
-            chat.database.sessions, chat.clock, config.caldav, http_timeout=5, default_language=PSEUDO
-        )
-        assert (await publisher.sync_once()).published == 1
-        status, body, _etag = await fetch(publisher.href(1))
+        yield chat, config
     finally:
         await chat.close()
+
+
+async def test_caldav_publishes_a_subject_s_meetings_in_its_language(one_meeting):
+    chat, config = one_meeting
+    await chat.say("!subject set language fr", sender=ADMIN)
+    publisher = CalDavPublisher(
+        chat.database.sessions, chat.clock, config.caldav, http_timeout=5, default_language=PSEUDO
+    )
+    assert (await publisher.sync_once()).published == 1
+    status, body, _etag = await fetch(publisher.href(1))
     assert status == 200
     with speaking("fr"):
         join = _("Join: {link}", link=LINK)
     assert join != f"Join: {LINK}"
     assert descriptions(body) == [join]  # the subject's French, not the default (the pseudo-language)
+
+
+async def test_a_subject_s_new_language_republishes_its_meetings_on_caldav(one_meeting):
+    """Published in English; `!subject set language fr`: the next round writes the meeting again, in French,
+    with the same SEQUENCE (nothing about the meeting changed); a round after that has nothing to do."""
+    chat, config = one_meeting
+    publisher = CalDavPublisher(chat.database.sessions, chat.clock, config.caldav, http_timeout=5)
+    assert (await publisher.sync_once()).published == 1
+    _status, english, _etag = await fetch(publisher.href(1))
+    assert descriptions(english) == [f"Join: {LINK}"]
+    assert (await publisher.sync_once()).published == 0  # nothing changed
+
+    await chat.say("!subject set language fr", sender=ADMIN)
+    assert (await publisher.sync_once()).published == 1
+    _status, french, _etag = await fetch(publisher.href(1))
+    assert (await publisher.sync_once()).published == 0
+    with speaking("fr"):
+        assert descriptions(french) == [_("Join: {link}", link=LINK)]
+    assert re.findall(rb"^SEQUENCE:\d+", french, re.M) == re.findall(rb"^SEQUENCE:\d+", english, re.M)

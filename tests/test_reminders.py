@@ -8,13 +8,15 @@ The clock starts at Wed 25 Nov 2026 09:00 UTC (tests.chat.START); offsets are th
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from iscg_bot.chat.outbox import txn_id
-from iscg_bot.chat.reminders import ReminderService, _amount
+from iscg_bot.chat.reminders import Reminder, ReminderService, reminder_message
 from iscg_bot.core.config import RemindersSettings
+from iscg_bot.core.i18n import speaking
 from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, COORD, COP, Chat, said
 from tests.support.reminders import CALL, new_service, sent_at, utc
@@ -285,12 +287,41 @@ async def test_jobs_and_the_tick_run_the_same_path_and_stop_shuts_the_scheduler_
     assert not service.scheduler.running
 
 
+def _first_line(minutes_before: int, language: str = "en") -> str:
+    """The reminder's first line as it reads `minutes_before` the start (negative: after it)."""
+    start = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+    meeting = SimpleNamespace(id=1, title="Call", timezone="Europe/Zurich", link=None)
+    reminder = Reminder(1, start, max(minutes_before, 0), start + timedelta(hours=1))
+    with speaking(language):
+        message = reminder_message(
+            meeting, reminder, now=start - timedelta(minutes=minutes_before), late=minutes_before < 0
+        )
+    return message.plain.split(" — ", 1)[0]
+
+
 def test_how_long_until_reads_naturally():
-    assert [_amount(m) for m in (1, 15, 60, 90, 1440, 2880)] == [
-        "1 minute",
-        "15 minutes",
-        "1 hour",
-        "1 hour 30 minutes",
-        "24 hours",
-        "48 hours",
+    """Whole hours in hours, anything else in minutes: one count in each sentence."""
+    assert [_first_line(m) for m in (1, 15, 60, 90, 1440, 2880, -5, -120)] == [
+        "Reminder: M1 “Call” starts in 1 minute",
+        "Reminder: M1 “Call” starts in 15 minutes",
+        "Reminder: M1 “Call” starts in 1 hour",
+        "Reminder: M1 “Call” starts in 90 minutes",
+        "Reminder: M1 “Call” starts in 24 hours",
+        "Reminder: M1 “Call” starts in 48 hours",
+        "Reminder: M1 “Call” started 5 minutes ago",
+        "Reminder: M1 “Call” started 2 hours ago",
     ]
+
+
+def test_each_language_writes_its_own_case_and_number_after_in_and_ago():
+    """One count per sentence: Russian puts the accusative after «через» (1 минуту, 21 минуту) and before
+    «назад»; Arabic has its dual (ساعتين, two hours)."""
+    russian = [_first_line(m, "ru") for m in (1, 21, 90, -5, -120)]
+    assert [line.split("»", 1)[1].strip() for line in russian] == [
+        "начнется через 1 минуту",
+        "начнется через 21 минуту",
+        "начнется через 90 минут",
+        "началось 5 минут назад",
+        "началось 2 часа назад",
+    ]
+    assert _first_line(-120, "ar").endswith("قبل ساعتين")

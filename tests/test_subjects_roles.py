@@ -107,7 +107,8 @@ async def test_subject_settings_change_and_are_validated(chat):
         "The timezone of cop is now: America/New_York"
     )
     assert (await said(chat, "!subject set timezone IST")).startswith('"IST" is an abbreviation shared by')
-    assert (await said(chat, "!subject set title " + "x" * 201)).startswith("A title holds at most 200")
+    too_long = await said(chat, "!subject set title " + "x" * 201)
+    assert too_long.startswith("A subject's title holds at most 200")
 
 
 async def test_archiving_hides_a_subject_from_the_list_until_restored(chat):

@@ -6,8 +6,10 @@
 
 One resource per meeting, `<collection>/iscg-meeting-<id>.ics`: the series and its moved occurrences together,
 rendered by `iscg_bot.calendar.feeds` exactly as the feeds have them (same UID and SEQUENCE). What was
-published is kept in bot_state under `caldav.M<id>` as JSON `{"etag", "sequence", "href", "deleted"}`; a round
-(`sync_once`) publishes every meeting whose SEQUENCE differs from the one published (or that never was).
+published is kept in bot_state under `caldav.M<id>` as JSON `{"etag", "sequence", "href", "deleted",
+"language"}`; a round (`sync_once`) publishes every meeting whose SEQUENCE differs from the one published (or
+that never was), and every meeting whose texts were written in another language than its subject's now
+(`!subject set language es` republishes the subject's meetings in Spanish, same SEQUENCE).
 
 - Creation is `PUT` with `If-None-Match: *`, an update `PUT` with `If-Match: <etag>`. A 412 means someone
   changed (or removed) the resource on the server: the database is the source of truth, so the current ETag
@@ -191,14 +193,20 @@ class CalDavPublisher(LoopWorker):
                         published[int(suffix)] = json.loads(value)
                     except ValueError:
                         log.warning("CalDAV: unreadable state %s, republishing", key)
+            subjects = {s.id: s for s in await uow.subjects.list(include_archived=True)}
+            of_subject: dict[int, int | None] = dict(
+                (await uow.session.execute(select(Meeting.id, Meeting.subject_id))).all()
+            )
             changed = [
                 mid
                 for mid, seq in sorted(sequences.items())
                 if (published.get(mid) or {}).get("sequence") != seq
+                or self._written_in_another_language(
+                    published.get(mid), self._subject(subjects, of_subject[mid])
+                )
             ]
             if not changed:
                 return []
-            subjects = {s.id: s for s in await uow.subjects.list(include_archived=True)}
             todo = []
             for meeting_id in changed:
                 meeting = await uow.meetings.get(meeting_id)
@@ -206,6 +214,21 @@ class CalDavPublisher(LoopWorker):
                     continue
                 todo.append((meeting, subjects, published.get(meeting_id)))
             return todo
+
+    @staticmethod
+    def _subject(subjects: dict[int, Subject], subject_id: int | None) -> Subject | None:
+        return subjects.get(subject_id) if subject_id is not None else None
+
+    def language_of(self, subject: Subject | None) -> str:
+        """What a meeting's texts are written in: its subject's language, else the group's."""
+        return (subject.language if subject is not None else None) or self.default_language
+
+    def _written_in_another_language(self, state: dict[str, Any] | None, subject: Subject | None) -> bool:
+        """Published, not deleted, in another language than the one it would be written in now (a state
+        from before languages were recorded counts as the group's)."""
+        if state is None or state.get("deleted"):
+            return False
+        return state.get("language", self.default_language) != self.language_of(subject)
 
     async def _publish(
         self,
@@ -225,15 +248,22 @@ class CalDavPublisher(LoopWorker):
             )
             result.deleted += 1
             return
-        subject = subjects.get(meeting.subject_id) if meeting.subject_id is not None else None
-        with speaking((subject.language if subject is not None else None) or self.default_language):
+        subject = self._subject(subjects, meeting.subject_id)
+        language = self.language_of(subject)
+        with speaking(language):
             info = FeedInfo(name=f"M{meeting.id} {meeting.title}")
             body = render_feed([meeting], info=info, subjects=subjects)
         new_etag = await self._put(http, href, body, etag, meeting.id, result)
         await self._save(
             meeting.id,
             state,
-            {"etag": new_etag, "sequence": meeting.sequence, "href": href, "deleted": False},
+            {
+                "etag": new_etag,
+                "sequence": meeting.sequence,
+                "href": href,
+                "deleted": False,
+                "language": language,
+            },
         )
         result.published += 1
         log.info("CalDAV: published M%s (SEQUENCE %s)", meeting.id, meeting.sequence)

@@ -80,6 +80,7 @@ class Dispatcher:
         commits: CommitListeners | None = None,
         hand_off: Callable[[Sequence[PendingMessage]], None] | None = None,
         metrics: Metrics | None = None,
+        languages: Languages | None = None,
     ) -> None:
         self.settings = settings
         self.router = router
@@ -91,7 +92,8 @@ class Dispatcher:
         # Told the outbox rows each commit wrote (the sender's `take`): they go without being read back.
         self.hand_off = hand_off
         self.metrics = metrics or Metrics()
-        self.languages = Languages(settings.bot.default_language, commits=self.commits)
+        # Who reads which language: shared with the reminders where the app builds both (one cache).
+        self.languages = languages or Languages(settings.bot.default_language, commits=self.commits)
 
     async def handle_batch(self, events: list[IncomingEvent]) -> None:
         received = self.metrics.timer()  # the reply latency counts the wait behind a room's earlier events
@@ -214,12 +216,14 @@ class Dispatcher:
         return outgoing
 
     async def _run_passive(self, uow: UnitOfWork, event: IncomingEvent) -> list[Queued]:
-        ctx = await self._context(uow, event)
+        ctx = self._bare_context(uow, event)
         try:
             # Asked before the savepoint: a message no handler has work for (no meeting running in the
-            # room: nearly every one) then costs its read, not a SAVEPOINT and a RELEASE besides.
+            # room: nearly every one) then costs its read, not a SAVEPOINT and a RELEASE besides, nor the
+            # reads of who speaks what.
             if not await self.router.passive_applies(ctx, event):
                 return []
+            await self._speak(uow, ctx, event)
             with speaking(ctx.room_language):  # what a passive handler says, it says to the room
                 async with uow.savepoint():
                     await self.router.handle_passive(ctx, event)
@@ -229,6 +233,12 @@ class Dispatcher:
         return self._outgoing(ctx, event)
 
     async def _context(self, uow: UnitOfWork, event: IncomingEvent) -> Context:
+        ctx = self._bare_context(uow, event)
+        await self._speak(uow, ctx, event)
+        return ctx
+
+    def _bare_context(self, uow: UnitOfWork, event: IncomingEvent) -> Context:
+        """The event's context, its languages not known yet (`_speak`)."""
         return Context(
             room_id=event.room_id,
             sender=event.sender,
@@ -237,9 +247,12 @@ class Dispatcher:
             services=self.services,
             transaction=uow,
             event=event,
-            language=await self.languages.of_reader(uow, event.sender, event.room_id),
-            room_language=await self.languages.of_room(uow, event.room_id),
         )
+
+    async def _speak(self, uow: UnitOfWork, ctx: Context, event: IncomingEvent) -> None:
+        """Who reads what: the sender's language (replies) and the room's (messages to everyone in it)."""
+        ctx.language = await self.languages.of_reader(uow, event.sender, event.room_id)
+        ctx.room_language = await self.languages.of_room(uow, event.room_id)
 
     def _outgoing(self, ctx: Context, event: IncomingEvent) -> list[Queued]:
         replies = [

@@ -40,7 +40,7 @@ from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import RemindersSettings
 from iscg_bot.core.formatting import Rich, enumeration, lines, link, mention
-from iscg_bot.core.i18n import SOURCE, n_, speaking, tr
+from iscg_bot.core.i18n import SOURCE, ntr, speaking, tr
 from iscg_bot.core.metrics import Metrics
 from iscg_bot.core.timeshow import span
 from iscg_bot.core.workers import HealthRecord, WorkerHealth, first_set
@@ -109,15 +109,38 @@ def reminder_message(
         "when": span(reminder.occurrence_utc, reminder.end_utc, meeting.timezone),
     }
     minutes = round((reminder.occurrence_utc - now).total_seconds() / 60)
-    if minutes > 0:
-        first = tr(
-            "Reminder: {label} “{title}” starts in {amount} — {when}", amount=_amount(minutes), **values
-        )
-    elif minutes == 0:
+    # Whole hours in hours, anything else in minutes ("starts in 90 minutes"): one count per sentence, so
+    # each language writes its own case after "in" and "ago" (Russian "через 1 минуту", "1 минуту назад").
+    hours, rest = divmod(abs(minutes), 60)
+    if minutes == 0:
         first = tr("Reminder: {label} “{title}” starts now — {when}", **values)
+    elif minutes > 0 and not rest:
+        first = ntr(
+            "Reminder: {label} “{title}” starts in {count} hour — {when}",
+            "Reminder: {label} “{title}” starts in {count} hours — {when}",
+            hours,
+            **values,
+        )
+    elif minutes > 0:
+        first = ntr(
+            "Reminder: {label} “{title}” starts in {count} minute — {when}",
+            "Reminder: {label} “{title}” starts in {count} minutes — {when}",
+            minutes,
+            **values,
+        )
+    elif not rest:
+        first = ntr(
+            "Reminder: {label} “{title}” started {count} hour ago — {when}",
+            "Reminder: {label} “{title}” started {count} hours ago — {when}",
+            hours,
+            **values,
+        )
     else:
-        first = tr(
-            "Reminder: {label} “{title}” started {amount} ago — {when}", amount=_amount(-minutes), **values
+        first = ntr(
+            "Reminder: {label} “{title}” started {count} minute ago — {when}",
+            "Reminder: {label} “{title}” started {count} minutes ago — {when}",
+            -minutes,
+            **values,
         )
     if late:
         first = tr("{reminder} (late: the bot was offline)", reminder=first)
@@ -128,18 +151,6 @@ def reminder_message(
     if attendees:
         parts.append(tr("Coming: {people}", people=enumeration(mention(a) for a in attendees)))
     return lines(parts)
-
-
-def _amount(minutes: int) -> str:
-    """`1 hour 30 minutes`, `15 minutes`, `2 hours`."""
-    hours, rest = divmod(minutes, 60)
-    hour_words = n_("{count} hour", "{count} hours", hours)
-    if not rest and hours:
-        return hour_words
-    minute_words = n_("{count} minute", "{count} minutes", rest)
-    if not hours:
-        return minute_words
-    return n_("{hours} {count} minute", "{hours} {count} minutes", rest, hours=hour_words)
 
 
 class ReminderService:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import html as _html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from iscg_bot.core.language import PSEUDO, _, accented, babel_locale, current, n_
+from iscg_bot.core.language import PSEUDO, accented, babel_locale, current
 
 
 @dataclass(frozen=True)
@@ -99,22 +99,24 @@ def bullets(parts: Iterable[Rich | str]) -> Rich:
     return Rich(plain, f"<ul>{html_items}</ul>", mentions)
 
 
-def single_line(value: str, *, what: str, limit: int, error: type[Exception] = ValueError) -> str:
+def single_line(
+    value: str,
+    *,
+    limit: int,
+    empty: Callable[[], str],
+    too_long: Callable[[int], str],
+    error: type[Exception] = ValueError,
+) -> str:
     """User text that must be one line: spaces and newlines collapsed, not empty, at most `limit` long.
 
-    `what` names the text ("title"): mark it with `lazy()` where it is written; it is translated here."""
+    `empty()` and `too_long(limit)` are the refusals, each a whole message naming the text ("The meeting
+    title cannot be empty."): a language agrees its words with the text's noun, which a "{what}" placeholder
+    filled with the noun cannot do."""
     line = " ".join(value.split())
     if not line:
-        raise error(_("The {what} cannot be empty.", what=_(what)))
+        raise error(empty())
     if len(line) > limit:
-        raise error(
-            n_(
-                "A {what} holds at most {count} character.",
-                "A {what} holds at most {count} characters.",
-                limit,
-                what=_(what),
-            )
-        )
+        raise error(too_long(limit))
     return line
 
 

@@ -5,6 +5,10 @@ Starts a throwaway Synapse on 127.0.0.1, registers the bot, the demo Chair and t
 group's history into the bot's database, runs the bot on SQLite, and prints how to log in and five
 commands to try. Ctrl-C stops everything it started.
 
+It speaks `--lang` (one of ITU's six languages), else the terminal's (`LANGUAGE`, `LC_ALL`, `LC_MESSAGES`,
+`LANG`, as gettext reads them; `make run LANGUAGE=fr`), else English: what it prints, the group's default
+language, and the seeded group's texts.
+
 With `--workdir` the demo keeps its files and can be started again: it reuses its users, rooms, data and
 ports (`demo.json` keeps the bot's password, the room IDs and the ports; the database remembers that it was
 seeded). `--port` and `--web-port` fix the addresses, so a Matrix client stays pointed from run to run.
@@ -16,17 +20,29 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import shutil
 import signal
 import socket
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from iscg_bot.core.config import Settings
+from iscg_bot.core.formatting import enumeration
+from iscg_bot.core.language import (
+    LANGUAGES,
+    SOURCE,
+    UnknownLanguage,
+    _,
+    language_code,
+    language_name,
+    speaking,
+)
 from iscg_bot.demo.seed import (
     AI,
     CHAIR,
@@ -39,6 +55,7 @@ from iscg_bot.demo.seed import (
     Member,
     seed_group,
 )
+from iscg_bot.domain.roles import shown_body
 
 if TYPE_CHECKING:
     from iscg_bot.demo.homeserver import LocalSynapse
@@ -57,16 +74,32 @@ class DemoError(RuntimeError):
     """Why the demo cannot start, in one sentence for the person who typed `make run`."""
 
 
-def run_demo(workdir: Path | None, port: int | None, web_port: int | None = None) -> int:
+def run_demo(
+    workdir: Path | None, port: int | None, web_port: int | None = None, language: str | None = None
+) -> int:
     setup_logging("INFO")
-    try:
-        asyncio.run(_demo(workdir.resolve() if workdir is not None else None, port, web_port))
-    except KeyboardInterrupt:
-        pass
-    except DemoError as error:
-        print(f"The demo cannot start: {error}", file=sys.stderr, flush=True)
-        return 1
+    language = language or terminal_language(os.environ)
+    with speaking(language):  # what the demo prints; the bot's tasks start from it too
+        try:
+            asyncio.run(_demo(workdir.resolve() if workdir is not None else None, port, web_port, language))
+        except KeyboardInterrupt:
+            pass
+        except DemoError as error:
+            print(_("The demo cannot start: {error}", error=error), file=sys.stderr, flush=True)
+            return 1
     return 0
+
+
+def terminal_language(environ: Mapping[str, str]) -> str:
+    """The language the terminal asks for: the first of `LANGUAGE`'s list (gettext's), then `LC_ALL`,
+    `LC_MESSAGES` or `LANG` (the first set), that names one of ITU's six ("fr_FR.UTF-8" → "fr"); English
+    when none does ("C.UTF-8", "de_DE.UTF-8")."""
+    locale = next((environ[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if environ.get(name)), "")
+    for wanted in (*environ.get("LANGUAGE", "").split(":"), locale):
+        with contextlib.suppress(UnknownLanguage):
+            if wanted:
+                return language_code(wanted.split(".", 1)[0])
+    return SOURCE
 
 
 @dataclass
@@ -76,6 +109,7 @@ class DemoState:
     path: Path
     bot_password: str = ""
     rooms: dict[str, str] = field(default_factory=dict)  # "group" and each subject's slug → room ID
+    rooms_language: str = SOURCE  # what the rooms' names were written in
     port: int | None = None  # the homeserver's, last time
     web_port: int | None = None
 
@@ -88,6 +122,7 @@ class DemoState:
             path,
             bot_password=saved["bot_password"],
             rooms=dict(saved.get("rooms", {})),
+            rooms_language=saved.get("rooms_language", SOURCE),
             port=saved.get("port"),
             web_port=saved.get("web_port"),
         )
@@ -96,6 +131,7 @@ class DemoState:
         saved = {
             "bot_password": self.bot_password,
             "rooms": self.rooms,
+            "rooms_language": self.rooms_language,
             "port": self.port,
             "web_port": self.web_port,
         }
@@ -106,10 +142,14 @@ class DemoState:
     def demo_rooms(self) -> DemoRooms | None:
         if "group" not in self.rooms or any(plan.slug not in self.rooms for plan in SUBJECTS):
             return None
-        return DemoRooms(self.rooms["group"], {plan.slug: self.rooms[plan.slug] for plan in SUBJECTS})
+        return DemoRooms(
+            self.rooms["group"],
+            {plan.slug: self.rooms[plan.slug] for plan in SUBJECTS},
+            self.rooms_language,
+        )
 
 
-async def _demo(workdir: Path | None, port: int | None, web_port: int | None) -> None:
+async def _demo(workdir: Path | None, port: int | None, web_port: int | None, language: str) -> None:
     from iscg_bot.app import BotApp
     from iscg_bot.demo.homeserver import LocalSynapse
 
@@ -118,7 +158,11 @@ async def _demo(workdir: Path | None, port: int | None, web_port: int | None) ->
     for asked, name in ((port, "PORT (--port)"), (web_port, "WEB_PORT (--web-port)")):
         if asked is not None and _still_free(asked) is None:
             raise DemoError(
-                f"port {asked} on 127.0.0.1 is in use; choose another {name}, or stop what holds it."
+                _(
+                    "port {port} on 127.0.0.1 is in use; choose another {name}, or stop what holds it.",
+                    port=asked,
+                    name=name,
+                )
             )
     root.mkdir(parents=True, exist_ok=True)
     state = DemoState.load(root / STATE_FILE)
@@ -134,14 +178,16 @@ async def _demo(workdir: Path | None, port: int | None, web_port: int | None) ->
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        print("Starting a local Synapse homeserver…", flush=True)
+        print(_("Starting a local Synapse homeserver…"), flush=True)
         await synapse.start()
         bot_id = await _bot_account(synapse, state.bot_password)
-        chair = await synapse.register_or_login(DEMO_USER, DEMO_PASSWORD, admin=True, displayname=CHAIR.name)
+        chair = await synapse.register_or_login(
+            DEMO_USER, DEMO_PASSWORD, admin=True, displayname=_(CHAIR.name)
+        )
         rooms = state.demo_rooms()
         if rooms is None:
-            rooms = await _create_rooms(synapse, chair.access_token, bot_id)
-            state.rooms = {"group": rooms.group, **rooms.subjects}
+            rooms = await _create_rooms(synapse, chair.access_token, bot_id, language)
+            state.rooms, state.rooms_language = {"group": rooms.group, **rooms.subjects}, rooms.language
             state.save()
         settings = demo_settings(
             synapse.base_url,
@@ -150,6 +196,7 @@ async def _demo(workdir: Path | None, port: int | None, web_port: int | None) ->
             chair.user_id,
             root,
             state.web_port,
+            language,
         )
         app = BotApp(settings)
         await app.database.migrate()
@@ -162,6 +209,7 @@ async def _demo(workdir: Path | None, port: int | None, web_port: int | None) ->
             base_url=settings.web.public_base_url,
             prefix=settings.bot.command_prefix,
             reminder_offsets=settings.reminders.offsets_minutes,
+            language=language,
         )
         log.info("demo group %s", "seeded" if seeded else "already seeded: kept as it is")
         bot_task = asyncio.create_task(app.run(), name="bot")
@@ -173,7 +221,7 @@ async def _demo(workdir: Path | None, port: int | None, web_port: int | None) ->
             stop_wait = asyncio.create_task(stop.wait())
             await asyncio.wait({stop_wait, bot_task}, return_when=asyncio.FIRST_COMPLETED)
             stop_wait.cancel()
-        print("\nStopping…", flush=True)
+        print("\n" + _("Stopping…"), flush=True)
     finally:
         if app is not None:
             app.stop()
@@ -205,7 +253,13 @@ def _still_free(port: int | None) -> int | None:
 
 
 def demo_settings(
-    homeserver: str, bot_id: str, bot_password: str, admin: str, root: Path, web_port: int
+    homeserver: str,
+    bot_id: str,
+    bot_password: str,
+    admin: str,
+    root: Path,
+    web_port: int,
+    language: str = SOURCE,
 ) -> Settings:
     return Settings.model_validate(
         {
@@ -217,7 +271,7 @@ def demo_settings(
                 "store_path": str(root / "crypto-store"),
                 "sync_timeout_seconds": 10,
             },
-            "bot": {"admins": [admin]},
+            "bot": {"admins": [admin], "default_language": language},
             "database": {"url": f"sqlite+aiosqlite:///{root / 'iscg-bot.db'}"},
         }
     )
@@ -235,7 +289,7 @@ async def _bot_account(synapse: LocalSynapse, password: str) -> str:
     return synapse.user_id(BOT_LOCALPART)
 
 
-async def _create_rooms(synapse: LocalSynapse, chair_token: str, bot_id: str) -> DemoRooms:
+async def _create_rooms(synapse: LocalSynapse, chair_token: str, bot_id: str, language: str) -> DemoRooms:
     """The group room and each subject's, made by the Chair, the bot invited and the group's people joined."""
     tokens = {CHAIR.localpart: chair_token}
     everyone = {
@@ -243,7 +297,7 @@ async def _create_rooms(synapse: LocalSynapse, chair_token: str, bot_id: str) ->
     }
     for localpart, member in everyone.items():
         if localpart not in tokens:
-            user = await synapse.register_or_login(localpart, DEMO_PASSWORD, displayname=member.name)
+            user = await synapse.register_or_login(localpart, DEMO_PASSWORD, displayname=_(member.name))
             tokens[localpart] = user.access_token
 
     async def room(name: str, topic: str, people: tuple[Member, ...], encrypted: bool) -> str:
@@ -256,17 +310,20 @@ async def _create_rooms(synapse: LocalSynapse, chair_token: str, bot_id: str) ->
             await synapse.join(tokens[member.localpart], room_id)
         return room_id
 
-    group = await room(GROUP_ROOM_NAME, GROUP_ROOM_TOPIC, GROUP_PEOPLE, False)
+    group = await room(_(GROUP_ROOM_NAME), _(GROUP_ROOM_TOPIC), GROUP_PEOPLE, False)
     subjects = {
         plan.slug: await room(
-            plan.room_name, f"Subject of common interest: {plan.title}", plan.people, plan.encrypted
+            _(plan.room_name),
+            _("Subject of common interest: {title}", title=_(plan.title)),
+            plan.people,
+            plan.encrypted,
         )
         for plan in SUBJECTS
     }
     for localpart, token in tokens.items():
         if localpart != CHAIR.localpart:  # the caller still needs the Chair's
             await synapse.logout(token)
-    return DemoRooms(group, subjects)
+    return DemoRooms(group, subjects, language)
 
 
 async def _bot_in_rooms(
@@ -286,10 +343,17 @@ async def _bot_in_rooms(
             return False
         if bot.done():
             error = bot.exception()
-            raise DemoError(f"the bot stopped before joining the demo rooms: {error or 'see the log above'}")
+            raise DemoError(
+                _("the bot stopped before joining the demo rooms: {error}", error=error)
+                if error
+                else _("the bot stopped before joining the demo rooms: see the log above")
+            )
         if asyncio.get_running_loop().time() > deadline:
             raise DemoError(
-                f"the bot did not join the demo rooms within {BOT_READY_SECONDS} s; see the log above"
+                _(
+                    "the bot did not join the demo rooms within {seconds} s; see the log above",
+                    seconds=BOT_READY_SECONDS,
+                )
             )
         if bot_id in await synapse.joined_members(token, waiting[0]):
             waiting.pop(0)
@@ -298,45 +362,104 @@ async def _bot_in_rooms(
     return True
 
 
-def try_these(prefix: str) -> list[tuple[str, str, str]]:
-    """Five commands worth trying first: (command, room name, what it shows)."""
+def try_these(prefix: str, rooms: DemoRooms) -> list[tuple[str, str, str]]:
+    """Five commands worth trying first: (command, room name, what it shows), in the language spoken."""
+    group, cop = rooms.name(GROUP_ROOM_NAME), rooms.name(COP.room_name)
     return [
-        (f"{prefix}roles", GROUP_ROOM_NAME, "the Chair (you), the management team, the secretariat"),
-        (f"{prefix}meeting list", GROUP_ROOM_NAME, "every subject's meetings to come"),
-        (f"{prefix}minutes", COP.room_name, "last week's approved minutes: decisions, key issues, actions"),
-        (f"{prefix}actions overdue", COP.room_name, "the action item nobody finished in time"),
-        (f"{prefix}report", GROUP_ROOM_NAME, "this year's report to TSAG, RAG and TDAG, as a Word file"),
+        (f"{prefix}roles", group, _("the Chair (you), the management team, the secretariat")),
+        (f"{prefix}meeting list", group, _("every subject's meetings to come")),
+        (f"{prefix}minutes", cop, _("last week's approved minutes: decisions, key issues, actions")),
+        (f"{prefix}actions overdue", cop, _("the action item nobody finished in time")),
+        (f"{prefix}report", group, _("this year's report to TSAG, RAG and TDAG, as a Word file")),
     ]
 
 
-def _print_welcome(base_url: str, user_id: str, rooms: DemoRooms, root: Path, settings: Settings) -> None:
+def welcome(base_url: str, user_id: str, rooms: DemoRooms, root: Path, settings: Settings) -> str:
+    """What the demo prints once the bot is in its rooms: where to log in, as whom, and what to try; in the
+    language spoken. The labels are padded to one width, whatever their language."""
     web = settings.web.public_base_url
     prefix = settings.bot.command_prefix
     server = user_id.split(":", 1)[1]
     named = [(GROUP_ROOM_NAME, rooms.group), *((p.room_name, rooms.subjects[p.slug]) for p in SUBJECTS)]
-    commands = try_these(prefix)
-    width = max(len(command) for command, _, _ in commands)
+    commands = try_these(prefix, rooms)
+    width = max(len(command) for command, _room, _what in commands)
     focal, sector = COP.focal_points[0]
-    indent = " " * len("  Log in as:   ")
+
+    def who(member: Member) -> str:
+        return f"@{member.localpart}:{server}"
+
+    def reads(member: Member) -> str:
+        return language_name(member.language or settings.bot.default_language)
+
+    others = [
+        _(
+            "{user} (coordinator of {subject}; language: {language})",
+            user=who(COP.coordinator),
+            subject=_(COP.title),
+            language=reads(COP.coordinator),
+        ),
+        _(
+            "{user} (coordinator of {subject}; language: {language})",
+            user=who(AI.coordinator),
+            subject=_(AI.title),
+            language=reads(AI.coordinator),
+        ),
+        _(
+            "{user} (focal point for {sector}; language: {language})",
+            user=who(focal),
+            sector=shown_body(sector.value),
+            language=reads(focal),
+        ),
+    ]
+    labelled = [
+        (_("Homeserver:"), base_url),
+        (
+            _("Log in as:"),
+            _("{user}   password: {password}   (you are the Chair)", user=user_id, password=DEMO_PASSWORD),
+        ),
+        ("", _("or, with the same password:")),
+        *(("", f"  {other}") for other in others),
+        (_("Web pages:"), f"{web}/"),
+        ("", _("calendar: {url}", url=f"{web}/calendar")),
+        ("", _("a subject: {url}", url=f"{web}/subjects/{COP.slug}")),
+        (_("Calendar:"), f"{web}/calendar/iscg.ics"),
+        ("", _("health: {url}", url=f"{web}/healthz") + "   " + _("metrics: {url}", url=f"{web}/metrics")),
+        (_("Files:"), str(root)),
+    ]
+    label_width = max(len(label) for label, _value in labelled) + 1
     lines = [
         "",
-        "The ISCG bot demo is running.",
-        f"  Homeserver:  {base_url}",
-        f"  Log in as:   {user_id}   password: {DEMO_PASSWORD}   (you are the Chair)",
-        f"{indent}or, same password, @{COP.coordinator.localpart}:{server} (coordinator of {COP.title}),",
-        f"{indent}@{AI.coordinator.localpart}:{server} (coordinator of {AI.title}), "
-        f"@{focal.localpart}:{server} ({sector} focal point)",
-        "  Rooms (you are in them, with the bot and the group's people):",
-        *(f"    {name}  ({room_id})" for name, room_id in named),
-        f"  Web pages:   {web}/   (calendar {web}/calendar, subject {web}/subjects/{COP.slug})",
-        f"  Calendar:    {web}/calendar/iscg.ics   (health: {web}/healthz, metrics: {web}/metrics)",
-        f"  Files:       {root}",
+        _("The ISCG bot demo is running."),
+        *(f"  {label:<{label_width}} {value}" for label, value in labelled),
+        "  " + _("Rooms (you are in them, with the bot and the group's people):"),
+        *(f"    {rooms.name(name)}  ({room_id})" for name, room_id in named),
         "",
-        "Try these, each in the room named:",
-        *(f"  {command:<{width}}  in “{room}”: {what}" for command, room, what in commands),
+        _("Try these, each in the room named:"),
+        *(
+            f"  {command:<{width}}  " + _("in “{room}”: {what}", room=room, what=what)
+            for command, room, what in commands
+        ),
         "",
-        "Connect with any Matrix client (Element: 'Sign in' → 'Edit' homeserver → the URL above),",
-        f"then say {prefix}help in a room. Press Ctrl-C to stop everything.",
+        _(
+            "Connect with any Matrix client (Element: “Sign in”, then “Edit” the homeserver: the URL above), "
+            "then say {help} in a room.",
+            help=f"{prefix}help",
+        ),
+        _("Press Ctrl-C to stop everything."),
+        _(
+            "In another language: {command}, with one of {choices}",
+            command="make run LANGUAGE=…",
+            choices=_choices(),
+        ),
         "",
     ]
-    print("\n".join(lines), file=sys.stdout, flush=True)
+    return "\n".join(lines)
+
+
+def _choices() -> str:
+    """`ar (العربية), zh (中文), …`: each language's code and its own name (as a switcher shows them)."""
+    return enumeration(f"{code} ({name})" for code, name in LANGUAGES.items()).plain
+
+
+def _print_welcome(base_url: str, user_id: str, rooms: DemoRooms, root: Path, settings: Settings) -> None:
+    print(welcome(base_url, user_id, rooms, root, settings), file=sys.stdout, flush=True)

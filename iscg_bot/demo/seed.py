@@ -15,6 +15,11 @@ Everything is written through the bot's own domain functions (`organisation`, `m
 (the subjects set up three weeks before the meeting, the minutes approved on the next working day). The past
 meeting's reminders and the overdue action's reminder are recorded as sent then, as a running bot would
 have done. Seeding is one transaction, marked done in the bot's state: a restart seeds nothing twice.
+
+The group writes in the demo's language (`iscg-bot demo --language fr`): its titles, agendas, minutes and
+actions are messages of the bot's catalog, seeded translated (the commands in the minutes stay as they are).
+Four people have chosen their own language (`!lang`), so the demo shows a reply in each reader's: Fatima
+(Arabic), Mei (Chinese), Claire (French) and Sofía (Spanish).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from iscg_bot.chat.reminders import reminders_of
+from iscg_bot.core.language import SOURCE, _, lazy, speaking
 from iscg_bot.domain import actions, meetings, minutes, organisation
 from iscg_bot.domain.minutes import Heard
 from iscg_bot.domain.recurrence import parse_repeat
@@ -47,8 +53,9 @@ class Member:
     """One of the demo's people: a Matrix user on the demo homeserver, with the zone they work in."""
 
     localpart: str
-    name: str
+    name: str  # the Chair's and the secretariat's are messages (translated where shown); the others, names
     timezone: str
+    language: str | None = None  # their own choice (`!lang`); None: the room's
 
     def user_id(self, server_name: str) -> str:
         return f"@{self.localpart}:{server_name}"
@@ -70,42 +77,42 @@ class SubjectPlan:
         return (self.coordinator, *(member for member, _ in self.focal_points))
 
 
-CHAIR = Member("chair", "Demo Chair", "Europe/Zurich")
+CHAIR = Member("chair", lazy("Demo Chair"), "Europe/Zurich")
 MANAGEMENT = (
     (Member("amina", "Amina Diallo", "Africa/Dakar"), AdvisoryGroup.TDAG),
     (Member("kenji", "Kenji Watanabe", "Asia/Tokyo"), AdvisoryGroup.TSAG),
-    (Member("sofia", "Sofía Herrera", "America/Bogota"), AdvisoryGroup.RAG),
+    (Member("sofia", "Sofía Herrera", "America/Bogota", "es"), AdvisoryGroup.RAG),
 )
-SECRETARIAT = Member("secretariat", "ISCG Secretariat", "Europe/Zurich")
-GROUP_ROOM_NAME = "ISCG — group room"
-GROUP_ROOM_TOPIC = "The Inter-Sector Coordination Group's own room: the Chair and the management team"
+SECRETARIAT = Member("secretariat", lazy("ISCG Secretariat"), "Europe/Zurich")
+GROUP_ROOM_NAME = lazy("ISCG — group room")
+GROUP_ROOM_TOPIC = lazy("The Inter-Sector Coordination Group's own room: the Chair and the management team")
 
 COP = SubjectPlan(
     slug="cop",
-    title="Child Online Protection",
-    description=(
+    title=lazy("Child Online Protection"),
+    description=lazy(
         "Guidelines for children, parents, educators, industry and policy makers, developed with the three "
         "Sectors and the General Secretariat so that no study is done twice."
     ),
     timezone="Europe/Zurich",
-    room_name="ISCG · Child Online Protection",
+    room_name=lazy("ISCG · Child Online Protection"),
     encrypted=False,
-    coordinator=Member("fatima", "Fatima Al-Sayed", "Asia/Dubai"),
+    coordinator=Member("fatima", "Fatima Al-Sayed", "Asia/Dubai", "ar"),
     focal_points=(
-        (Member("mei", "Mei Lin", "Asia/Shanghai"), Sector.ITU_T),
+        (Member("mei", "Mei Lin", "Asia/Shanghai", "zh"), Sector.ITU_T),
         (Member("joao", "João Pereira", "America/Sao_Paulo"), Sector.ITU_D),
-        (Member("claire", "Claire Dubois", "Europe/Zurich"), Sector.GS),
+        (Member("claire", "Claire Dubois", "Europe/Zurich", "fr"), Sector.GS),
     ),
 )
 AI = SubjectPlan(
     slug="ai",
-    title="AI for Good",
-    description=(
+    title=lazy("AI for Good"),
+    description=lazy(
         "Artificial intelligence in the Sectors' work: AI in spectrum management, AI standards, and AI "
         "readiness in developing countries."
     ),
     timezone="America/New_York",
-    room_name="ISCG · AI for Good",
+    room_name=lazy("ISCG · AI for Good"),
     encrypted=True,
     coordinator=Member("daniel", "Daniel Okafor", "America/New_York"),
     focal_points=(
@@ -116,18 +123,27 @@ AI = SubjectPlan(
 SUBJECTS = (COP, AI)
 GROUP_PEOPLE = (CHAIR, *(member for member, _ in MANAGEMENT), SECRETARIAT)
 CAST = (*GROUP_PEOPLE, *(member for plan in SUBJECTS for member in plan.people))
-SERIES_TITLE = "Child Online Protection — coordination call"
-WORKSHOP_TITLE = "AI for Good — workshop planning"
-MANAGEMENT_TITLE = "ISCG management team — preparing the annual report"
+SERIES_TITLE = lazy("Child Online Protection — coordination call")
+WORKSHOP_TITLE = lazy("AI for Good — workshop planning")
+MANAGEMENT_TITLE = lazy("ISCG management team — preparing the annual report")
 COP_GUIDELINES = "https://www.itu-cop-guidelines.com"
+FIRST_TOPIC = lazy("Draft guidelines for developing countries")  # the series' agenda, and the call's topics
+SECOND_TOPIC = lazy("A joint workshop in 2027")
 
 
 @dataclass(frozen=True)
 class DemoRooms:
-    """The demo's Matrix rooms: the group room and each subject's, by slug."""
+    """The demo's Matrix rooms: the group room and each subject's, by slug; `language`, what their names
+    were written in when they were made (a demo started again in another language keeps them)."""
 
     group: str
     subjects: dict[str, str]
+    language: str = SOURCE
+
+    def name(self, message: str) -> str:
+        """A room's name (GROUP_ROOM_NAME, a plan's `room_name`) as the room has it."""
+        with speaking(self.language):
+            return _(message)
 
 
 def _working_day(day: date) -> bool:
@@ -175,15 +191,18 @@ async def seed_group(
     base_url: str,
     prefix: str = "!",
     reminder_offsets: tuple[int, ...] | list[int] = (),
+    language: str = SOURCE,
 ) -> bool:
-    """Seed the demo group unless it already is; whether it was seeded now."""
+    """Seed the demo group, its texts written in `language`, unless it already is; whether it was seeded
+    now."""
     async with UnitOfWork(sessions) as uow:
         if await uow.state.get(SEEDED) is not None:
             return False
         seeder = _Seeder(
             uow, rooms, server_name, now, default_zone, base_url, prefix, tuple(reminder_offsets)
         )
-        await seeder.run()
+        with speaking(language):
+            await seeder.run()
         await uow.state.set(SEEDED, now.isoformat(), now)
         await uow.commit()
     return True
@@ -225,11 +244,13 @@ class _Seeder:
         rooms_of = {self.rooms.group: GROUP_PEOPLE}
         rooms_of |= {self.rooms.subjects[plan.slug]: (CHAIR, *plan.people) for plan in SUBJECTS}
         for member in CAST:
-            await uow.people.set_display_name(self.id(member), member.name, at)
+            await uow.people.set_display_name(self.id(member), _(member.name), at)
             await uow.people.set_timezone(self.id(member), member.timezone, at)
+            if member.language is not None:
+                await uow.people.set_language(self.id(member), member.language, at)
         for room_id, people in rooms_of.items():
             for member in people:
-                await uow.members.record(room_id, self.id(member), "join", member.name, at)
+                await uow.members.record(room_id, self.id(member), "join", _(member.name), at)
         chair = self.id(CHAIR)
         await organisation.bind_group_room(uow, self.rooms.group, at)
         await organisation.appoint(uow, organisation.Appointment(chair, RoleKind.CHAIR), by=chair, at=at)
@@ -243,13 +264,13 @@ class _Seeder:
             subject = await organisation.create_subject(
                 uow,
                 slug=plan.slug,
-                title=plan.title,
+                title=_(plan.title),
                 room_id=self.rooms.subjects[plan.slug],
                 timezone=plan.timezone,
                 by=chair,
                 at=at,
             )
-            await organisation.change_subject(uow, subject, "description", plan.description, at)
+            await organisation.change_subject(uow, subject, "description", _(plan.description), at)
             coordinator = organisation.Appointment(self.id(plan.coordinator), RoleKind.COORDINATOR, subject)
             await organisation.appoint(uow, coordinator, by=chair, at=at)
             for member, sector in plan.focal_points:
@@ -315,21 +336,21 @@ class _Seeder:
         series = await self.schedule(
             subject,
             self.rooms.subjects[COP.slug],
-            SERIES_TITLE,
+            _(SERIES_TITLE),
             self.held_start,
             COP.timezone,
             minutes_long=60,
             by=coordinator,
             at=self.setup_at + timedelta(hours=2),
             repeat=f"every 2 weeks until {until}",
-            agenda=("Draft guidelines for developing countries", "A joint workshop in 2027"),
+            agenda=(_(FIRST_TOPIC), _(SECOND_TOPIC)),
         )
         assert series.series_end_utc is not None  # a series repeated "until" a day ends
         for occurrence in meetings.expand(series, self.held_start + timedelta(days=1), series.series_end_utc):
             day = occurrence.start.astimezone(ZoneInfo(COP.timezone)).date()
             if _year_end_break(day):
                 at = self.setup_at + timedelta(hours=3)
-                await meetings.cancel(self.uow, series, occurrence=day, reason="Year-end break", at=at)
+                await meetings.cancel(self.uow, series, occurrence=day, reason=_("Year-end break"), at=at)
         answered = self.setup_at + timedelta(days=1)
         for who, answer in ((coordinator, "yes"), (mei, "yes"), (joao, "yes"), (claire, "maybe")):
             await self.uow.rsvps.set(series.id, who, answer, via="command", at=answered)
@@ -342,37 +363,43 @@ class _Seeder:
         mei, joao, claire = (self.id(member) for member, _ in COP.focal_points)
         said = [
             (0, coordinator, f"{self.prefix}startmeeting M{series.id}", None),
-            (1, coordinator, f"{self.prefix}topic Draft guidelines for developing countries", "topic"),
-            (3, joao, "The regional offices collected comments from 14 administrations.", None),
+            (1, coordinator, f"{self.prefix}topic {_(FIRST_TOPIC)}", "topic"),
+            (3, joao, _("The regional offices collected comments from 14 administrations."), None),
             (
                 4,
                 joao,
-                f"{self.prefix}info Most comments ask for a short version for parents and educators",
+                f"{self.prefix}info " + _("Most comments ask for a short version for parents and educators"),
                 "info",
             ),
-            (7, mei, "ITU-T SG17 has a work item on age assurance that overlaps with section 4.", None),
+            (7, mei, _("ITU-T SG17 has a work item on age assurance that overlaps with section 4."), None),
             (
                 9,
                 coordinator,
-                f"{self.prefix}agreed Section 4 refers to the ITU-T SG17 work on age assurance instead of "
-                "repeating it",
+                f"{self.prefix}agreed "
+                + _("Section 4 refers to the ITU-T SG17 work on age assurance instead of repeating it"),
                 "agreed",
             ),
-            (11, coordinator, f"{self.prefix}link {COP_GUIDELINES} The current guidelines", "link"),
+            (11, coordinator, f"{self.prefix}link {COP_GUIDELINES} " + _("The current guidelines"), "link"),
             (
                 14,
                 claire,
-                f"{self.prefix}keyissue No budget is confirmed yet for translating the guidelines into the "
-                "six official languages",
+                f"{self.prefix}keyissue "
+                + _(
+                    "No budget is confirmed yet for translating the guidelines into the six official "
+                    "languages"
+                ),
                 "keyissue",
             ),
-            (20, coordinator, f"{self.prefix}topic A joint workshop in 2027", "topic"),
-            (22, mei, f"{self.prefix}idea Hold it back to back with the next TSAG meeting", "idea"),
+            (20, coordinator, f"{self.prefix}topic {_(SECOND_TOPIC)}", "topic"),
+            (22, mei, f"{self.prefix}idea " + _("Hold it back to back with the next TSAG meeting"), "idea"),
             (
                 30,
                 coordinator,
-                f"{self.prefix}agreed Propose a joint ITU-T and ITU-D workshop on child online protection "
-                "for the first half of 2027",
+                f"{self.prefix}agreed "
+                + _(
+                    "Propose a joint ITU-T and ITU-D workshop on child online protection for the first half "
+                    "of 2027"
+                ),
                 "agreed",
             ),
         ]
@@ -389,15 +416,15 @@ class _Seeder:
         mei, joao = (self.id(member) for member, _ in COP.focal_points[:2])
         later = _working_day_on_or_after(self.held_day + timedelta(days=30))
         taken = (
-            (34, joao, "Circulate the revised draft to the ITU-D study groups", overdue),
-            (36, mei, "Ask the TSAG management for a workshop slot", later),
-            (38, coordinator, "Invite UNICEF to the next coordination call", None),
+            (34, joao, _("Circulate the revised draft to the ITU-D study groups"), overdue),
+            (36, mei, _("Ask the TSAG management for a workshop slot"), later),
+            (38, coordinator, _("Invite UNICEF to the next coordination call"), None),
         )
         items = []
         for offset, owner, what, due in taken:
             at = self.held_start + timedelta(minutes=offset)
             items.append(await self.action(session, subject, at, coordinator, owner, what, due))
-        circulate, _, invite = items
+        circulate, _slot, invite = items
         return circulate, invite
 
     async def cop_call_ended(self, session: MeetingSession) -> None:
@@ -491,7 +518,7 @@ class _Seeder:
         workshop = await self.schedule(
             subject,
             room,
-            WORKSHOP_TITLE,
+            _(WORKSHOP_TITLE),
             _at(_working_day_on_or_after(today + timedelta(days=9)), 10, 0, AI.timezone),
             AI.timezone,
             minutes_long=90,
@@ -499,9 +526,9 @@ class _Seeder:
             at=decided,
             link="https://meet.jit.si/ISCG-AI-for-Good-demo",
             agenda=(
-                "AI in spectrum management: what ITU-R study groups already cover",
-                "AI standards in ITU-T: overlaps to avoid",
-                "Date and format of the workshop",
+                _("AI in spectrum management: what ITU-R study groups already cover"),
+                _("AI standards in ITU-T: overlaps to avoid"),
+                _("Date and format of the workshop"),
             ),
         )
         for who, answer in ((coordinator, "yes"), (priya, "yes"), (lars, "no")):
@@ -511,7 +538,7 @@ class _Seeder:
             subject_id=subject.id,
             room_id=room,
             owner=priya,
-            text="List the ITU-R studies that use AI for spectrum management",
+            text=_("List the ITU-R studies that use AI for spectrum management"),
             due=None,
             by=coordinator,
             now=decided,
@@ -525,15 +552,15 @@ class _Seeder:
         await self.schedule(
             None,
             self.rooms.group,
-            MANAGEMENT_TITLE,
+            _(MANAGEMENT_TITLE),
             _at(_working_day_on_or_after(today + timedelta(days=16)), 12, 0, self.default_zone),
             self.default_zone,
             minutes_long=60,
             by=self.id(CHAIR),
             at=self.now - timedelta(days=1),
             agenda=(
-                "Progress by subject",
-                "Key issues for the Bureau Directors",
-                "The report to TSAG, RAG and TDAG",
+                _("Progress by subject"),
+                _("Key issues for the Bureau Directors"),
+                _("The report to TSAG, RAG and TDAG"),
             ),
         )

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import Rich, bullets, join, lines, mention, person, single_line, text
-from iscg_bot.core.i18n import PSEUDO, _, accented, babel_locale, current, lazy, tr
+from iscg_bot.core.i18n import PSEUDO, _, accented, babel_locale, current, lazy, n_, tr
 from iscg_bot.core.timeshow import MONTHS, day_label, zone_label
 
 if TYPE_CHECKING:
@@ -71,11 +71,29 @@ def is_matrix_id(owner: str) -> bool:
 
 def owner_name(value: str) -> str:
     """A free-text owner as kept: one line, not empty, at most MAX_NAME characters."""
-    return single_line(value, what=lazy("owner's name"), limit=MAX_NAME, error=ActionError)
+    return single_line(
+        value,
+        limit=MAX_NAME,
+        error=ActionError,
+        empty=lambda: _("The owner's name cannot be empty."),
+        too_long=lambda limit: n_(
+            "An owner's name holds at most {count} character.",
+            "An owner's name holds at most {count} characters.",
+            limit,
+        ),
+    )
 
 
 def action_text(value: str) -> str:
-    return single_line(value, what=lazy("action"), limit=MAX_TEXT, error=ActionError)
+    return single_line(
+        value,
+        limit=MAX_TEXT,
+        error=ActionError,
+        empty=lambda: _("The action cannot be empty."),
+        too_long=lambda limit: n_(
+            "An action holds at most {count} character.", "An action holds at most {count} characters.", limit
+        ),
+    )
 
 
 def today_in(zone: str, now: datetime) -> date:

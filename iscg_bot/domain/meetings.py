@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import single_line
-from iscg_bot.core.i18n import _, lazy
+from iscg_bot.core.i18n import _, n_
 from iscg_bot.domain.recurrence import (
     Occurrence,
     OverrideLike,
@@ -167,7 +167,17 @@ def meeting_zone(when: When, fallback: str) -> str:
 
 
 def _title(text: str) -> str:
-    return single_line(text, what=lazy("meeting title"), limit=MAX_TITLE, error=MeetingError)
+    return single_line(
+        text,
+        limit=MAX_TITLE,
+        error=MeetingError,
+        empty=lambda: _("The meeting title cannot be empty."),
+        too_long=lambda limit: n_(
+            "A meeting title holds at most {count} character.",
+            "A meeting title holds at most {count} characters.",
+            limit,
+        ),
+    )
 
 
 def _link(text: str | None) -> str | None:
@@ -179,7 +189,17 @@ def _link(text: str | None) -> str | None:
 
 
 def _agenda_item(text: str) -> str:
-    return single_line(text, what=lazy("agenda item"), limit=MAX_AGENDA_ITEM, error=MeetingError)
+    return single_line(
+        text,
+        limit=MAX_AGENDA_ITEM,
+        error=MeetingError,
+        empty=lambda: _("The agenda item cannot be empty."),
+        too_long=lambda limit: n_(
+            "An agenda item holds at most {count} character.",
+            "An agenda item holds at most {count} characters.",
+            limit,
+        ),
+    )
 
 
 def _placement(

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from iscg_bot.core.errors import DomainError
-from iscg_bot.core.i18n import _, lazy
+from iscg_bot.core.i18n import _
 from iscg_bot.domain.meetings import Timetable, expand, meeting_label
+from iscg_bot.domain.minutes_model import UNSCHEDULED_TITLE
 from iscg_bot.domain.recurrence import Occurrence
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 BINDING_WINDOW = timedelta(minutes=30)  # a session binds to the occurrence starting this close to now
 UNDECRYPTABLE_TEXT = "(a message the bot could not decrypt)"
-UNSCHEDULED_TITLE = lazy("Unscheduled meeting")  # stored in English; shown translated
 
 
 class MinutesError(DomainError):

@@ -6,6 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from iscg_bot.core.i18n import _, lazy
+
+UNSCHEDULED_TITLE = lazy("Unscheduled meeting")  # a session's title with no meeting: stored in English
+
+
+def shown_title(title: str) -> str:
+    """A session's title as shown: the unscheduled one's stored (English) title in the language being
+    written, any other as it was given."""
+    return _(UNSCHEDULED_TITLE) if title == UNSCHEDULED_TITLE else title
+
 
 @dataclass(frozen=True)
 class Person:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import single_line
-from iscg_bot.core.i18n import _, lazy
+from iscg_bot.core.i18n import _, lazy, n_
 from iscg_bot.domain.roles import MANAGEMENT_SEATS_PER_GROUP, AdvisoryGroup, RoleKind, Sector
 from iscg_bot.domain.timeparse import iana_zone_names
 from iscg_bot.storage import AlreadyExists
@@ -27,7 +27,6 @@ SLUG = re.compile(r"[a-z][a-z0-9-]{1,31}")
 CHAIR_TERM = timedelta(days=4 * 365 + 1)  # appointed for four years (terms of reference)
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
-TITLE = lazy("title")  # what `single_line` calls the text it refuses
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
@@ -37,6 +36,21 @@ class OrganisationError(DomainError):
 
 
 # ---- subjects and the group room -------------------------------------------------------------------------
+
+
+def subject_title(value: str) -> str:
+    """A subject's title as kept: one line, not empty, at most MAX_TITLE characters."""
+    return single_line(
+        value,
+        limit=MAX_TITLE,
+        error=OrganisationError,
+        empty=lambda: _("The subject's title cannot be empty."),
+        too_long=lambda limit: n_(
+            "A subject's title holds at most {count} character.",
+            "A subject's title holds at most {count} characters.",
+            limit,
+        ),
+    )
 
 
 async def group_room(uow: UnitOfWork) -> str | None:
@@ -67,7 +81,7 @@ async def create_subject(
                 slug=slug[:40],
             )
         )
-    title = single_line(title, what=TITLE, limit=MAX_TITLE, error=OrganisationError)
+    title = subject_title(title)
     if await group_room(uow) == room_id:
         raise OrganisationError(_("This is the group's room; a subject needs a room of its own."))
     bound = await uow.subjects.by_room(room_id)
@@ -95,9 +109,7 @@ async def change_subject(
     uow: UnitOfWork, subject: Subject, field_name: str, value: str, at: datetime
 ) -> Subject:
     if field_name == "title":
-        return await uow.subjects.update(
-            subject, at=at, title=single_line(value, what=TITLE, limit=MAX_TITLE, error=OrganisationError)
-        )
+        return await uow.subjects.update(subject, at=at, title=subject_title(value))
     if field_name == "description":
         text = value.strip()
         if len(text) > MAX_DESCRIPTION:

@@ -39,7 +39,19 @@ from typing import IO, TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from iscg_bot.core.i18n import PSEUDO, SOURCE, _, accented, babel_locale, current, lazy, n_, speaking
+from iscg_bot.core.formatting import listed
+from iscg_bot.core.i18n import (
+    PSEUDO,
+    SOURCE,
+    _,
+    accented,
+    babel_locale,
+    count_text,
+    current,
+    lazy,
+    n_,
+    speaking,
+)
 from iscg_bot.core.markup import clean, one_line
 from iscg_bot.domain.report_model import Report
 
@@ -103,32 +115,37 @@ class ChartData:
         return sum(map(sum, self.counts))
 
     def description(self) -> str:
-        """One sentence for a screen reader: `A heatmap of 4 meetings held by 3 of 4 subjects over 12
-        months; the most in December 2026 (2).` (or NO_MEETINGS)"""
+        """For a screen reader, a sentence per figure (each one count, so a language agrees its words with
+        it): `A heatmap of 7 meetings held. Subjects that held meetings: 2 of 3. Months shown: 12. The
+        busiest month: Feb 2026 (4).` (or NO_MEETINGS)"""
         with speaking(self.language):
             if not self.total:
-                return _("{nothing}.", nothing=_(NO_MEETINGS))
+                return _("No meetings held in this period.")  # NO_MEETINGS as a sentence
             per_month = [sum(column) for column in zip(*self.counts, strict=True)]
             most = max(per_month)
             busiest = [month for month, count in zip(self.months, per_month, strict=True) if count == most]
             active = sum(1 for row in self.counts if any(row))
-            peak = (
-                _("the most in {month} ({most})", month=_month_name(busiest[0]), most=most)
+            sentences = [
+                n_("A heatmap of {count} meeting held.", "A heatmap of {count} meetings held.", self.total),
+                _(
+                    "Subjects that held meetings: {active} of {total}.",
+                    active=count_text(active),
+                    total=count_text(len(self.subjects)),
+                ),
+                _("Months shown: {count}.", count=count_text(len(self.months))),
+                _(
+                    "The busiest month: {month} ({most}).",
+                    month=_month_name(busiest[0]),
+                    most=count_text(most),
+                )
                 if len(busiest) == 1
                 else _(
-                    "at most {most} a month, in {months}",
-                    most=most,
-                    months=n_("{count} month", "{count} months", len(busiest)),
-                )
-            )
-            return _(
-                "A heatmap of {meetings} held by {active} of {subjects} over {months}; {peak}.",
-                meetings=n_("{count} meeting", "{count} meetings", self.total),
-                active=active,
-                subjects=n_("{count} subject", "{count} subjects", len(self.subjects)),
-                months=n_("{count} month", "{count} months", len(self.months)),
-                peak=peak,
-            )
+                    "The busiest months: {months} ({most} each).",
+                    months=listed([_month_name(month) for month in busiest]).plain,
+                    most=count_text(most),
+                ),
+            ]
+            return ("" if current() == "zh" else " ").join(sentences)  # Chinese puts no space after "。"
 
 
 def meetings_per_month(report: Report) -> ChartData:

@@ -36,7 +36,7 @@ from iscg_bot.core.markup import (
     web_url,
 )
 from iscg_bot.core.timeshow import SEPARATOR, UTC_NAMES, clock, day_label, moment, span
-from iscg_bot.domain.minutes_model import Action, Item, LogLine, MinutesDocument, Person
+from iscg_bot.domain.minutes_model import Action, Item, LogLine, MinutesDocument, Person, shown_title
 
 # Every text below is a message shown with `_()` where it is written: the minutes are written in the language
 # being spoken (at !endmeeting, the room's).
@@ -75,7 +75,7 @@ def _h(level: int, text: str) -> _Block:
 
 def _blocks(doc: MinutesDocument) -> list[_Block]:
     zone = doc.zone
-    out = [_h(1, doc.title)]
+    out = [_h(1, shown_title(doc.title))]
     named = (
         _("Minutes {reference} · {subject}", reference=doc.reference, subject=doc.subject)
         if doc.subject
@@ -257,14 +257,14 @@ def render_html(doc: MinutesDocument) -> str:
         else:
             items = "".join(f"<li>{pieces_html(item)}</li>\n" for item in block.items)
             body.append(f"<{block.kind}{css}>\n{items}</{block.kind}>")
+    title = shown_title(doc.title)
     titles = {
-        "draft": _("{title} — minutes {reference} (draft)", title=doc.title, reference=doc.reference),
-        "running": _("{title} — minutes {reference} (in progress)", title=doc.title, reference=doc.reference),
+        "draft": _("{title} — minutes {reference} (draft)", title=title, reference=doc.reference),
+        "running": _("{title} — minutes {reference} (in progress)", title=title, reference=doc.reference),
     }
     title = html_text(
         one_line(
-            titles.get(doc.status)
-            or _("{title} — minutes {reference}", title=doc.title, reference=doc.reference)
+            titles.get(doc.status) or _("{title} — minutes {reference}", title=title, reference=doc.reference)
         )
     )
     language = {"zh": "zh-Hans"}.get(current(), current())

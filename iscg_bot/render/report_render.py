@@ -51,6 +51,7 @@ from iscg_bot.core.markup import (
     web_url,
 )
 from iscg_bot.core.timeshow import SEPARATOR, UTC_NAMES, clock, day_label, moment, span
+from iscg_bot.domain.minutes_model import shown_title
 from iscg_bot.domain.report_model import (
     ActionRow,
     HeldMeeting,
@@ -290,7 +291,7 @@ def _held(meeting: HeldMeeting, zone: str) -> tuple[Cell, ...]:
     minutes = (link_piece(meeting.minutes_url, status),) if meeting.minutes_url else _cell(status)
     return (
         _cell(meeting.reference),
-        _cell(meeting.title),
+        _cell(shown_title(meeting.title)),
         _cell(span(meeting.started_at, meeting.ended_at, zone)),
         _cell(duration(meeting.duration_minutes)),
         _cell(str(meeting.attendance)),
