@@ -16,7 +16,7 @@ Everything is written through the bot's own domain functions (`organisation`, `m
 meeting's reminders and the overdue action's reminder are recorded as sent then, as a running bot would
 have done. Seeding is one transaction, marked done in the bot's state: a restart seeds nothing twice.
 
-The group writes in the demo's language (`iscg-bot demo --language fr`): its titles, agendas, minutes and
+The group writes in the demo's language (`iscg-bot demo --lang fr`): its titles, agendas, minutes and
 actions are messages of the bot's catalog, seeded translated (the commands in the minutes stay as they are).
 Four people have chosen their own language (`!lang`), so the demo shows a reply in each reader's: Fatima
 (Arabic), Mei (Chinese), Claire (French) and Sofía (Spanish).
