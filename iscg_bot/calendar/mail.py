@@ -45,7 +45,7 @@ from iscg_bot.calendar import feeds
 from iscg_bot.core.clock import Clock
 from iscg_bot.core.commits import CommitListeners
 from iscg_bot.core.config import MailSettings
-from iscg_bot.core.language import SOURCE, _, current, is_right_to_left, speaking
+from iscg_bot.core.language import SOURCE, _, current, html_language, is_right_to_left, speaking
 from iscg_bot.core.timeshow import day_label, span
 from iscg_bot.core.workers import LoopWorker
 from iscg_bot.domain.meetings import meeting_label, next_occurrence
@@ -174,7 +174,7 @@ def _page(rows: list[str]) -> str:
     opening = "<html>"
     if language != SOURCE:  # English as it always was
         direction = "rtl" if is_right_to_left(language) else "ltr"
-        opening = f'<html lang="{html.escape(language, quote=True)}" dir="{direction}">'
+        opening = f'<html lang="{html_language(language)}" dir="{direction}">'
     return f'<!DOCTYPE html>\n{opening}<head><meta charset="utf-8"></head><body>\n{markup}</body></html>\n'
 
 

@@ -110,6 +110,13 @@ def babel_locale(language: str | None = None) -> str | None:
     return {PSEUDO: "en", "zh": "zh_Hans"}.get(code, code)
 
 
+def html_language(language: str | None = None) -> str:
+    """The BCP 47 tag of a page or document written in `language` (default: the current one): Chinese is
+    written in Simplified script ("zh-Hans"); the pseudo-language is BCP 47's pseudo-locale ("en-XA")."""
+    code = language or current()
+    return {"zh": "zh-Hans", PSEUDO: "en-XA"}.get(code, code)
+
+
 def is_right_to_left(language: str | None = None) -> bool:
     return (language or current()) in RIGHT_TO_LEFT
 

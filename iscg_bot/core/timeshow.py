@@ -19,11 +19,21 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from iscg_bot.core.language import PSEUDO, accented, babel_locale, current
+from iscg_bot.core.language import PSEUDO, _, accented, babel_locale, current, lazy
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SEPARATOR = " · "
+# The whole weekday names a sentence shows ("every Tuesday", "is a Tuesday"): catalog messages.
+_WEEKDAY_NAMES = (
+    lazy("Monday"),
+    lazy("Tuesday"),
+    lazy("Wednesday"),
+    lazy("Thursday"),
+    lazy("Friday"),
+    lazy("Saturday"),
+    lazy("Sunday"),
+)
 
 # Names of UTC itself; shown as "UTC".
 UTC_NAMES = frozenset(
@@ -66,6 +76,11 @@ SKELETON_DAY = (
     "MMMEd",
     "yMMMEd",
 )  # the other languages: CLDR's own pattern for a short day, without/with year
+
+
+def weekday_name(weekday: int) -> str:
+    """The day `weekday` (Monday 0) as a sentence in the language being written names it ("mardi")."""
+    return _(_WEEKDAY_NAMES[weekday])
 
 
 def day_label(day: date, *, year: bool = True) -> str:

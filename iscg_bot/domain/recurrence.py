@@ -45,6 +45,7 @@ from dateutil import rrule as du
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import Rich, code
 from iscg_bot.core.i18n import _, lazy, n_, tr
+from iscg_bot.core.timeshow import weekday_name
 
 Frequency = Literal["DAILY", "WEEKLY", "MONTHLY"]
 
@@ -294,22 +295,10 @@ def describe(repeat: Repeat) -> str:
     return text
 
 
-# Weekday names as shown (describe() keeps the English ones for the mail and the logs).
-_SHOWN_WEEKDAYS = (
-    lazy("Monday"),
-    lazy("Tuesday"),
-    lazy("Wednesday"),
-    lazy("Thursday"),
-    lazy("Friday"),
-    lazy("Saturday"),
-    lazy("Sunday"),
-)
-
-
 def repeats(repeat: Repeat) -> str:
     """`Repeats every 2 weeks until 2027-06-30` in the current language: `describe` for people to read."""
     if repeat.weekday is not None:
-        day = _(_SHOWN_WEEKDAYS[repeat.weekday])
+        day = weekday_name(repeat.weekday)  # describe() keeps the English ones for the mail and the logs
         if repeat.interval == 1:
             how = _("every {day}", day=day)
         else:

@@ -27,7 +27,7 @@ from typing import NamedTuple
 from iscg_bot.core.errors import DomainError
 from iscg_bot.core.formatting import or_list, quote
 from iscg_bot.core.i18n import SOURCE, _, lazy
-from iscg_bot.core.timeshow import clock, date_label, day_label, format_offset
+from iscg_bot.core.timeshow import clock, date_label, day_label, format_offset, weekday_name
 
 MAX_TEXT = 100
 MAX_AHEAD = timedelta(days=36525)  # a century: further on, the calendars and offsets to show it run out
@@ -296,15 +296,6 @@ _WEEKDAYS = {
     **dict.fromkeys(("sat", "saturday"), 5),
     **dict.fromkeys(("sun", "sunday"), 6),
 }
-_WEEKDAY_NAMES = (
-    lazy("Monday"),
-    lazy("Tuesday"),
-    lazy("Wednesday"),
-    lazy("Thursday"),
-    lazy("Friday"),
-    lazy("Saturday"),
-    lazy("Sunday"),
-)
 _MONTHS = {
     **{name: n for n, name in enumerate(("jan", "feb", "mar", "apr", "may", "jun"), 1)},
     **{name: n for n, name in enumerate(("jul", "aug", "sep", "oct", "nov", "dec"), 7)},
@@ -421,8 +412,8 @@ def _read_natural(body: str, local_now: datetime, language: str = SOURCE) -> dat
                 "{text} does not add up: {date} is a {weekday}, not a {said}.",
                 text=quote(typed),
                 date=date_label(wall.date()),
-                weekday=_(_WEEKDAY_NAMES[wall.weekday()]),
-                said=_(_WEEKDAY_NAMES[said]),
+                weekday=weekday_name(wall.weekday()),
+                said=weekday_name(said),
             )
         )
     if not re.search(r"[0-9]:[0-9]{2}:[0-9]{2}", body):
@@ -554,6 +545,12 @@ def _resolve(wall: datetime, tz: tzinfo, label: str) -> datetime:
     readings = earlier.astimezone(tz), later.astimezone(tz)
     change = _change(tz, earlier, later)
     before, after = change.astimezone(timezone(readings[0].utcoffset() or timedelta())), change.astimezone(tz)
+    change_values = {
+        "when": _iso_wall(wall),
+        "zone": label,
+        "before": _on(before, wall),
+        "after": _on(after, wall),
+    }
     if readings[0].replace(tzinfo=None) == wall:  # it comes back: it exists, twice
         first_reading, second_reading = (
             f"{clock(r)} {format_offset(r.utcoffset() or timedelta())} ({_on(r.astimezone(UTC), wall)} UTC)"
@@ -563,12 +560,9 @@ def _resolve(wall: datetime, tz: tzinfo, label: str) -> datetime:
             _(
                 "{when} happens twice in {zone} (clocks go back from {before} to {after}): {first} or "
                 "{second} — give the time in UTC to choose.",
-                when=_iso_wall(wall),
-                zone=label,
-                before=_on(before, wall),
-                after=_on(after, wall),
                 first=first_reading,
                 second=second_reading,
+                **change_values,
             ),
             understood=True,
         )
@@ -579,12 +573,9 @@ def _resolve(wall: datetime, tz: tzinfo, label: str) -> datetime:
         _(
             "{when} does not exist in {zone} (clocks jump from {before} to {after}): did you mean {first} or "
             "{second}?",
-            when=_iso_wall(wall),
-            zone=label,
-            before=_on(before, wall),
-            after=_on(after, wall),
             first=first_reading,
             second=second_reading,
+            **change_values,
         ),
         understood=True,
     )
@@ -728,7 +719,7 @@ def parse_date(text: str) -> date:
                 "{text} does not add up: {date} is a {weekday}.",
                 text=quote(flat),
                 date=date_label(result),
-                weekday=_(_WEEKDAY_NAMES[result.weekday()]),
+                weekday=weekday_name(result.weekday()),
             )
         )
     return result

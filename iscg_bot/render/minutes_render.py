@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from iscg_bot.core.i18n import _, count_text, current, is_right_to_left, lazy
+from iscg_bot.core.i18n import _, count_text, current, html_language, is_right_to_left, lazy
 from iscg_bot.core.markup import (
     Piece,
     html_text,
@@ -267,10 +267,9 @@ def render_html(doc: MinutesDocument) -> str:
             titles.get(doc.status) or _("{title} — minutes {reference}", title=title, reference=doc.reference)
         )
     )
-    language = {"zh": "zh-Hans"}.get(current(), current())
     direction = ' dir="rtl"' if is_right_to_left() else ""
     return (
-        f'<!DOCTYPE html>\n<html lang="{language}"{direction}>\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{html_language()}"{direction}>\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{title}</title>\n<style>\n{_CSS}\n</style>\n</head>\n"
         f'<body class="minutes-{html.escape(doc.status)}">\n<main>\n'

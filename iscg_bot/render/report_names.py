@@ -39,8 +39,3 @@ def scope(report: Report) -> str:
     if report.scope in ADVISORY_GROUPS:
         return shown_body(report.scope)
     return report.scope
-
-
-def html_language() -> str:
-    """The `lang` of a page in the current language (BCP 47: Chinese is written in Simplified script)."""
-    return {"zh": "zh-Hans"}.get(current(), current())

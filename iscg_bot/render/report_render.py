@@ -37,7 +37,17 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from iscg_bot.core.i18n import SOURCE, _, babel_locale, count_text, current, is_right_to_left, lazy, n_
+from iscg_bot.core.i18n import (
+    SOURCE,
+    _,
+    babel_locale,
+    count_text,
+    current,
+    html_language,
+    is_right_to_left,
+    lazy,
+    n_,
+)
 from iscg_bot.core.markup import (
     Piece,
     clean,
@@ -65,7 +75,7 @@ from iscg_bot.domain.report_model import (
 from iscg_bot.domain.roles import shown_body
 from iscg_bot.render import chart  # light: matplotlib loads only when a chart is drawn
 from iscg_bot.render.report_blocks import Block, Cell
-from iscg_bot.render.report_names import html_language, scope, title
+from iscg_bot.render.report_names import scope, title
 
 SECTOR_ORDER = ("ITU-R", "ITU-T", "ITU-D", "GS")
 CROSS_SUBJECT = lazy("Key issues for the Bureau Directors and the ISC-TF")

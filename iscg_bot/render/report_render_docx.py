@@ -32,13 +32,13 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Inches, RGBColor
 from lxml import etree
 
-from iscg_bot.core.i18n import SOURCE, _, current, is_right_to_left
+from iscg_bot.core.i18n import SOURCE, _, current, html_language, is_right_to_left
 from iscg_bot.core.markup import Piece, clean, one_line
 from iscg_bot.domain.report_model import Report
 from iscg_bot.domain.roles import shown_body
 from iscg_bot.render import chart
 from iscg_bot.render.report_blocks import Block
-from iscg_bot.render.report_names import html_language, scope, title
+from iscg_bot.render.report_names import scope, title
 
 TABLE_STYLE = "Light Grid Accent 1"
 AUTHOR = "ISCG bot"

@@ -35,6 +35,7 @@ from iscg_bot.core.i18n import (
     accented,
     babel_locale,
     current,
+    html_language,
     is_right_to_left,
     language_code,
     speaking,
@@ -183,12 +184,6 @@ def page_message(message: str, /, **values: object) -> Markup:
     markup (a link the template built) stays markup, anything else is escaped."""
     translated = escape(_(message))
     return translated.format(**values) if values else translated
-
-
-def html_language(language: str) -> str:
-    """A page's `lang` (BCP 47): Chinese is written in Simplified script, as the reports say it too; the
-    pseudo-language is BCP 47's own pseudo-locale."""
-    return {"zh": "zh-Hans", PSEUDO: "en-XA"}.get(language, language)
 
 
 def switcher_links(language: str, query: dict[str, str]) -> list[dict[str, Any]]:

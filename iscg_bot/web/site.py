@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from iscg_bot.core import timeshow
 from iscg_bot.core.commits import CommitListeners
-from iscg_bot.core.i18n import SOURCE, _, babel_locale, current, is_right_to_left, lazy, n_
+from iscg_bot.core.i18n import SOURCE, _, babel_locale, current, html_language, is_right_to_left, lazy, n_
 from iscg_bot.core.kept import Kept
 from iscg_bot.core.markup import web_url
 from iscg_bot.domain import minutes_document
@@ -40,7 +40,6 @@ from iscg_bot.domain.roles import Sector, shown_body
 from iscg_bot.storage import UnitOfWork
 from iscg_bot.web.languages import (
     cldr_data,
-    html_language,
     left_to_right_ranges,
     list_separator,
     month_abbreviation,
