@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ ALICE = "@alice:example.org"
 ADMIN = "@admin:example.org"
 ROOM = "!subject:example.org"
 COP = "!cop:example.org"  # the subject room most chat tests build
+AI = "!ai:example.org"  # a second subject's room
 COORD = "@coord:example.org"  # and its coordinator
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -187,6 +188,27 @@ async def said(chat: Chat, body: str, *, by: str = COORD, room: str = COP) -> st
     replies = await chat.say(body, sender=by, room=room)
     assert len(replies) == 1, replies
     return replies[0]
+
+
+async def two_subjects_with_a_meeting_each(chat: Chat) -> Chat:
+    """Subject cop (coordinator @coord) and subject ai; M1 in cop at 09:15 UTC, M2 in ai at 09:10 UTC."""
+    await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
+    await said(chat, "!subject create ai AI for Good", by=ADMIN, room=AI)
+    await said(chat, f"!role add {COORD} coordinator", by=ADMIN)
+    await said(chat, '!meeting schedule "Coordination call" 2026-11-25 09:15 UTC for 60m')
+    await said(chat, '!meeting schedule "AI call" 2026-11-25 09:10 UTC for 60m', by=ADMIN, room=AI)
+    return chat
+
+
+async def hold_a_meeting_in_cop(chat: Chat) -> None:
+    """@coord runs a 45-minute meeting in cop that agrees one thing and raises one key issue; what the bot
+    said about it is taken from the outbox."""
+    await said(chat, "!startmeeting")
+    await chat.deliver(chat.message("!agreed Publish the guidelines in March", sender=COORD, room=COP))
+    await chat.deliver(chat.message("!keyissue Funding for 2027", sender=COORD, room=COP))
+    chat.clock.advance(timedelta(minutes=45))
+    await chat.deliver(chat.message("!endmeeting", sender=COORD, room=COP))
+    await chat.take_outbox()
 
 
 async def run_cli(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:

@@ -8,18 +8,17 @@ it can (the Debian package `chromium`, the PyPI package `playwright`).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from iscg_bot.core.health import SyncHealth
 from iscg_bot.web.feed_cache import FeedCache
-from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
+from iscg_bot.web.server import WebServer
 from iscg_bot.web.site import SitePages
 from tests.chat import ADMIN, COORD, Chat, said
-from tests.support.browser import LOW_CONTRAST, browser, save, visit  # noqa: F401
+from tests.support.browser import assert_accessible, browser, save, visit  # noqa: F401
+from tests.support.web_app import chat_web_application
 from tests.support.year_story import AI, seed
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -34,13 +33,7 @@ async def site(chat: Chat) -> AsyncIterator[str]:
     await said(chat, f"!meeting agenda M6 add {XSS}", by=ADMIN, room=AI)
     pages = SitePages(chat.database.sessions, chat.clock, "http://127.0.0.1", "Europe/Zurich")
     feeds = FeedCache(chat.database.sessions, chat.clock, "http://127.0.0.1")
-    app = build_application(
-        feeds,
-        SyncHealth(chat.gateway, chat.clock, sync_timeout_seconds=30),
-        MinutesPages(chat.database.sessions, "http://127.0.0.1", "Europe/Zurich"),
-        ReportPages(chat.database.sessions, chat.clock, "http://127.0.0.1", "Europe/Zurich"),
-        pages,
-    )
+    app = chat_web_application(chat, "http://127.0.0.1", feeds=feeds, pages=pages)
     server = WebServer(app, "127.0.0.1", 0)
     await server.start()
     try:
@@ -179,15 +172,7 @@ async def test_pages_fit_a_phone_and_keep_their_landmarks(site, browser):  # noq
             await visit(tab, site + path)
             overflow = await tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} is {overflow}px wider than a phone"
-            for role in ("banner", "navigation", "main", "contentinfo"):
-                assert await tab.get_by_role(role).count() >= 1, (path, role)
-            levels = await tab.evaluate(
-                "[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])"
-            )
-            assert levels[0] == 1 and levels.count(1) == 1, path
-            assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), (path, levels)
-            assert await tab.evaluate(LOW_CONTRAST) == [], path
-            assert await tab.locator("img:not([alt])").count() == 0, path
+            await assert_accessible(tab, path)
         await visit(tab, site + "/calendar?month=2027-04")
         await save(tab, "calendar-phone.png")
         assert await tab.locator("td:has(li.entry)").first.is_visible()

@@ -9,18 +9,15 @@ group-page-ar.png, group-page-ar-phone.png, meeting-ar.png, meeting-ar-phone.png
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from iscg_bot.core.health import SyncHealth
-from iscg_bot.web.feed_cache import FeedCache
-from iscg_bot.web.server import MinutesPages, ReportPages, WebServer, build_application
-from iscg_bot.web.site import SitePages
+from iscg_bot.web.server import WebServer
 from tests.chat import Chat
-from tests.support.browser import LOW_CONTRAST, async_api, browser, save, visit
+from tests.support.browser import assert_accessible, async_api, browser, save, visit
+from tests.support.web_app import chat_web_application
 from tests.support.year_story import seed
 
 __all__ = ["browser"]  # the module-scoped Chromium of tests.support.browser, launched again for this module
@@ -51,16 +48,7 @@ assert async_api  # Playwright is there (tests.support.browser skips the module 
 async def site(chat: Chat) -> AsyncIterator[str]:
     """The web server on a free port over the seeded year (English by default); yields its base URL."""
     await seed(chat)
-    base = "http://127.0.0.1"
-    pages = SitePages(chat.database.sessions, chat.clock, base, "Europe/Zurich")
-    app = build_application(
-        FeedCache(chat.database.sessions, chat.clock, base),
-        SyncHealth(chat.gateway, chat.clock, sync_timeout_seconds=30),
-        MinutesPages(chat.database.sessions, base, "Europe/Zurich"),
-        ReportPages(chat.database.sessions, chat.clock, base, "Europe/Zurich"),
-        pages,
-    )
-    server = WebServer(app, "127.0.0.1", 0)
+    server = WebServer(chat_web_application(chat, "http://127.0.0.1"), "127.0.0.1", 0)
     await server.start()
     try:
         yield server.base_url
@@ -150,15 +138,7 @@ async def test_they_fit_a_phone_and_keep_their_accessibility(site, browser, lang
             )
             assert outside == [], (path, outside)
             assert await tab.locator("html").get_attribute("lang") == TAGS[language]
-            for role in ("banner", "navigation", "main", "contentinfo"):
-                assert await tab.get_by_role(role).count() >= 1, (path, role)
-            levels = await tab.evaluate(
-                "[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])"
-            )
-            assert levels[0] == 1 and levels.count(1) == 1, path
-            assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), (path, levels)
-            assert await tab.evaluate(LOW_CONTRAST) == [], path
-            assert await tab.locator("img:not([alt])").count() == 0, path
+            await assert_accessible(tab, path)
             await save(tab, f"{name}-{language}-phone.png")
         assert tab.errors == []
     finally:

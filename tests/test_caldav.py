@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -22,16 +21,6 @@ from iscg_bot.storage import UnitOfWork
 from tests.chat import ADMIN, ALICE, ROOM, Chat
 from tests.support.caldav import AUTH, Radicale, caldav_settings, fetch, make_collection, open_chat
 from tests.support.polling import eventually
-
-
-@pytest.fixture(scope="module")
-def radicale(tmp_path_factory) -> Iterator[Radicale]:
-    server = Radicale(tmp_path_factory.mktemp("radicale") / "storage")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def schedule_two(chat: Chat) -> None:

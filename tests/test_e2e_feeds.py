@@ -9,7 +9,7 @@ import re
 import aiohttp
 import pytest
 
-from tests.support.conversation import room_with_bot, say
+from tests.support.conversation import invite_in, room_with_bot, say
 from tests.support.matrix_user import body_of
 
 pytestmark = pytest.mark.e2e
@@ -31,9 +31,7 @@ async def test_a_scheduled_meeting_is_in_the_feed_and_the_personal_link_comes_pr
     web = bot.app.web
     assert web.port != 0
     room_id = await room_with_bot(admin, bot.user_id)
-    await admin.invite(room_id, bob.user_id)
-    await bob.join(room_id)  # after the bot: it sees bob join, so bob belongs to the subject
-    await admin.wait_joined(room_id, bob.user_id)
+    await invite_in(admin, room_id, bob)  # after the bot: it sees bob join, so bob belongs to the subject
     await say(admin, room_id, "!subject create cop Child Online Protection", bot.user_id)
     status, body = await fetch(web.base_url, "/calendar/cop.ics")
     assert status == 200 and b"BEGIN:VEVENT" not in body

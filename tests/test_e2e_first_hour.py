@@ -4,11 +4,10 @@ each meeting's subject, and `!meeting suggest` counting members without a zone i
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.conversation import room_with_bot, say
+from tests.support.conversation import invite_in, room_with_bot, say
+from tests.support.metrics import scraped
 
 pytestmark = pytest.mark.e2e
 
@@ -17,15 +16,12 @@ CALL = '!meeting schedule "Coordination call" 2027-12-06 09:00 Europe/Zurich for
 
 async def commands_counted(base_url: str, command: str) -> dict[str, float]:
     """The bot's /metrics page, read with Prometheus's parser: outcome → count for one command."""
-    async with aiohttp.ClientSession() as session, session.get(f"{base_url}/metrics") as response:
-        assert response.status == 200
-        body = await response.text()
-    return {
-        sample.labels["outcome"]: sample.value
-        for family in text_string_to_metric_families(body)
-        for sample in family.samples
-        if sample.name == "iscg_commands_total" and sample.labels.get("command") == command
-    }
+    counted = {}
+    for (name, label_items), value in (await scraped(base_url)).items():
+        labels = dict(label_items)
+        if name == "iscg_commands_total" and labels.get("command") == command:
+            counted[labels["outcome"]] = value
+    return counted
 
 
 async def test_the_first_hour_of_a_coordinator(matrix_user_factory, bot_factory):
@@ -34,10 +30,7 @@ async def test_the_first_hour_of_a_coordinator(matrix_user_factory, bot_factory)
     tomoko = await matrix_user_factory("tomoko", displayname="Tomoko")
     bot = await bot_factory(admins=[admin.user_id])
     room_id = await room_with_bot(admin, bot.user_id)
-    for user in (carol, tomoko):
-        await admin.invite(room_id, user.user_id)
-        await user.join(room_id)
-        await admin.wait_joined(room_id, user.user_id)
+    await invite_in(admin, room_id, carol, tomoko)
     await say(admin, room_id, "!subject create cop Child Online Protection", bot.user_id)
     await say(admin, room_id, f"!role add {carol.user_id} coordinator", bot.user_id)
     group_room = await room_with_bot(admin, bot.user_id)

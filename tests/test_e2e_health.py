@@ -15,13 +15,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from iscg_bot.app import BotApp
 from iscg_bot.core.config import Settings
 from iscg_bot.demo.homeserver import LocalSynapse
 from tests.fixtures_bot import RunningBot, migrate, register_bot
 from tests.support.conversation import room_with_bot, say
+from tests.support.metrics import scraped
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -33,14 +33,10 @@ ALLOWED_LAG = 2 * SYNC_TIMEOUT + REQUEST_TIMEOUT
 
 async def gauge(app: BotApp, name: str, **labels: str) -> float:
     """One sample of the bot's /metrics page, read with Prometheus's text parser."""
-    async with aiohttp.ClientSession() as session, session.get(f"{app.web.base_url}/metrics") as response:
-        assert response.status == 200
-        body = await response.text()
-    for family in text_string_to_metric_families(body):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return sample.value
-    raise AssertionError(f"{name}{labels} is not in the exposition")
+    found = (await scraped(app.web.base_url)).get((name, frozenset(labels.items())))
+    if found is None:
+        raise AssertionError(f"{name}{labels} is not in the exposition")
+    return found
 
 
 async def healthz(base_url: str) -> tuple[int, dict[str, Any]]:

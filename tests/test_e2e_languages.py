@@ -12,7 +12,7 @@ import pytest
 
 from iscg_bot.core.formatting import code
 from iscg_bot.core.i18n import language_name, speaking, tr
-from tests.support.conversation import ask, room_with_bot, say
+from tests.support.conversation import ask, invite_in, room_with_bot, say
 from tests.support.matrix_user import body_of
 
 pytestmark = pytest.mark.e2e
@@ -38,10 +38,7 @@ async def test_replies_follow_the_sender_and_room_messages_the_subject(
     bob = await matrix_user_factory("bob", displayname="Bob")
     bot = await bot_factory(admins=[admin.user_id])
     room_id = await room_with_bot(admin, bot.user_id)
-    for user in (carol, bob):
-        await admin.invite(room_id, user.user_id)
-        await user.join(room_id)
-        await admin.wait_joined(room_id, user.user_id)
+    await invite_in(admin, room_id, carol, bob)
     await say(admin, room_id, "!subject create cop Child Online Protection", bot.user_id)
     await say(admin, room_id, f"!role add {carol.user_id} coordinator", bot.user_id)
 

@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 from nio.crypto.attachments import decrypt_attachment
 
-from tests.support.conversation import room_with_bot
+from tests.support.conversation import invite_in, room_with_bot
 from tests.support.matrix_user import body_of, is_message, is_reply_to
 from tests.support.polling import eventually
 
@@ -98,9 +98,7 @@ async def test_minutes_in_an_encrypted_room_are_an_encrypted_attachment(
     process.start()
     try:
         room_id = await room_with_bot(admin, bot_id, encrypted=True)
-        await admin.invite(room_id, member.user_id)
-        await member.join(room_id)
-        await admin.wait_joined(room_id, member.user_id)
+        await invite_in(admin, room_id, member)
 
         start = await admin.send_text(room_id, "!startmeeting")
         started = await member.wait_for(is_reply_to(start, sender=bot_id), room_id=room_id, timeout=30)

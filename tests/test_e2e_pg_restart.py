@@ -20,12 +20,12 @@ from typing import Any, Literal
 
 import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from iscg_bot.demo.homeserver import LocalSynapse
 from tests.fixtures_bot import BotAccount, BotProcess, _toml, migrate, register_bot
 from tests.support.conversation import room_with_bot
 from tests.support.deployment import free_port
+from tests.support.metrics import scraped
 from tests.support.pg_cluster import PrivateCluster, private_cluster
 from tests.support.polling import eventually
 from tests.support.standby_pair import (
@@ -65,14 +65,7 @@ class Bot:
 
     async def gauge(self, name: str, **labels: str) -> float | None:
         """A sample of the process's /metrics, read as Prometheus would; None when absent."""
-        async with aiohttp.ClientSession() as http, http.get(f"{self.web}/metrics") as got:
-            assert got.status == 200
-            text = await got.text()
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name and sample.labels == labels:
-                    return sample.value
-        return None
+        return (await scraped(self.web)).get((name, frozenset(labels.items())))
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from tests.support.conversation import room_with_bot, say
+from tests.support.conversation import invite_in, room_with_bot, say
 
 pytestmark = pytest.mark.e2e
 
@@ -16,10 +16,7 @@ async def test_a_subject_is_set_up_from_the_chat(matrix_user_factory, bot_factor
     member = await matrix_user_factory("mallory")
     bot = await bot_factory(admins=[admin.user_id])
     room_id = await room_with_bot(admin, bot.user_id)
-    for user in (carol, member):
-        await admin.invite(room_id, user.user_id)
-        await user.join(room_id)
-        await admin.wait_joined(room_id, user.user_id)
+    await invite_in(admin, room_id, carol, member)
 
     created = await say(admin, room_id, "!subject create cop Child Online Protection", bot.user_id)
     assert created.startswith("Created the subject Child Online Protection (cop)")

@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from iscg_bot.chat.events import Message, Redaction, Undecryptable
 from iscg_bot.storage import MeetingSession, MinuteLine, OutboxFile, UnitOfWork
-from tests.chat import ADMIN, BOT, COORD, COP, Chat, run_cli, said
+from tests.chat import ADMIN, AI, BOT, COORD, COP, Chat, run_cli, said, two_subjects_with_a_meeting_each
 
-AI = "!ai:example.org"
 MEMBER = "@member:example.org"
 OTHER = "@other:example.org"
 
@@ -56,12 +55,7 @@ async def minute_lines(chat: Chat, room: str = COP) -> list[MinuteLine]:
 @pytest.fixture
 async def cop(chat):
     """Subject cop (coordinator @coord) and subject ai; M1 in cop at 09:15 UTC, M2 in ai at 09:10 UTC."""
-    await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
-    await said(chat, "!subject create ai AI for Good", by=ADMIN, room=AI)
-    await said(chat, f"!role add {COORD} coordinator", by=ADMIN)
-    await said(chat, '!meeting schedule "Coordination call" 2026-11-25 09:15 UTC for 60m')
-    await said(chat, '!meeting schedule "AI call" 2026-11-25 09:10 UTC for 60m', by=ADMIN, room=AI)
-    return chat
+    return await two_subjects_with_a_meeting_each(chat)
 
 
 async def test_start_binds_to_the_meeting_starting_within_30_minutes(cop):

@@ -16,11 +16,10 @@ import pytest
 from iscg_bot.chat.action_reminders import run_due_actions
 from iscg_bot.core.i18n import PSEUDO
 from iscg_bot.storage import UnitOfWork
-from tests.chat import ADMIN, COORD, COP, Chat, said
+from tests.chat import ADMIN, AI, COORD, COP, Chat, said, two_subjects_with_a_meeting_each
 from tests.support.pseudo import pseudo_chat, untranslated
 from tests.support.reminders import utc
 
-AI = "!ai:example.org"
 FREE = "!free:example.org"  # a room bound to no subject
 GROUP = "!group:example.org"
 MEMBER = "@member:example.org"
@@ -84,12 +83,7 @@ async def check(chat: Chat, body: str, *allowed: str, by: str = COORD, room: str
 async def cop(chat: Chat) -> Chat:
     """In the pseudo-language: subjects cop (coordinator @coord) and ai, M1 in cop at 09:15 UTC, M2 in ai."""
     pseudo_chat(chat)
-    await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
-    await said(chat, "!subject create ai AI for Good", by=ADMIN, room=AI)
-    await said(chat, f"!role add {COORD} coordinator", by=ADMIN)
-    await said(chat, '!meeting schedule "Coordination call" 2026-11-25 09:15 UTC for 60m')
-    await said(chat, '!meeting schedule "AI call" 2026-11-25 09:10 UTC for 60m', by=ADMIN, room=AI)
-    return chat
+    return await two_subjects_with_a_meeting_each(chat)
 
 
 # ---- minutes -----------------------------------------------------------------------------------------------

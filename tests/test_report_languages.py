@@ -18,7 +18,7 @@ from iscg_bot.core.i18n import PSEUDO, speaking
 from iscg_bot.domain.report_model import Report
 from iscg_bot.render import chart, minutes_render
 from iscg_bot.render.report_render import headline, render_docx, render_html, render_markdown
-from tests.chat import ADMIN, COORD, COP, Chat, run_cli, said
+from tests.chat import ADMIN, COORD, COP, Chat, hold_a_meeting_in_cop, run_cli, said
 from tests.support.minutes_documents import ALICE, START, bare, document
 from tests.support.outbox import run_outbox_until_empty
 from tests.support.pseudo import pseudo_chat, untranslated
@@ -211,12 +211,7 @@ async def year(chat: Chat) -> Chat:
     await said(chat, "!subject create cop Child Online Protection", by=ADMIN)
     await said(chat, f"!role add {COORD} coordinator", by=ADMIN)
     await said(chat, f"!role add {CHAIR} chair", by=ADMIN)
-    await said(chat, "!startmeeting")
-    await chat.deliver(chat.message("!agreed Publish the guidelines in March", sender=COORD, room=COP))
-    await chat.deliver(chat.message("!keyissue Funding for 2027", sender=COORD, room=COP))
-    chat.clock.advance(timedelta(minutes=45))
-    await chat.deliver(chat.message("!endmeeting", sender=COORD, room=COP))
-    await chat.take_outbox()
+    await hold_a_meeting_in_cop(chat)
     return chat
 
 

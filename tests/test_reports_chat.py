@@ -6,15 +6,13 @@ The clock stands at Wed 25 Nov 2026 09:00 UTC (tests.chat.START).
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 
 import docx
 import pytest
 
-from tests.chat import ADMIN, COORD, COP, Chat, run_cli, said
+from tests.chat import ADMIN, AI, COORD, COP, Chat, hold_a_meeting_in_cop, run_cli, said
 from tests.support.outbox import run_outbox_until_empty
 
-AI = "!ai:example.org"
 MEMBER = "@member:example.org"
 CHAIR = "@chair:example.org"
 AI_COORD = "@coord2:example.org"
@@ -39,12 +37,7 @@ async def year(chat):
     await said(chat, f"!role add {COORD} coordinator", by=ADMIN)
     await said(chat, f"!role add {AI_COORD} coordinator", by=ADMIN, room=AI)
     await said(chat, f"!role add {CHAIR} chair", by=ADMIN)
-    await said(chat, "!startmeeting")
-    await chat.deliver(chat.message("!agreed Publish the guidelines in March", sender=COORD, room=COP))
-    await chat.deliver(chat.message("!keyissue Funding for 2027", sender=COORD, room=COP))
-    chat.clock.advance(timedelta(minutes=45))
-    await chat.deliver(chat.message("!endmeeting", sender=COORD, room=COP))
-    await chat.take_outbox()
+    await hold_a_meeting_in_cop(chat)
     return chat
 
 

@@ -14,12 +14,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from iscg_bot.calendar.imported import ImportedCalendars
-from iscg_bot.core.health import SyncHealth
 from iscg_bot.web.feed_cache import FeedCache
-from iscg_bot.web.server import MinutesPages, ReportPages, build_application
 from iscg_bot.web.site import SitePages, minutes_fragment
 from tests.chat import ADMIN, COORD, COP, Chat, said
 from tests.support.site_text import text_of
+from tests.support.web_app import chat_web_application
 from tests.support.year_story import AI, BASE, FP_D, FP_T, MEMBER2, NOW, seed
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -46,13 +45,7 @@ async def pages(chat: Chat) -> AsyncIterator[Pages]:
     await said(chat, f"!meeting agenda M6 add {XSS} and **bold**", by=ADMIN, room=AI)
     site = SitePages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich", commits=chat.commits)
     feeds = FeedCache(chat.database.sessions, chat.clock, BASE, commits=chat.commits)
-    app = build_application(
-        feeds,
-        SyncHealth(chat.gateway, chat.clock, sync_timeout_seconds=30),
-        MinutesPages(chat.database.sessions, BASE, "Europe/Zurich"),
-        ReportPages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich"),
-        site,
-    )
+    app = chat_web_application(chat, BASE, feeds=feeds, pages=site)
     async with TestClient(TestServer(app)) as client:
         yield Pages(chat, site, client)
 

@@ -17,7 +17,7 @@ from iscg_bot.storage import (
     UnitOfWork,
     UTCDateTime,
 )
-from tests.support.old_schema import PEOPLE_0002
+from tests.support.old_schema import PEOPLE_0002, SUBJECTS_0002
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 LATER = T0 + timedelta(hours=1)
@@ -410,19 +410,9 @@ async def test_migrating_from_0001_keeps_the_data_and_can_go_back(unmigrated_dat
 
 async def test_the_database_fills_in_a_subject_s_defaults(database: Database) -> None:
     # As a hand-written INSERT (or a later migration) would: only the columns without a default.
-    subjects = table(
-        "subjects",
-        column("slug"),
-        column("title"),
-        column("timezone"),
-        column("room_id"),
-        column("created_by"),
-        column("created_at", UTCDateTime()),
-        column("updated_at", UTCDateTime()),
-    )
     async with UnitOfWork(database.sessions) as uow:
         await uow.session.execute(
-            insert(subjects).values(
+            insert(SUBJECTS_0002).values(
                 slug="cop",
                 title="t",
                 timezone="UTC",

@@ -11,15 +11,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from iscg_bot.core.health import SyncHealth
 from iscg_bot.core.i18n import LANGUAGES, PSEUDO, SOURCE
-from iscg_bot.web.feed_cache import FeedCache
 from iscg_bot.web.languages import accepted_language, page_language
-from iscg_bot.web.server import MinutesPages, ReportPages, build_application
 from iscg_bot.web.site import SitePages
 from tests.chat import Chat
 from tests.support.pseudo import untranslated
 from tests.support.site_text import text_of
+from tests.support.web_app import chat_web_application
 from tests.support.year_story import BASE, seed
 
 Client = Callable[..., "AsyncIterator[TestClient]"]
@@ -40,14 +38,7 @@ async def serve(chat: Chat, default_language: str = SOURCE) -> TestClient:
     site = SitePages(
         chat.database.sessions, chat.clock, BASE, "Europe/Zurich", default_language=default_language
     )
-    app = build_application(
-        FeedCache(chat.database.sessions, chat.clock, BASE),
-        SyncHealth(chat.gateway, chat.clock, sync_timeout_seconds=30),
-        MinutesPages(chat.database.sessions, BASE, "Europe/Zurich"),
-        ReportPages(chat.database.sessions, chat.clock, BASE, "Europe/Zurich"),
-        site,
-    )
-    client = TestClient(TestServer(app))
+    client = TestClient(TestServer(chat_web_application(chat, BASE, pages=site)))
     await client.start_server()
     client.site = site  # type: ignore[attr-defined]
     return client

@@ -5,6 +5,7 @@ missing, saying which."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -74,6 +75,18 @@ LOW_CONTRAST = """
   return low;
 })()
 """
+
+
+async def assert_accessible(tab: Any, path: str) -> None:
+    """The page's accessibility checks: the four landmarks, one h1 and no heading level skipped, no text
+    below WCAG AA contrast, every image with its alternative text."""
+    for role in ("banner", "navigation", "main", "contentinfo"):
+        assert await tab.get_by_role(role).count() >= 1, (path, role)
+    levels = await tab.evaluate("[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])")
+    assert levels[0] == 1 and levels.count(1) == 1, path
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), (path, levels)
+    assert await tab.evaluate(LOW_CONTRAST) == [], path
+    assert await tab.locator("img:not([alt])").count() == 0, path
 
 
 async def save(tab: Any, name: str) -> None:

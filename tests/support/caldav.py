@@ -8,10 +8,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from iscg_bot.commands import build_router
 from iscg_bot.core.config import Settings
@@ -89,6 +91,17 @@ async def make_collection(base: str) -> str:
 async def fetch(url: str) -> tuple[int, bytes, str | None]:
     async with aiohttp.ClientSession(headers=AUTH) as http, http.get(url) as response:
         return response.status, await response.read(), response.headers.get("ETag")
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    """A Radicale server for the test module."""
+    server = Radicale(tmp_path_factory.mktemp("radicale") / "storage")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # ---- the bot side --------------------------------------------------------------------------------------

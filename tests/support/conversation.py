@@ -16,6 +16,14 @@ async def room_with_bot(
     return room_id
 
 
+async def invite_in(owner: Any, room_id: str, *users: Any) -> None:
+    """`owner` invites each of `users`, who joins; returns once `owner` sees every one of them joined."""
+    for user in users:
+        await owner.invite(room_id, user.user_id)
+        await user.join(room_id)
+        await owner.wait_joined(room_id, user.user_id)
+
+
 async def ask(user: Any, room_id: str, body: str, bot_id: str) -> dict[str, Any]:
     """Send a command; the bot's reply event."""
     event_id = await user.send_text(room_id, body)

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 
 from tests.fixtures_bot import _toml
-from tests.support.conversation import room_with_bot, say
+from tests.support.conversation import invite_in, room_with_bot, say
 from tests.support.matrix_user import body_of, is_message, is_reply_to
 
 ACK = "✅"
@@ -75,10 +75,7 @@ async def subject_room(matrix_user_factory, admin, bot_id: str) -> Room:
     coordinator = await matrix_user_factory("carol", displayname="Carol Coordinator")
     member = await matrix_user_factory("bob", displayname="Bob Member")
     room_id = await room_with_bot(admin, bot_id)
-    for user in (coordinator, member):
-        await admin.invite(room_id, user.user_id)
-        await user.join(room_id)
-        await admin.wait_joined(room_id, user.user_id)
+    await invite_in(admin, room_id, coordinator, member)
     created = await say(admin, room_id, "!subject create cop Child Online Protection", bot_id)
     assert created.startswith("Created the subject"), created
     added = await say(admin, room_id, f"!role add {coordinator.user_id} coordinator", bot_id)
